@@ -1,1 +1,334 @@
-//! placeholder
+//! The embedded SQLite store: screenhook's default, one file and no setup.
+//!
+//! # Durability
+//! The database runs in WAL mode with `synchronous=FULL`: a commit is fsync'ed before the
+//! caller hears about it, so an acknowledged transition survives power loss, not only a crash
+//! of the process (`NORMAL` would survive `kill -9` but may lose the last commits on power
+//! loss). `busy_timeout` is 5 s, and every write transaction starts with `BEGIN IMMEDIATE`, so
+//! a transaction never has to upgrade a read lock into a write lock half-way through.
+//!
+//! # Group commit
+//! SQLite allows one writer at a time, and a durable commit costs an fsync. All writes therefore
+//! go through a single writer task that takes every change waiting in its queue (up to
+//! [`MAX_BATCH`]), applies each inside its own savepoint and commits them together: one fsync
+//! for the whole batch. A change whose version check fails is rolled back to its savepoint
+//! alone; the others still commit. Callers wait until the batch holding their change is durable.
+//! Reads use a separate pool of connections, which WAL lets run beside the writer.
+//!
+//! # Layout
+//! - `writer`: the writer task, its batch loop and the SQL of every write.
+//! - this file: opening the database, migrations, and the reads.
+
+mod writer;
+
+use std::{path::Path, str::FromStr, time::Duration};
+
+use async_trait::async_trait;
+use screenhook_domain::{
+    Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, EventId, EventKind, FrameworkId,
+    InterviewId, LiveInterview, SessionId, TestId, Timestamp,
+};
+use screenhook_store::{Applied, Page, StoreError, StoredEvent, Timer};
+use serde::de::DeserializeOwned;
+use sqlx::{
+    Row,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous},
+};
+use tokio::sync::{mpsc, oneshot};
+
+pub use writer::MAX_BATCH;
+use writer::WriteJob;
+
+/// The SQLite implementation of [`screenhook_store::Store`].
+#[derive(Clone)]
+pub struct SqliteStore {
+    read: SqlitePool,
+    writer: mpsc::Sender<WriteJob>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database file, runs the embedded migrations and starts
+    /// the writer task. Must be called inside a tokio runtime.
+    pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let options = connect_options(path)?;
+        let mut write_conn = sqlx::ConnectOptions::connect(&options).await.map_err(unavailable)?;
+        sqlx::migrate!("./migrations").run(&mut write_conn).await.map_err(|err| {
+            StoreError::Unavailable(format!("migrating {}: {err}", path.display()))
+        })?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .min_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(unavailable)?;
+        let (writer, jobs) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(writer::run(write_conn, jobs));
+        Ok(SqliteStore { read, writer })
+    }
+
+    async fn write<T>(&self, job: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> WriteJob) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.writer
+            .send(job(reply))
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer task has stopped".into()))?;
+        answer.await.map_err(|_| StoreError::Unavailable("the writer task has stopped".into()))?
+    }
+
+    async fn fetch_docs<T: DeserializeOwned>(
+        &self,
+        query: sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    ) -> Result<Vec<T>, StoreError> {
+        let rows = query.fetch_all(&self.read).await.map_err(unavailable)?;
+        rows.iter().map(|row| decode_doc(row)).collect()
+    }
+
+    async fn fetch_doc<T: DeserializeOwned>(
+        &self,
+        query: sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    ) -> Result<Option<T>, StoreError> {
+        let row = query.fetch_optional(&self.read).await.map_err(unavailable)?;
+        row.as_ref().map(decode_doc).transpose()
+    }
+}
+
+fn connect_options(path: &Path) -> Result<SqliteConnectOptions, StoreError> {
+    let options = SqliteConnectOptions::from_str("sqlite:")
+        .map_err(unavailable)?
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(5))
+        .foreign_keys(true);
+    Ok(options)
+}
+
+pub(crate) fn unavailable(err: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(err.to_string())
+}
+
+fn decode_doc<T: DeserializeOwned>(row: &SqliteRow) -> Result<T, StoreError> {
+    let doc: &str = row.try_get("doc").map_err(unavailable)?;
+    serde_json::from_str(doc).map_err(|err| StoreError::Corrupt(err.to_string()))
+}
+
+fn decode_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
+    let corrupt = |what: &str, err: &dyn std::fmt::Display| StoreError::Corrupt(format!("event {what}: {err}"));
+    let kind: &str = row.try_get("kind").map_err(unavailable)?;
+    let payload: &str = row.try_get("payload").map_err(unavailable)?;
+    let session_id: Option<String> = row.try_get("session_id").map_err(unavailable)?;
+    let test_id: Option<String> = row.try_get("test_id").map_err(unavailable)?;
+    Ok(StoredEvent {
+        seq: row.try_get("seq").map_err(unavailable)?,
+        id: EventId::parse(row.try_get::<String, _>("id").map_err(unavailable)?).map_err(|e| corrupt("id", &e))?,
+        kind: EventKind::from_name(kind).ok_or_else(|| corrupt("kind", &kind))?,
+        triggered_on: Timestamp::from_millis(row.try_get("triggered_on").map_err(unavailable)?),
+        company_id: CompanyId::parse(row.try_get::<String, _>("company_id").map_err(unavailable)?)
+            .map_err(|e| corrupt("company id", &e))?,
+        session_id: session_id.map(SessionId::parse).transpose().map_err(|e| corrupt("session id", &e))?,
+        test_id: test_id.map(TestId::parse).transpose().map_err(|e| corrupt("test id", &e))?,
+        payload: serde_json::from_str(payload).map_err(|e| corrupt("payload", &e))?,
+    })
+}
+
+const EVENT_COLUMNS: &str = "seq, id, company_id, session_id, test_id, kind, triggered_on, payload";
+
+#[async_trait]
+impl screenhook_store::Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.read).await.map_err(unavailable)?;
+        if self.writer.is_closed() {
+            return Err(StoreError::Unavailable("the writer task has stopped".into()));
+        }
+        Ok(())
+    }
+
+    async fn insert_company(&self, company: &Company) -> Result<(), StoreError> {
+        let company = company.clone();
+        self.write(|reply| WriteJob::InsertCompany(company, reply)).await
+    }
+
+    async fn update_company(&self, company: &Company) -> Result<(), StoreError> {
+        let company = company.clone();
+        self.write(|reply| WriteJob::UpdateCompany(company, reply)).await
+    }
+
+    async fn company(&self, id: &CompanyId) -> Result<Option<Company>, StoreError> {
+        self.fetch_doc(sqlx::query("SELECT doc FROM companies WHERE id = $1").bind(id.as_str())).await
+    }
+
+    async fn companies(&self) -> Result<Vec<Company>, StoreError> {
+        self.fetch_docs(sqlx::query("SELECT doc FROM companies ORDER BY created_at, id")).await
+    }
+
+    async fn test(&self, company: &CompanyId, id: &TestId) -> Result<Option<CompanyTest>, StoreError> {
+        self.fetch_doc(
+            sqlx::query("SELECT doc FROM tests WHERE id = $1 AND company_id = $2")
+                .bind(id.as_str())
+                .bind(company.as_str()),
+        )
+        .await
+    }
+
+    async fn tests(&self, company: &CompanyId) -> Result<Vec<CompanyTest>, StoreError> {
+        self.fetch_docs(
+            sqlx::query("SELECT doc FROM tests WHERE company_id = $1 AND status <> 'deleted' ORDER BY title, id")
+                .bind(company.as_str()),
+        )
+        .await
+    }
+
+    async fn session(&self, company: &CompanyId, id: &SessionId) -> Result<Option<CompanyTestSession>, StoreError> {
+        self.fetch_doc(
+            sqlx::query("SELECT doc FROM sessions WHERE id = $1 AND company_id = $2")
+                .bind(id.as_str())
+                .bind(company.as_str()),
+        )
+        .await
+    }
+
+    async fn session_unscoped(&self, id: &SessionId) -> Result<Option<CompanyTestSession>, StoreError> {
+        self.fetch_doc(sqlx::query("SELECT doc FROM sessions WHERE id = $1").bind(id.as_str())).await
+    }
+
+    async fn sessions_of_test(
+        &self,
+        company: &CompanyId,
+        test: &TestId,
+        page: Page,
+    ) -> Result<Vec<CompanyTestSession>, StoreError> {
+        self.fetch_docs(
+            sqlx::query(
+                "SELECT doc FROM sessions WHERE company_id = $1 AND test_id = $2 \
+                 ORDER BY finish_date IS NULL, finish_date DESC, create_date DESC, id DESC LIMIT $3 OFFSET $4",
+            )
+            .bind(company.as_str())
+            .bind(test.as_str())
+            .bind(i64::from(page.first))
+            .bind(i64::from(page.offset)),
+        )
+        .await
+    }
+
+    async fn pending_session_for(
+        &self,
+        company: &CompanyId,
+        test: &TestId,
+        email: &str,
+    ) -> Result<Option<CompanyTestSession>, StoreError> {
+        self.fetch_doc(
+            sqlx::query(
+                "SELECT doc FROM sessions WHERE company_id = $1 AND test_id = $2 AND candidate_email = $3 \
+                 AND status = 'pending' ORDER BY create_date DESC, id DESC LIMIT 1",
+            )
+            .bind(company.as_str())
+            .bind(test.as_str())
+            .bind(email),
+        )
+        .await
+    }
+
+    async fn sessions_of_candidate(
+        &self,
+        email: &str,
+        framework: &FrameworkId,
+    ) -> Result<Vec<CompanyTestSession>, StoreError> {
+        self.fetch_docs(
+            sqlx::query(
+                "SELECT doc FROM sessions WHERE candidate_email = $1 AND framework_id = $2 \
+                 ORDER BY create_date, id",
+            )
+            .bind(email)
+            .bind(framework.as_str()),
+        )
+        .await
+    }
+
+    async fn interview(&self, company: &CompanyId, id: &InterviewId) -> Result<Option<LiveInterview>, StoreError> {
+        self.fetch_doc(
+            sqlx::query("SELECT doc FROM interviews WHERE id = $1 AND company_id = $2")
+                .bind(id.as_str())
+                .bind(company.as_str()),
+        )
+        .await
+    }
+
+    async fn apply(&self, change: Change) -> Result<Applied, StoreError> {
+        self.write(|reply| WriteJob::Apply(change, reply)).await
+    }
+
+    async fn due_timers(&self, now: Timestamp, limit: u32) -> Result<Vec<Timer>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT session_id, company_id, kind, due_at FROM timers WHERE due_at <= $1 ORDER BY due_at, session_id LIMIT $2",
+        )
+        .bind(now.as_millis())
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await
+        .map_err(unavailable)?;
+        rows.iter()
+            .map(|row| {
+                let corrupt = |err: &dyn std::fmt::Display| StoreError::Corrupt(format!("timer: {err}"));
+                let kind: &str = row.try_get("kind").map_err(unavailable)?;
+                Ok(Timer {
+                    session_id: SessionId::parse(row.try_get::<String, _>("session_id").map_err(unavailable)?)
+                        .map_err(|e| corrupt(&e))?,
+                    company_id: CompanyId::parse(row.try_get::<String, _>("company_id").map_err(unavailable)?)
+                        .map_err(|e| corrupt(&e))?,
+                    kind: DeadlineKind::parse(kind).ok_or_else(|| corrupt(&kind))?,
+                    due: Timestamp::from_millis(row.try_get("due_at").map_err(unavailable)?),
+                })
+            })
+            .collect()
+    }
+
+    async fn next_timer_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        let due: Option<i64> = sqlx::query_scalar("SELECT MIN(due_at) FROM timers")
+            .fetch_one(&self.read)
+            .await
+            .map_err(unavailable)?;
+        Ok(due.map(Timestamp::from_millis))
+    }
+
+    async fn events_after(&self, after_seq: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2"));
+        let rows = sqlx::query(sql)
+            .bind(after_seq)
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
+            .await
+            .map_err(unavailable)?;
+        rows.iter().map(decode_event).collect()
+    }
+
+    async fn events_of_session(&self, company: &CompanyId, session: &SessionId) -> Result<Vec<StoredEvent>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE session_id = $1 AND company_id = $2 ORDER BY seq"
+        ));
+        let rows = sqlx::query(sql)
+            .bind(session.as_str())
+            .bind(company.as_str())
+            .fetch_all(&self.read)
+            .await
+            .map_err(unavailable)?;
+        rows.iter().map(decode_event).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use screenhook_store::Store;
+
+    use super::SqliteStore;
+
+    async fn fresh_store() -> (Arc<dyn Store>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(&dir.path().join("screenhook.db")).await.expect("open store");
+        (Arc::new(store), dir)
+    }
+
+    screenhook_store::conformance_tests!(fresh_store);
+}

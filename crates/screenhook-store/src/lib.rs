@@ -1,1 +1,160 @@
-//! placeholder
+//! The storage seam: one trait, implemented by the SQLite store (and later PostgreSQL), and one
+//! conformance suite that every implementation must pass.
+//!
+//! The key operation is [`Store::apply`]: it commits a [`Change`] — the aggregates a decision
+//! wrote, at their new versions, and the events it fired — in **one transaction**, or nothing
+//! at all. Each write names the version it expects, so two decisions made on the same state
+//! cannot both commit (optimistic concurrency). The same transaction rewrites the session's
+//! durable timer from [`CompanyTestSession::next_deadline`], so timers never drift from state.
+//!
+//! # Layout
+//! - [`Store`], the trait; [`StoreError`], its closed error enum.
+//! - [`StoredEvent`], [`Timer`]: rows the store hands back.
+//! - `conformance` (feature `conformance`): the shared test suite and the
+//!   [`conformance_tests!`] macro that instantiates it for a store.
+
+use async_trait::async_trait;
+use screenhook_domain::{
+    Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, EventId, EventKind, FrameworkId,
+    InterviewId, LiveInterview, SessionId, TestId, Timestamp,
+};
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+/// Errors a store reports. Callers match on these; anything else is `Unavailable`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A write expected a version (or absence) that the store no longer has. Nothing was written.
+    #[error("{aggregate} {id} was changed concurrently (expected {expected}); nothing was written")]
+    Conflict { aggregate: &'static str, id: String, expected: String },
+    /// A unique value is already taken (for example a company id).
+    #[error("{what} already exists")]
+    Duplicate { what: String },
+    /// The database could not be reached or failed; the change may be retried.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// The change itself is malformed (for example a version that does not follow the expected
+    /// one): a bug in the caller. Nothing was written.
+    #[error("invalid change: {0}")]
+    InvalidChange(String),
+    /// Stored data could not be decoded: a bug or a corrupted row.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// An event as committed to the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// Position in the outbox: strictly increasing in commit order.
+    pub seq: i64,
+    /// Stable id: the `webhook-id` of every delivery of this event.
+    pub id: EventId,
+    pub kind: EventKind,
+    pub triggered_on: Timestamp,
+    pub company_id: CompanyId,
+    pub session_id: Option<SessionId>,
+    pub test_id: Option<TestId>,
+    pub payload: serde_json::Value,
+}
+
+/// What [`Store::apply`] committed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Applied {
+    /// The change's events with their outbox positions and ids, in firing order.
+    pub events: Vec<StoredEvent>,
+}
+
+/// A durable timer that is due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timer {
+    pub session_id: SessionId,
+    pub company_id: CompanyId,
+    pub kind: DeadlineKind,
+    pub due: Timestamp,
+}
+
+/// One page of a company's tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub first: u32,
+    pub offset: u32,
+}
+
+/// Storage of every aggregate, the outbox and the timers.
+///
+/// Every read of tenant data takes the company id, derived by callers from the credential,
+/// never from the request; an id of another company reads as absent.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Checks that the database answers (`/readyz`).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    async fn insert_company(&self, company: &Company) -> Result<(), StoreError>;
+    async fn update_company(&self, company: &Company) -> Result<(), StoreError>;
+    async fn company(&self, id: &CompanyId) -> Result<Option<Company>, StoreError>;
+    async fn companies(&self) -> Result<Vec<Company>, StoreError>;
+
+    async fn test(&self, company: &CompanyId, id: &TestId) -> Result<Option<CompanyTest>, StoreError>;
+    /// A company's tests ordered by title, excluding deleted ones.
+    async fn tests(&self, company: &CompanyId) -> Result<Vec<CompanyTest>, StoreError>;
+
+    async fn session(&self, company: &CompanyId, id: &SessionId) -> Result<Option<CompanyTestSession>, StoreError>;
+    /// A session by id alone: for the scheduler, which acts for every company.
+    async fn session_unscoped(&self, id: &SessionId) -> Result<Option<CompanyTestSession>, StoreError>;
+    /// Sessions of one test, newest finish first (unfinished last, newest created first).
+    async fn sessions_of_test(
+        &self,
+        company: &CompanyId,
+        test: &TestId,
+        page: Page,
+    ) -> Result<Vec<CompanyTestSession>, StoreError>;
+    /// An invitation to `test` for `email` that is still pending (for `preferExisting`).
+    async fn pending_session_for(
+        &self,
+        company: &CompanyId,
+        test: &TestId,
+        email: &str,
+    ) -> Result<Option<CompanyTestSession>, StoreError>;
+    /// A candidate's sessions of Certified Evaluations of one framework, across companies
+    /// (results are the candidate's to re-share; attempts count against the cooldown).
+    async fn sessions_of_candidate(
+        &self,
+        email: &str,
+        framework: &FrameworkId,
+    ) -> Result<Vec<CompanyTestSession>, StoreError>;
+
+    async fn interview(&self, company: &CompanyId, id: &InterviewId) -> Result<Option<LiveInterview>, StoreError>;
+
+    /// Commits the change atomically: all writes (checked against their expected versions),
+    /// all events, and the timers of the written sessions — or nothing.
+    async fn apply(&self, change: Change) -> Result<Applied, StoreError>;
+
+    /// Timers due at `now`, earliest first.
+    async fn due_timers(&self, now: Timestamp, limit: u32) -> Result<Vec<Timer>, StoreError>;
+    /// The earliest timer, to know how long the scheduler may sleep.
+    async fn next_timer_due(&self) -> Result<Option<Timestamp>, StoreError>;
+
+    /// Outbox events after `after_seq`, in commit order.
+    async fn events_after(&self, after_seq: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError>;
+    /// A session's events in firing order.
+    async fn events_of_session(&self, company: &CompanyId, session: &SessionId) -> Result<Vec<StoredEvent>, StoreError>;
+}
+
+/// A new outbox event id: `evt_` + 22 base62 characters of randomness (~131 bits).
+pub fn new_event_id() -> EventId {
+    EventId::parse(random_id("evt_", 22)).expect("generated ids use the id alphabet")
+}
+
+/// `prefix` followed by `len` random base62 characters.
+pub fn random_id(prefix: &str, len: usize) -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut rng = rand::rng();
+    let mut id = String::with_capacity(prefix.len() + len);
+    id.push_str(prefix);
+    for _ in 0..len {
+        id.push(ALPHABET[rng.random_range(0..ALPHABET.len())] as char);
+    }
+    id
+}

@@ -1,0 +1,370 @@
+//! The single writer: batches every waiting change into one durable commit.
+
+use screenhook_domain::{Change, Company, CompanyTest, CompanyTestSession, DomainEvent, Expected, LiveInterview};
+use screenhook_store::{Applied, StoreError, StoredEvent, new_event_id};
+use sqlx::{Connection, SqliteConnection, sqlite::SqliteQueryResult};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::unavailable;
+
+/// The most changes committed together. Larger batches amortise the fsync further but make
+/// the callers at the front of the batch wait longer.
+pub const MAX_BATCH: usize = 256;
+
+pub(crate) enum WriteJob {
+    Apply(Change, oneshot::Sender<Result<Applied, StoreError>>),
+    InsertCompany(Company, oneshot::Sender<Result<(), StoreError>>),
+    UpdateCompany(Company, oneshot::Sender<Result<(), StoreError>>),
+}
+
+/// A job's result, held until its batch is durable.
+enum Outcome {
+    Applied(oneshot::Sender<Result<Applied, StoreError>>, Result<Applied, StoreError>),
+    Done(oneshot::Sender<Result<(), StoreError>>, Result<(), StoreError>),
+}
+
+impl Outcome {
+    fn succeeded(&self) -> bool {
+        match self {
+            Outcome::Applied(_, res) => res.is_ok(),
+            Outcome::Done(_, res) => res.is_ok(),
+        }
+    }
+
+    /// The batch did not commit: every job of it failed, whatever it did inside.
+    fn into_failed(self, message: &str) -> Outcome {
+        let err = || StoreError::Unavailable(message.to_owned());
+        match self {
+            Outcome::Applied(reply, Ok(_)) => Outcome::Applied(reply, Err(err())),
+            Outcome::Done(reply, Ok(())) => Outcome::Done(reply, Err(err())),
+            failed => failed,
+        }
+    }
+
+    fn send(self) {
+        // A caller that gave up waiting is not an error of the store.
+        match self {
+            Outcome::Applied(reply, res) => drop(reply.send(res)),
+            Outcome::Done(reply, res) => drop(reply.send(res)),
+        }
+    }
+}
+
+pub(crate) async fn run(mut conn: SqliteConnection, mut jobs: mpsc::Receiver<WriteJob>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let outcomes = commit_batch(&mut conn, batch.drain(..)).await;
+        outcomes.into_iter().for_each(Outcome::send);
+    }
+}
+
+async fn commit_batch(conn: &mut SqliteConnection, batch: impl Iterator<Item = WriteJob>) -> Vec<Outcome> {
+    let mut outcomes = Vec::with_capacity(MAX_BATCH);
+    let mut tx = match conn.begin_with("BEGIN IMMEDIATE").await {
+        Ok(tx) => tx,
+        Err(err) => {
+            let message = format!("could not start a write transaction: {err}");
+            return batch.map(|job| failed(job, &message)).collect();
+        }
+    };
+    for job in batch {
+        // Each job runs inside its own savepoint, so one failed job is undone alone.
+        let outcome = match sqlx::query("SAVEPOINT job").execute(&mut *tx).await {
+            Err(err) => failed(job, &format!("could not open a savepoint: {err}")),
+            Ok(_) => match job {
+                WriteJob::Apply(change, reply) => Outcome::Applied(reply, apply(&mut tx, change).await),
+                WriteJob::InsertCompany(company, reply) => Outcome::Done(reply, insert_company(&mut tx, &company).await),
+                WriteJob::UpdateCompany(company, reply) => Outcome::Done(reply, update_company(&mut tx, &company).await),
+            },
+        };
+        let close = if outcome.succeeded() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+        if let Err(err) = sqlx::raw_sql(close).execute(&mut *tx).await {
+            // The savepoint could not be closed; the transaction state is unknown, so the
+            // whole batch is abandoned rather than committed half-checked.
+            let message = format!("could not close a savepoint: {err}");
+            outcomes.push(outcome.into_failed(&message));
+            drop(tx);
+            return outcomes.into_iter().map(|o| o.into_failed(&message)).collect();
+        }
+        outcomes.push(outcome);
+    }
+    match tx.commit().await {
+        Ok(()) => outcomes,
+        Err(err) => {
+            let message = format!("commit failed: {err}");
+            outcomes.into_iter().map(|o| o.into_failed(&message)).collect()
+        }
+    }
+}
+
+fn failed(job: WriteJob, message: &str) -> Outcome {
+    let err = StoreError::Unavailable(message.to_owned());
+    match job {
+        WriteJob::Apply(_, reply) => Outcome::Applied(reply, Err(err)),
+        WriteJob::InsertCompany(_, reply) | WriteJob::UpdateCompany(_, reply) => Outcome::Done(reply, Err(err)),
+    }
+}
+
+async fn insert_company(conn: &mut SqliteConnection, company: &Company) -> Result<(), StoreError> {
+    let res = sqlx::query("INSERT INTO companies (id, created_at, doc) VALUES ($1, $2, $3)")
+        .bind(company.id.as_str())
+        .bind(company.created_at.as_millis())
+        .bind(to_doc(company)?)
+        .execute(&mut *conn)
+        .await;
+    match res {
+        Err(sqlx::Error::Database(err)) if err.is_unique_violation() => {
+            Err(StoreError::Duplicate { what: format!("company {}", company.id) })
+        }
+        other => other.map(drop).map_err(unavailable),
+    }
+}
+
+async fn update_company(conn: &mut SqliteConnection, company: &Company) -> Result<(), StoreError> {
+    let res = sqlx::query("UPDATE companies SET doc = $2 WHERE id = $1")
+        .bind(company.id.as_str())
+        .bind(to_doc(company)?)
+        .execute(&mut *conn)
+        .await
+        .map_err(unavailable)?;
+    expect_one_row(res, "company", company.id.as_str(), "an existing company")
+}
+
+async fn apply(conn: &mut SqliteConnection, change: Change) -> Result<Applied, StoreError> {
+    for (test, expected) in &change.tests {
+        write_test(conn, test, *expected).await?;
+    }
+    for (session, expected) in &change.sessions {
+        write_session(conn, session, *expected).await?;
+        write_timer(conn, session, *expected).await?;
+    }
+    for (interview, expected) in &change.interviews {
+        write_interview(conn, interview, *expected).await?;
+    }
+    let mut events = Vec::with_capacity(change.events.len());
+    for event in change.events {
+        events.push(insert_event(conn, event).await?);
+    }
+    Ok(Applied { events })
+}
+
+/// The version a write must carry: one past the version it replaces.
+fn check_version(aggregate: &'static str, id: &str, version: u64, expected: Expected) -> Result<(), StoreError> {
+    let wanted = match expected {
+        Expected::New => 1,
+        Expected::Version(v) => v + 1,
+    };
+    if version == wanted {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidChange(format!(
+            "{aggregate} {id} is written at version {version}, but a write expecting {expected:?} must produce version {wanted}"
+        )))
+    }
+}
+
+fn conflict(aggregate: &'static str, id: &str, expected: Expected) -> StoreError {
+    let expected = match expected {
+        Expected::New => "it not to exist yet".to_owned(),
+        Expected::Version(v) => format!("version {v}"),
+    };
+    StoreError::Conflict { aggregate, id: id.to_owned(), expected }
+}
+
+fn expect_one_row(res: SqliteQueryResult, aggregate: &'static str, id: &str, expected: &str) -> Result<(), StoreError> {
+    if res.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict { aggregate, id: id.to_owned(), expected: expected.to_owned() })
+    }
+}
+
+/// Maps a failed INSERT: a taken primary key means the aggregate already exists.
+fn insert_error(err: sqlx::Error, aggregate: &'static str, id: &str) -> StoreError {
+    match err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => conflict(aggregate, id, Expected::New),
+        other => unavailable(other),
+    }
+}
+
+fn to_doc(value: &impl serde::Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|err| StoreError::InvalidChange(format!("cannot encode: {err}")))
+}
+
+async fn write_test(conn: &mut SqliteConnection, test: &CompanyTest, expected: Expected) -> Result<(), StoreError> {
+    let id = test.id.as_str();
+    check_version("test", id, test.version, expected)?;
+    let doc = to_doc(test)?;
+    let version = test.version as i64;
+    match expected {
+        Expected::New => sqlx::query(
+            "INSERT INTO tests (id, company_id, version, title, status, framework_id, create_date, doc) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(id)
+        .bind(test.company_id.as_str())
+        .bind(version)
+        .bind(&test.title)
+        .bind(test.status.as_str())
+        .bind(test.framework_id.as_ref().map(|f| f.as_str()))
+        .bind(test.create_date.as_millis())
+        .bind(doc)
+        .execute(&mut *conn)
+        .await
+        .map(drop)
+        .map_err(|err| insert_error(err, "test", id)),
+        Expected::Version(old) => {
+            let res = sqlx::query(
+                "UPDATE tests SET version = $3, title = $4, status = $5, doc = $6 \
+                 WHERE id = $1 AND company_id = $2 AND version = $7",
+            )
+            .bind(id)
+            .bind(test.company_id.as_str())
+            .bind(version)
+            .bind(&test.title)
+            .bind(test.status.as_str())
+            .bind(doc)
+            .bind(old as i64)
+            .execute(&mut *conn)
+            .await
+            .map_err(unavailable)?;
+            if res.rows_affected() == 1 { Ok(()) } else { Err(conflict("test", id, expected)) }
+        }
+    }
+}
+
+async fn write_session(
+    conn: &mut SqliteConnection,
+    session: &CompanyTestSession,
+    expected: Expected,
+) -> Result<(), StoreError> {
+    let id = session.id.as_str();
+    check_version("test session", id, session.version, expected)?;
+    let doc = to_doc(session)?;
+    let version = session.version as i64;
+    let finish = session.finish_date.map(|t| t.as_millis());
+    match expected {
+        Expected::New => sqlx::query(
+            "INSERT INTO sessions (id, company_id, test_id, version, status, candidate_email, framework_id, \
+             create_date, finish_date, greenhouse_candidate_id, greenhouse_application_id, doc) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(id)
+        .bind(session.company_id.as_str())
+        .bind(session.test_id.as_str())
+        .bind(version)
+        .bind(session.status.as_str())
+        .bind(&session.candidate.email)
+        .bind(session.framework_id.as_ref().map(|f| f.as_str()))
+        .bind(session.create_date.as_millis())
+        .bind(finish)
+        .bind(session.integrations.greenhouse_candidate_id.as_deref())
+        .bind(session.integrations.greenhouse_application_id.as_deref())
+        .bind(doc)
+        .execute(&mut *conn)
+        .await
+        .map(drop)
+        .map_err(|err| insert_error(err, "test session", id)),
+        Expected::Version(old) => {
+            let res = sqlx::query(
+                "UPDATE sessions SET version = $3, status = $4, finish_date = $5, doc = $6 \
+                 WHERE id = $1 AND company_id = $2 AND version = $7",
+            )
+            .bind(id)
+            .bind(session.company_id.as_str())
+            .bind(version)
+            .bind(session.status.as_str())
+            .bind(finish)
+            .bind(doc)
+            .bind(old as i64)
+            .execute(&mut *conn)
+            .await
+            .map_err(unavailable)?;
+            if res.rows_affected() == 1 { Ok(()) } else { Err(conflict("test session", id, expected)) }
+        }
+    }
+}
+
+/// Rewrites the session's timer from its new state, in the same transaction.
+async fn write_timer(conn: &mut SqliteConnection, session: &CompanyTestSession, expected: Expected) -> Result<(), StoreError> {
+    let res = match session.next_deadline() {
+        Some(deadline) => sqlx::query(
+            "INSERT INTO timers (session_id, company_id, kind, due_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (session_id) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at",
+        )
+        .bind(session.id.as_str())
+        .bind(session.company_id.as_str())
+        .bind(deadline.kind.as_str())
+        .bind(deadline.due.as_millis())
+        .execute(&mut *conn)
+        .await,
+        None if expected == Expected::New => return Ok(()),
+        None => sqlx::query("DELETE FROM timers WHERE session_id = $1").bind(session.id.as_str()).execute(&mut *conn).await,
+    };
+    res.map(drop).map_err(unavailable)
+}
+
+async fn write_interview(
+    conn: &mut SqliteConnection,
+    interview: &LiveInterview,
+    expected: Expected,
+) -> Result<(), StoreError> {
+    let id = interview.id.as_str();
+    check_version("live interview", id, interview.version, expected)?;
+    let doc = to_doc(interview)?;
+    match expected {
+        Expected::New => sqlx::query("INSERT INTO interviews (id, company_id, version, doc) VALUES ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(interview.company_id.as_str())
+            .bind(interview.version as i64)
+            .bind(doc)
+            .execute(&mut *conn)
+            .await
+            .map(drop)
+            .map_err(|err| insert_error(err, "live interview", id)),
+        Expected::Version(old) => {
+            let res = sqlx::query(
+                "UPDATE interviews SET version = $3, doc = $4 WHERE id = $1 AND company_id = $2 AND version = $5",
+            )
+            .bind(id)
+            .bind(interview.company_id.as_str())
+            .bind(interview.version as i64)
+            .bind(doc)
+            .bind(old as i64)
+            .execute(&mut *conn)
+            .await
+            .map_err(unavailable)?;
+            if res.rows_affected() == 1 { Ok(()) } else { Err(conflict("live interview", id, expected)) }
+        }
+    }
+}
+
+async fn insert_event(conn: &mut SqliteConnection, event: DomainEvent) -> Result<StoredEvent, StoreError> {
+    let id = new_event_id();
+    let payload = serde_json::to_string(&event.payload)
+        .map_err(|err| StoreError::InvalidChange(format!("cannot encode the payload: {err}")))?;
+    let res = sqlx::query(
+        "INSERT INTO events (id, company_id, session_id, test_id, kind, triggered_on, payload) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(id.as_str())
+    .bind(event.company_id.as_str())
+    .bind(event.session_id.as_ref().map(|s| s.as_str()))
+    .bind(event.test_id.as_ref().map(|t| t.as_str()))
+    .bind(event.kind.name())
+    .bind(event.triggered_on.as_millis())
+    .bind(payload)
+    .execute(&mut *conn)
+    .await
+    .map_err(unavailable)?;
+    Ok(StoredEvent {
+        seq: res.last_insert_rowid(),
+        id,
+        kind: event.kind,
+        triggered_on: event.triggered_on,
+        company_id: event.company_id,
+        session_id: event.session_id,
+        test_id: event.test_id,
+        payload: event.payload,
+    })
+}

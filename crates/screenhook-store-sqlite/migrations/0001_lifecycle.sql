@@ -8,6 +8,15 @@ CREATE TABLE companies (
     doc         TEXT NOT NULL
 );
 
+-- Only a SHA-256 hash of each key's secret is stored (inside doc).
+CREATE TABLE api_keys (
+    public_id   TEXT PRIMARY KEY,
+    company_id  TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    doc         TEXT NOT NULL
+);
+CREATE INDEX api_keys_by_company ON api_keys (company_id, created_at);
+
 CREATE TABLE tests (
     id           TEXT PRIMARY KEY,
     company_id   TEXT NOT NULL,

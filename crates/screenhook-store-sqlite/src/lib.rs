@@ -25,7 +25,7 @@ use std::{path::Path, str::FromStr, time::Duration};
 
 use async_trait::async_trait;
 use screenhook_domain::{
-    Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, EventId, EventKind, FrameworkId,
+    ApiKey, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, EventId, EventKind, FrameworkId,
     InterviewId, LiveInterview, SessionId, TestId, Timestamp,
 };
 use screenhook_store::{Applied, Page, StoreError, StoredEvent, Timer};
@@ -160,6 +160,28 @@ impl screenhook_store::Store for SqliteStore {
 
     async fn companies(&self) -> Result<Vec<Company>, StoreError> {
         self.fetch_docs(sqlx::query("SELECT doc FROM companies ORDER BY created_at, id")).await
+    }
+
+    async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        let key = key.clone();
+        self.write(|reply| WriteJob::InsertApiKey(key, reply)).await
+    }
+
+    async fn api_key(&self, public_id: &str) -> Result<Option<ApiKey>, StoreError> {
+        self.fetch_doc(sqlx::query("SELECT doc FROM api_keys WHERE public_id = $1").bind(public_id)).await
+    }
+
+    async fn api_keys(&self, company: &CompanyId) -> Result<Vec<ApiKey>, StoreError> {
+        self.fetch_docs(
+            sqlx::query("SELECT doc FROM api_keys WHERE company_id = $1 ORDER BY created_at, public_id")
+                .bind(company.as_str()),
+        )
+        .await
+    }
+
+    async fn revoke_api_key(&self, company: &CompanyId, public_id: &str, at: Timestamp) -> Result<bool, StoreError> {
+        let (company, public_id) = (company.clone(), public_id.to_owned());
+        self.write(|reply| WriteJob::RevokeApiKey { company, public_id, at, reply }).await
     }
 
     async fn test(&self, company: &CompanyId, id: &TestId) -> Result<Option<CompanyTest>, StoreError> {

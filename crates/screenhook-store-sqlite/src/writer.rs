@@ -1,6 +1,6 @@
 //! The single writer: batches every waiting change into one durable commit.
 
-use screenhook_domain::{Change, Company, CompanyTest, CompanyTestSession, DomainEvent, Expected, LiveInterview};
+use screenhook_domain::{ApiKey, Change, CompanyId, Timestamp, Company, CompanyTest, CompanyTestSession, DomainEvent, Expected, LiveInterview};
 use screenhook_store::{Applied, StoreError, StoredEvent, new_event_id};
 use sqlx::{Connection, SqliteConnection, sqlite::SqliteQueryResult};
 use tokio::sync::{mpsc, oneshot};
@@ -15,12 +15,15 @@ pub(crate) enum WriteJob {
     Apply(Change, oneshot::Sender<Result<Applied, StoreError>>),
     InsertCompany(Company, oneshot::Sender<Result<(), StoreError>>),
     UpdateCompany(Company, oneshot::Sender<Result<(), StoreError>>),
+    InsertApiKey(ApiKey, oneshot::Sender<Result<(), StoreError>>),
+    RevokeApiKey { company: CompanyId, public_id: String, at: Timestamp, reply: oneshot::Sender<Result<bool, StoreError>> },
 }
 
 /// A job's result, held until its batch is durable.
 enum Outcome {
     Applied(oneshot::Sender<Result<Applied, StoreError>>, Result<Applied, StoreError>),
     Done(oneshot::Sender<Result<(), StoreError>>, Result<(), StoreError>),
+    Answered(oneshot::Sender<Result<bool, StoreError>>, Result<bool, StoreError>),
 }
 
 impl Outcome {
@@ -28,6 +31,7 @@ impl Outcome {
         match self {
             Outcome::Applied(_, res) => res.is_ok(),
             Outcome::Done(_, res) => res.is_ok(),
+            Outcome::Answered(_, res) => res.is_ok(),
         }
     }
 
@@ -37,6 +41,7 @@ impl Outcome {
         match self {
             Outcome::Applied(reply, Ok(_)) => Outcome::Applied(reply, Err(err())),
             Outcome::Done(reply, Ok(())) => Outcome::Done(reply, Err(err())),
+            Outcome::Answered(reply, Ok(_)) => Outcome::Answered(reply, Err(err())),
             failed => failed,
         }
     }
@@ -46,6 +51,7 @@ impl Outcome {
         match self {
             Outcome::Applied(reply, res) => drop(reply.send(res)),
             Outcome::Done(reply, res) => drop(reply.send(res)),
+            Outcome::Answered(reply, res) => drop(reply.send(res)),
         }
     }
 }
@@ -75,6 +81,10 @@ async fn commit_batch(conn: &mut SqliteConnection, batch: impl Iterator<Item = W
                 WriteJob::Apply(change, reply) => Outcome::Applied(reply, apply(&mut tx, change).await),
                 WriteJob::InsertCompany(company, reply) => Outcome::Done(reply, insert_company(&mut tx, &company).await),
                 WriteJob::UpdateCompany(company, reply) => Outcome::Done(reply, update_company(&mut tx, &company).await),
+                WriteJob::InsertApiKey(key, reply) => Outcome::Done(reply, insert_api_key(&mut tx, &key).await),
+                WriteJob::RevokeApiKey { company, public_id, at, reply } => {
+                    Outcome::Answered(reply, revoke_api_key(&mut tx, &company, &public_id, at).await)
+                }
             },
         };
         let close = if outcome.succeeded() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
@@ -101,7 +111,10 @@ fn failed(job: WriteJob, message: &str) -> Outcome {
     let err = StoreError::Unavailable(message.to_owned());
     match job {
         WriteJob::Apply(_, reply) => Outcome::Applied(reply, Err(err)),
-        WriteJob::InsertCompany(_, reply) | WriteJob::UpdateCompany(_, reply) => Outcome::Done(reply, Err(err)),
+        WriteJob::InsertCompany(_, reply) | WriteJob::UpdateCompany(_, reply) | WriteJob::InsertApiKey(_, reply) => {
+            Outcome::Done(reply, Err(err))
+        }
+        WriteJob::RevokeApiKey { reply, .. } => Outcome::Answered(reply, Err(err)),
     }
 }
 
@@ -128,6 +141,49 @@ async fn update_company(conn: &mut SqliteConnection, company: &Company) -> Resul
         .await
         .map_err(unavailable)?;
     expect_one_row(res, "company", company.id.as_str(), "an existing company")
+}
+
+async fn insert_api_key(conn: &mut SqliteConnection, key: &ApiKey) -> Result<(), StoreError> {
+    let res = sqlx::query("INSERT INTO api_keys (public_id, company_id, created_at, doc) VALUES ($1, $2, $3, $4)")
+        .bind(&key.public_id)
+        .bind(key.company_id.as_str())
+        .bind(key.created_at.as_millis())
+        .bind(to_doc(key)?)
+        .execute(&mut *conn)
+        .await;
+    match res {
+        Err(sqlx::Error::Database(err)) if err.is_unique_violation() => {
+            Err(StoreError::Duplicate { what: format!("API key {}", key.public_id) })
+        }
+        other => other.map(drop).map_err(unavailable),
+    }
+}
+
+async fn revoke_api_key(
+    conn: &mut SqliteConnection,
+    company: &CompanyId,
+    public_id: &str,
+    at: Timestamp,
+) -> Result<bool, StoreError> {
+    let doc: Option<String> = sqlx::query_scalar("SELECT doc FROM api_keys WHERE public_id = $1 AND company_id = $2")
+        .bind(public_id)
+        .bind(company.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(unavailable)?;
+    let Some(doc) = doc else { return Ok(false) };
+    let mut key: ApiKey = serde_json::from_str(&doc).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+    if key.revoked_at.is_some() {
+        return Ok(false);
+    }
+    key.revoked_at = Some(at);
+    sqlx::query("UPDATE api_keys SET doc = $2 WHERE public_id = $1")
+        .bind(public_id)
+        .bind(to_doc(&key)?)
+        .execute(&mut *conn)
+        .await
+        .map_err(unavailable)?;
+    Ok(true)
 }
 
 async fn apply(conn: &mut SqliteConnection, change: Change) -> Result<Applied, StoreError> {

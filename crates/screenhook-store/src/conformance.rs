@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use screenhook_domain::{
-    Candidate, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, DomainEvent, EventKind,
+    ApiKey, Candidate, Permission, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, DomainEvent, EventKind,
     Expected, FrameworkId, IntegrityReview, Integrations, Millis, SessionId, SessionStatus, TestId, TestStatus,
     Timestamp,
 };
@@ -21,6 +21,7 @@ macro_rules! conformance_tests {
     ($make:path) => {
         $crate::conformance_tests!(@cases $make;
             company_round_trip,
+            api_keys_are_found_by_public_id_and_revoked_once,
             duplicate_company_is_refused,
             created_aggregates_read_back_with_their_events,
             updates_need_the_expected_version,
@@ -163,6 +164,31 @@ pub async fn company_round_trip(store: Arc<dyn Store>) {
     assert_eq!(store.company(&acme.id).await.unwrap(), Some(acme.clone()));
     assert_eq!(store.companies().await.unwrap(), vec![acme]);
     assert_eq!(store.company(&company_id("nobody")).await.unwrap(), None);
+}
+
+pub async fn api_keys_are_found_by_public_id_and_revoked_once(store: Arc<dyn Store>) {
+    store.insert_company(&company("acme")).await.unwrap();
+    let key = ApiKey {
+        public_id: "pub1".into(),
+        company_id: company_id("acme"),
+        secret_sha256: "ab".repeat(32),
+        description: "ci".into(),
+        permissions: vec![Permission::Tests, Permission::Webhooks],
+        created_at: T0,
+        revoked_at: None,
+    };
+    store.insert_api_key(&key).await.unwrap();
+    assert!(matches!(store.insert_api_key(&key).await.unwrap_err(), StoreError::Duplicate { .. }));
+    assert_eq!(store.api_key("pub1").await.unwrap(), Some(key.clone()));
+    assert_eq!(store.api_keys(&key.company_id).await.unwrap(), vec![key.clone()]);
+    assert_eq!(store.api_key("nope").await.unwrap(), None);
+    // Another company cannot revoke it.
+    assert!(!store.revoke_api_key(&company_id("globex"), "pub1", T0).await.unwrap());
+    assert!(store.revoke_api_key(&key.company_id, "pub1", T0).await.unwrap());
+    assert!(!store.revoke_api_key(&key.company_id, "pub1", T0).await.unwrap(), "already revoked");
+    let revoked = store.api_key("pub1").await.unwrap().unwrap();
+    assert_eq!(revoked.revoked_at, Some(T0));
+    assert!(!revoked.allows(Permission::Tests));
 }
 
 pub async fn duplicate_company_is_refused(store: Arc<dyn Store>) {

@@ -15,7 +15,7 @@
 
 use async_trait::async_trait;
 use screenhook_domain::{
-    Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, EventId, EventKind, FrameworkId,
+    ApiKey, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, EventId, EventKind, FrameworkId,
     InterviewId, LiveInterview, SessionId, TestId, Timestamp,
 };
 
@@ -94,6 +94,13 @@ pub trait Store: Send + Sync + 'static {
     async fn update_company(&self, company: &Company) -> Result<(), StoreError>;
     async fn company(&self, id: &CompanyId) -> Result<Option<Company>, StoreError>;
     async fn companies(&self) -> Result<Vec<Company>, StoreError>;
+
+    async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
+    /// A key by its public id, revoked or not.
+    async fn api_key(&self, public_id: &str) -> Result<Option<ApiKey>, StoreError>;
+    async fn api_keys(&self, company: &CompanyId) -> Result<Vec<ApiKey>, StoreError>;
+    /// Marks a key of `company` revoked; false when the company has no such live key.
+    async fn revoke_api_key(&self, company: &CompanyId, public_id: &str, at: Timestamp) -> Result<bool, StoreError>;
 
     async fn test(&self, company: &CompanyId, id: &TestId) -> Result<Option<CompanyTest>, StoreError>;
     /// A company's tests ordered by title, excluding deleted ones.

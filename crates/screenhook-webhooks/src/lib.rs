@@ -21,7 +21,7 @@
 //!   signing and verification, [`WebhookSecret`].
 //! * [`retry`] — CodeSignal's retry formula, owner-email and disable rules,
 //!   `Retry-After` handling.
-//! * [`classify`] — what counts as success, transport [`ErrorClass`]es,
+//! * [`classify`](mod@classify) — what counts as success, transport [`ErrorClass`]es,
 //!   response excerpts.
 //! * [`ssrf`] — the egress guard for URLs and resolved addresses.
 //! * [`headers`] — validation of tenant-supplied custom headers.

@@ -17,7 +17,7 @@
 //!    address is forbidden (a name answering both public and internal
 //!    addresses is an attack, not a fallback). The worker then dials only
 //!    the vetted addresses, so a second lookup cannot rebind the name.
-//! 3. The worker follows no redirects (see [`crate::classify`]), so a 3xx
+//! 3. The worker follows no redirects (see [`crate::classify`](mod@crate::classify)), so a 3xx
 //!    cannot lead it to an address this guard never saw.
 //!
 //! # Decisions
@@ -335,7 +335,6 @@ pub fn check_url(policy: &EgressPolicy, input: &str) -> Result<Url, UrlError> {
         return Err(UrlError::ForbiddenPort(port));
     }
     match url.host().ok_or(UrlError::MissingHost)? {
-        Host::Domain("") => return Err(UrlError::MissingHost),
         Host::Domain(name) if is_localhost_name(name) && !policy.allow_loopback => {
             return Err(UrlError::LocalhostName(name.to_owned()));
         }
@@ -462,6 +461,11 @@ mod tests {
             "ftp://example.com/",
             "dict://127.0.0.1:11211/",
             "ws://127.0.0.1/",
+            // Beyond the corpus: other spellings the parser must normalise.
+            "http://127.0.0.1./",
+            "http://[::ffff:0:7f00:1]/",
+            "http://[0:0:0:0:0:ffff:7f00:1]/",
+            "https://0x7f.1:8443/",
         ];
         let policy = EgressPolicy::default();
         for url in corpus {

@@ -4,22 +4,44 @@
 //! and tokens are inputs, so every decision is a pure function of (state, command, now).
 //!
 //! # Layout
-//! - [`access`]: API keys and permissions.
 //! - [`ids`], [`time`]: typed ids and millisecond time.
 //! - [`model`]: the aggregates (company, test, session, live interview).
 //! - [`event`]: the 20 event names and [`event::DomainEvent`].
 //! - [`change`]: what a decision asks a store to commit in one transaction, and timers.
+//! - [`error`]: [`DomainError`], why a command was refused.
+//! - [`framework`]: the Skills Evaluation Framework catalogue, cooldowns and scoring.
+//! - [`test`]: Pre-Screen commands and `test::decide`.
+//! - [`session`]: invitation commands of every actor and `session::decide`.
+//! - [`interview`]: live-interview commands and `interview::decide`.
+//! - [`payload`]: the webhook payloads of §2, field by field, and the envelope.
+//! - [`certify`]: the Certify → Pre-Screen conversion table and the legacy bridge.
+//! - [`lifecycle`]: states, edges and the seven paths as data; `walk` and `to_mermaid`.
+//! - [`validate`]: input checks and their limits.
 
-pub mod access;
+pub mod certify;
 pub mod change;
+pub mod error;
 pub mod event;
+pub mod framework;
 pub mod ids;
+pub mod interview;
+pub mod lifecycle;
 pub mod model;
+pub mod payload;
+pub mod session;
+pub mod test;
 pub mod time;
+pub mod validate;
 
-pub use access::{ApiKey, Permission};
 pub use change::{Change, Deadline, DeadlineKind, Expected};
+pub use error::DomainError;
 pub use event::{DomainEvent, EventKind};
+pub use framework::{CooldownClass, Framework, ScoringModel, catalogue, framework};
 pub use ids::{CompanyId, EventId, FrameworkId, IdError, InterviewId, InterviewerId, SessionId, TestId};
+pub use interview::{Feedback, InterviewCommand};
+pub use lifecycle::{Actor, CommandName, State};
 pub use model::*;
+pub use payload::envelope;
+pub use session::{Ctx, Decision, SessionCommand};
+pub use test::TestCommand;
 pub use time::{Millis, Timestamp};

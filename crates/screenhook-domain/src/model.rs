@@ -215,6 +215,10 @@ pub struct IntegrityReview {
     pub finalized: bool,
     /// Present once the analysis succeeded.
     pub suggested: Option<bool>,
+    /// The analysis' verdict, known at submission and published (as `suggested`) only when the
+    /// review is finalized at `integrity_review_due`.
+    #[serde(default)]
+    pub verdict: Option<bool>,
 }
 
 /// `reactivatedSession {newSessionId, reactivationDate}`.

@@ -1,1 +1,85 @@
-fn main() {}
+//! `screenhook`: the one binary. `serve` runs the product; the other subcommands are tools
+//! around it.
+
+mod config;
+mod serve;
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+
+/// screenhook — a self-hostable Pre-Screen assessment integration platform: the invitation
+/// lifecycle, the Pre-Screen Webhook and GraphQL APIs, and tools to test an integration.
+#[derive(Debug, Parser)]
+#[command(name = "screenhook", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server: API, scheduler and delivery workers over the embedded SQLite database.
+    ///
+    /// Creates the database file on first start, with a sandbox company whose API key is
+    /// printed once. Listens on 127.0.0.1:8740 unless configured otherwise.
+    ///
+    /// Example: screenhook serve --database /var/lib/screenhook/screenhook.db
+    Serve(ServeArgs),
+    /// Print the configuration: the commented defaults, or the effective values.
+    ///
+    /// Example: SCREENHOOK_SERVER__LISTEN=0.0.0.0:9000 screenhook config
+    Config {
+        /// Print the commented default file instead of the effective configuration.
+        #[arg(long)]
+        defaults: bool,
+        #[command(flatten)]
+        source: ConfigSource,
+    },
+}
+
+/// Where the configuration comes from, besides the defaults and SCREENHOOK_* variables.
+#[derive(Debug, clap::Args)]
+struct ConfigSource {
+    /// A TOML file overriding the defaults (see `screenhook config --defaults`).
+    #[arg(long, env = "SCREENHOOK_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    source: ConfigSource,
+    /// Address to listen on (overrides server.listen).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// SQLite database file (overrides database.path).
+    #[arg(long, value_name = "FILE")]
+    database: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let res = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Config { defaults: true, .. } => {
+            print!("{}", config::DEFAULTS);
+            Ok(())
+        }
+        Command::Config { defaults: false, source } => load_config(&source, Vec::new()).map(|config| println!("{config:#?}")),
+    };
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Loads the layered configuration; `overrides` are command-line flags, applied last, as
+/// `(SCREENHOOK_SECTION__KEY, value)` pairs.
+fn load_config(source: &ConfigSource, overrides: Vec<(String, String)>) -> anyhow::Result<config::Config> {
+    let env = std::env::vars().chain(overrides);
+    Ok(config::Config::load(source.config.as_deref(), env)?)
+}

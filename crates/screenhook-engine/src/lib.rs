@@ -1,0 +1,98 @@
+//! The engine runs commands against the store: it loads the aggregates a decision needs,
+//! asks the pure domain to decide, and commits the resulting change with its events in one
+//! transaction, retrying when another decision committed first. It also owns the clock side:
+//! the scheduler that fires durable timers (expiry, time limits, integrity reviews).
+//!
+//! # Layout
+//! - [`clock`]: `Clock`, the system clock and a manual clock for tests.
+//! - [`keys`]: issuing and checking API keys.
+//! - [`bootstrap`]: the sandbox company a fresh installation starts with.
+//! - [`commands`]: customer, candidate and proctor commands.
+//! - [`scheduler`]: firing due timers.
+//! - this file: [`Engine`] and [`EngineError`].
+
+pub mod bootstrap;
+pub mod clock;
+pub mod commands;
+pub mod keys;
+pub mod scheduler;
+
+use std::sync::Arc;
+
+use screenhook_domain::{Change, DomainError, Millis};
+use screenhook_store::{Applied, Store, StoreError};
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use commands::{InviteInput, SessionAction, SessionOutcome};
+
+/// How often a decision is retried when another one committed first.
+const MAX_CONFLICT_RETRIES: usize = 8;
+
+/// Engine settings (a slice of the server configuration).
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Base URL of this installation, for report and candidate links.
+    pub public_url: String,
+    /// How long after a non-proctored submission its integrity review is published.
+    pub integrity_review_delay: Millis,
+}
+
+/// Why a command failed. Every variant changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The domain refused the command.
+    #[error(transparent)]
+    Refused(#[from] DomainError),
+    /// The aggregate does not exist for this company (or at all: callers can't tell).
+    #[error("{what} {id} was not found")]
+    NotFound { what: &'static str, id: String },
+    /// The aggregate kept changing under the command; it may be retried.
+    #[error("{0}; gave up after {MAX_CONFLICT_RETRIES} attempts")]
+    Contended(StoreError),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for EngineError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            err @ StoreError::Conflict { .. } => EngineError::Contended(err),
+            other => EngineError::Store(other),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<EngineConfig>,
+}
+
+impl Engine {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: EngineConfig) -> Engine {
+        Engine { store, clock, config: Arc::new(config) }
+    }
+
+    /// Loads, decides and commits, again and again while another decision commits first.
+    /// `decide` must re-read what it decides on each time it is called.
+    pub async fn commit<F, Fut, T>(&self, mut decide: F) -> Result<(T, Applied), EngineError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<(Change, T), EngineError>>,
+    {
+        let mut last_conflict = None;
+        for _ in 0..MAX_CONFLICT_RETRIES {
+            let (change, value) = decide().await?;
+            if change.is_empty() {
+                return Ok((value, Applied::default()));
+            }
+            match self.store.apply(change).await {
+                Ok(applied) => return Ok((value, applied)),
+                Err(err @ StoreError::Conflict { .. }) => last_conflict = Some(err),
+                Err(other) => return Err(EngineError::Store(other)),
+            }
+        }
+        Err(EngineError::Contended(last_conflict.expect("the loop ran at least once")))
+    }
+}

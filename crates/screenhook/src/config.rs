@@ -1,0 +1,246 @@
+//! The configuration: one typed struct, layered from the commented defaults in
+//! `config.default.toml`, an optional file and `SCREENHOOK_<SECTION>__<KEY>` environment
+//! variables, and validated once at start. Every error names the key at fault.
+
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf};
+
+use serde::Deserialize;
+use toml::{Table, Value};
+
+/// The defaults, with a comment on every key (`screenhook config --defaults` prints them).
+pub const DEFAULTS: &str = include_str!("config.default.toml");
+
+const ENV_PREFIX: &str = "SCREENHOOK_";
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub scheduler: SchedulerConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerConfig {
+    /// Parsed and checked by [`Config::load`]; read it with [`Config::listen`].
+    listen: String,
+    pub public_url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseConfig {
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SchedulerConfig {
+    pub poll_interval_ms: u64,
+    pub integrity_review_delay_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogConfig {
+    /// "text" or "json", checked by [`Config::load`].
+    pub format: String,
+    pub filter: String,
+}
+
+/// A configuration problem, always naming the key and where its value came from.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Unreadable { path: PathBuf, source: std::io::Error },
+    #[error("configuration file {path} is not valid TOML: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("unknown configuration key `{key}` (from {origin}); known keys: {known}")]
+    UnknownKey { key: String, origin: String, known: String },
+    #[error("configuration key `{key}` (from {origin}) {problem}")]
+    BadValue { key: String, origin: String, problem: String },
+}
+
+impl Config {
+    /// Defaults, then the file, then the environment.
+    pub fn load(file: Option<&std::path::Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+        let defaults: Table = DEFAULTS.parse().expect("the embedded defaults are valid TOML");
+        let mut merged = defaults.clone();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|source| ConfigError::Unreadable { path: path.to_owned(), source })?;
+            let table: Table = text
+                .parse()
+                .map_err(|err: toml::de::Error| ConfigError::Syntax { path: path.to_owned(), message: err.message().to_owned() })?;
+            let origin = path.display().to_string();
+            for (key, value) in flatten(&table) {
+                set(&mut merged, &defaults, &key, value, &origin)?;
+            }
+        }
+        let env: BTreeMap<String, String> = env.into_iter().collect();
+        for (name, raw) in &env {
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
+            // Variables without a section separator (such as SCREENHOOK_CONFIG) are not keys.
+            let Some((section, field)) = rest.split_once("__") else { continue };
+            let key = format!("{}.{}", section.to_lowercase(), field.to_lowercase());
+            let value = typed_from_env(&defaults, &key, raw, name)?;
+            set(&mut merged, &defaults, &key, value, &format!("environment variable {name}"))?;
+        }
+        // Every key and type was checked against the defaults above, so this cannot fail
+        // for any input; values are checked next.
+        let config: Config = Value::Table(merged).try_into().expect("keys and types match the defaults");
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, problem: String| ConfigError::BadValue { key: key.into(), origin: "the configuration".into(), problem };
+        if self.server.listen.parse::<SocketAddr>().is_err() {
+            return Err(bad("server.listen", format!("must be an address and port such as 127.0.0.1:8740, found {:?}", self.server.listen)));
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err(bad("log.format", format!("must be \"text\" or \"json\", found {:?}", self.log.format)));
+        }
+        let url = &self.server.public_url;
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() <= "https://".len() {
+            return Err(bad("server.public_url", format!("must be an http:// or https:// URL, found {url:?}")));
+        }
+        if self.scheduler.poll_interval_ms == 0 || self.scheduler.poll_interval_ms > 60_000 {
+            return Err(bad("scheduler.poll_interval_ms", "must be between 1 and 60000".into()));
+        }
+        if self.database.path.as_os_str().is_empty() {
+            return Err(bad("database.path", "must not be empty".into()));
+        }
+        Ok(())
+    }
+
+    pub fn listen(&self) -> SocketAddr {
+        self.server.listen.parse().expect("checked by Config::load")
+    }
+
+    pub fn log_json(&self) -> bool {
+        self.log.format == "json"
+    }
+
+    /// The public URL without a trailing slash, ready to have paths appended.
+    pub fn public_url(&self) -> String {
+        self.server.public_url.trim_end_matches('/').to_owned()
+    }
+}
+
+/// `[section] key = value` as `("section.key", value)`.
+fn flatten(table: &Table) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for (section, value) in table {
+        match value {
+            Value::Table(inner) => out.extend(inner.iter().map(|(k, v)| (format!("{section}.{k}"), v.clone()))),
+            other => out.push((section.clone(), other.clone())),
+        }
+    }
+    out
+}
+
+fn known_keys(defaults: &Table) -> String {
+    flatten(defaults).into_iter().map(|(k, _)| k).collect::<Vec<_>>().join(", ")
+}
+
+fn default_of<'a>(defaults: &'a Table, key: &str) -> Option<&'a Value> {
+    let (section, field) = key.split_once('.')?;
+    defaults.get(section)?.as_table()?.get(field)
+}
+
+/// Replaces one key, refusing keys the defaults don't have and values of another type.
+fn set(merged: &mut Table, defaults: &Table, key: &str, value: Value, origin: &str) -> Result<(), ConfigError> {
+    let Some(default) = default_of(defaults, key) else {
+        return Err(ConfigError::UnknownKey { key: key.into(), origin: origin.into(), known: known_keys(defaults) });
+    };
+    if default.type_str() != value.type_str() {
+        return Err(ConfigError::BadValue {
+            key: key.into(),
+            origin: origin.into(),
+            problem: format!("must be a {}, found a {}", default.type_str(), value.type_str()),
+        });
+    }
+    let (section, field) = key.split_once('.').expect("known keys have a section");
+    merged
+        .get_mut(section)
+        .and_then(Value::as_table_mut)
+        .expect("sections come from the defaults")
+        .insert(field.to_owned(), value);
+    Ok(())
+}
+
+/// Environment values are strings; read them as the type the default has.
+fn typed_from_env(defaults: &Table, key: &str, raw: &str, name: &str) -> Result<Value, ConfigError> {
+    let Some(default) = default_of(defaults, key) else {
+        return Err(ConfigError::UnknownKey {
+            key: key.into(),
+            origin: format!("environment variable {name}"),
+            known: known_keys(defaults),
+        });
+    };
+    let bad = |expected: &str| ConfigError::BadValue {
+        key: key.into(),
+        origin: format!("environment variable {name}"),
+        problem: format!("must be {expected}, found {raw:?}"),
+    };
+    match default {
+        Value::Integer(_) => raw.trim().parse().map(Value::Integer).map_err(|_| bad("an integer")),
+        Value::Boolean(_) => raw.trim().parse().map(Value::Boolean).map_err(|_| bad("true or false")),
+        _ => Ok(Value::String(raw.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_load() {
+        let config = Config::load(None, env(&[])).unwrap();
+        assert_eq!(config.listen().port(), 8740);
+        assert_eq!(config.database.path, PathBuf::from("screenhook.db"));
+        assert!(!config.log_json());
+    }
+
+    #[test]
+    fn environment_overrides_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("screenhook.toml");
+        std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:9000\"\n[database]\npath = \"from-file.db\"\n").unwrap();
+        let config = Config::load(Some(&file), env(&[("SCREENHOOK_DATABASE__PATH", "from-env.db"), ("SCREENHOOK_CONFIG", "x")])).unwrap();
+        assert_eq!(config.listen().port(), 9000);
+        assert_eq!(config.database.path, PathBuf::from("from-env.db"));
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = Config::load(None, env(&[("SCREENHOOK_SERVER__LISTN", "x")])).unwrap_err().to_string();
+        assert!(err.contains("`server.listn`") && err.contains("SCREENHOOK_SERVER__LISTN") && err.contains("server.listen"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("screenhook.toml");
+        std::fs::write(&file, "[sever]\nlisten = 1\n").unwrap();
+        let err = Config::load(Some(&file), env(&[])).unwrap_err().to_string();
+        assert!(err.contains("`sever.listen`"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = Config::load(None, env(&[("SCREENHOOK_SCHEDULER__POLL_INTERVAL_MS", "soon")])).unwrap_err().to_string();
+        assert!(err.contains("scheduler.poll_interval_ms") && err.contains("integer"), "{err}");
+        let err = Config::load(None, env(&[("SCREENHOOK_SERVER__PUBLIC_URL", "ftp://x")])).unwrap_err().to_string();
+        assert!(err.contains("server.public_url"), "{err}");
+        let err = Config::load(None, env(&[("SCREENHOOK_SCHEDULER__POLL_INTERVAL_MS", "0")])).unwrap_err().to_string();
+        assert!(err.contains("scheduler.poll_interval_ms"), "{err}");
+        let err = Config::load(None, env(&[("SCREENHOOK_LOG__FORMAT", "xml")])).unwrap_err().to_string();
+        assert!(err.contains("log.format") && err.contains("xml"), "{err}");
+        let err = Config::load(None, env(&[("SCREENHOOK_SERVER__LISTEN", "everywhere")])).unwrap_err().to_string();
+        assert!(err.contains("server.listen") && err.contains("everywhere"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("screenhook.toml");
+        std::fs::write(&file, "[server]\nlisten = 8740\n").unwrap();
+        let err = Config::load(Some(&file), env(&[])).unwrap_err().to_string();
+        assert!(err.contains("`server.listen`") && err.contains("must be a string"), "{err}");
+    }
+}

@@ -28,7 +28,7 @@ use screenhook_domain::{
     ApiKey, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, EventId, EventKind, FrameworkId,
     InterviewId, LiveInterview, SessionId, TestId, Timestamp,
 };
-use screenhook_store::{Applied, Page, StoreError, StoredEvent, Timer};
+use screenhook_store::{Applied, AtsIdType, Page, StoreError, StoredEvent, Timer};
 use serde::de::DeserializeOwned;
 use sqlx::{
     Row,
@@ -265,6 +265,27 @@ impl screenhook_store::Store for SqliteStore {
             .bind(framework.as_str()),
         )
         .await
+    }
+
+    async fn sessions_by_ats_id(
+        &self,
+        company: &CompanyId,
+        id_type: AtsIdType,
+        id: &str,
+    ) -> Result<Vec<CompanyTestSession>, StoreError> {
+        let sql = match id_type {
+            AtsIdType::GreenhouseApplicationId => {
+                "SELECT doc FROM sessions WHERE company_id = $1 AND greenhouse_application_id = $2 ORDER BY create_date DESC, id"
+            }
+            AtsIdType::GreenhouseCandidateId => {
+                "SELECT doc FROM sessions WHERE company_id = $1 AND greenhouse_candidate_id = $2 ORDER BY create_date DESC, id"
+            }
+        };
+        self.fetch_docs(sqlx::query(sql).bind(company.as_str()).bind(id)).await
+    }
+
+    async fn session_by_candidate_token(&self, token: &str) -> Result<Option<CompanyTestSession>, StoreError> {
+        self.fetch_doc(sqlx::query("SELECT doc FROM sessions WHERE candidate_token = $1").bind(token)).await
     }
 
     async fn interview(&self, company: &CompanyId, id: &InterviewId) -> Result<Option<LiveInterview>, StoreError> {

@@ -302,8 +302,8 @@ async fn write_session(
     match expected {
         Expected::New => sqlx::query(
             "INSERT INTO sessions (id, company_id, test_id, version, status, candidate_email, framework_id, \
-             create_date, finish_date, greenhouse_candidate_id, greenhouse_application_id, doc) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             create_date, finish_date, greenhouse_candidate_id, greenhouse_application_id, candidate_token, doc) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(id)
         .bind(session.company_id.as_str())
@@ -316,6 +316,7 @@ async fn write_session(
         .bind(finish)
         .bind(session.integrations.greenhouse_candidate_id.as_deref())
         .bind(session.integrations.greenhouse_application_id.as_deref())
+        .bind(&session.candidate_token)
         .bind(doc)
         .execute(&mut *conn)
         .await

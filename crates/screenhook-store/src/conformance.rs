@@ -12,7 +12,7 @@ use screenhook_domain::{
 };
 use serde_json::json;
 
-use crate::{Page, Store, StoreError};
+use crate::{AtsIdType, Page, Store, StoreError};
 
 /// Instantiates every conformance case as a `#[tokio::test]` against stores made by `$make`,
 /// an async function returning `(Arc<dyn Store>, guard)`.
@@ -34,6 +34,7 @@ macro_rules! conformance_tests {
             concurrent_changes_to_one_session_commit_once,
             reads_are_scoped_to_the_company,
             session_queries,
+            sessions_by_ats_id_and_candidate_token,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -480,4 +481,21 @@ pub async fn session_queries(store: Arc<dyn Store>) {
     assert_eq!(history.iter().map(|s| s.id.clone()).collect::<Vec<_>>(), vec![third.id.clone()]);
     let other_framework = FrameworkId::parse("data-analytics").unwrap();
     assert!(store.sessions_of_candidate("s3@example.com", &other_framework).await.unwrap().is_empty());
+}
+
+pub async fn sessions_by_ats_id_and_candidate_token(store: Arc<dyn Store>) {
+    let (test, _) = seed(&*store, "acme", "s1").await;
+    let mut linked = session_of(&test, "s2", "s2@example.com");
+    linked.integrations.greenhouse_application_id = Some("app-7".into());
+    linked.integrations.greenhouse_candidate_id = Some("cand-9".into());
+    store.apply(Change { sessions: vec![(linked.clone(), Expected::New)], ..Change::default() }).await.unwrap();
+    let by_app = store.sessions_by_ats_id(&test.company_id, AtsIdType::GreenhouseApplicationId, "app-7").await.unwrap();
+    assert_eq!(by_app.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), vec!["s2"]);
+    let by_candidate = store.sessions_by_ats_id(&test.company_id, AtsIdType::GreenhouseCandidateId, "cand-9").await.unwrap();
+    assert_eq!(by_candidate.len(), 1);
+    assert!(store.sessions_by_ats_id(&test.company_id, AtsIdType::GreenhouseCandidateId, "app-7").await.unwrap().is_empty());
+    store.insert_company(&company("globex")).await.unwrap();
+    assert!(store.sessions_by_ats_id(&company_id("globex"), AtsIdType::GreenhouseApplicationId, "app-7").await.unwrap().is_empty());
+    assert_eq!(store.session_by_candidate_token("token-s2").await.unwrap().map(|s| s.id), Some(linked.id));
+    assert_eq!(store.session_by_candidate_token("token-nope").await.unwrap(), None);
 }

@@ -74,6 +74,13 @@ pub struct Timer {
     pub due: Timestamp,
 }
 
+/// The ATS ids `atsCompanyTestSessions` can look sessions up by (`AtsIdType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AtsIdType {
+    GreenhouseApplicationId,
+    GreenhouseCandidateId,
+}
+
 /// One page of a company's tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
@@ -130,6 +137,16 @@ pub trait Store: Send + Sync + 'static {
         email: &str,
         framework: &FrameworkId,
     ) -> Result<Vec<CompanyTestSession>, StoreError>;
+
+    /// Sessions carrying an ATS id (`atsCompanyTestSessions`), newest first.
+    async fn sessions_by_ats_id(
+        &self,
+        company: &CompanyId,
+        id_type: AtsIdType,
+        id: &str,
+    ) -> Result<Vec<CompanyTestSession>, StoreError>;
+    /// The session whose candidate link carries `token` (any company: the token is the credential).
+    async fn session_by_candidate_token(&self, token: &str) -> Result<Option<CompanyTestSession>, StoreError>;
 
     async fn interview(&self, company: &CompanyId, id: &InterviewId) -> Result<Option<LiveInterview>, StoreError>;
 

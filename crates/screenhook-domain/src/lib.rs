@@ -4,6 +4,7 @@
 //! and tokens are inputs, so every decision is a pure function of (state, command, now).
 //!
 //! # Layout
+//! - [`access`]: API keys and permissions.
 //! - [`ids`], [`time`]: typed ids and millisecond time.
 //! - [`model`]: the aggregates (company, test, session, live interview).
 //! - [`event`]: the 20 event names and [`event::DomainEvent`].
@@ -18,6 +19,7 @@
 //! - [`lifecycle`]: states, edges and the seven paths as data; `walk` and `to_mermaid`.
 //! - [`validate`]: input checks and their limits.
 
+pub mod access;
 pub mod certify;
 pub mod change;
 pub mod error;
@@ -33,6 +35,7 @@ pub mod test;
 pub mod time;
 pub mod validate;
 
+pub use access::{ApiKey, Permission};
 pub use change::{Change, Deadline, DeadlineKind, Expected};
 pub use error::DomainError;
 pub use event::{DomainEvent, EventKind};

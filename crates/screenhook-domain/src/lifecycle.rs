@@ -386,7 +386,7 @@ pub const PATHS: &[Path] = &[
     Path {
         name: "not proctored, completed",
         proctored: false,
-        certified: false,
+        certified: true,
         steps: &[(O, A::Invite), (O, A::Start), (O, A::Submit), (O, A::IntegrityReview)],
         events: &[
             K::CompanyTestSessionCreated,
@@ -674,4 +674,63 @@ pub fn shape(decision: &Decision) -> (bool, bool) {
         Decision::Apply(c) => (c.sessions.len() > 1, c.sessions.is_empty()),
         Decision::Existing(_) => (false, true),
     }
+}
+
+/// Consistency rules every reachable session satisfies; `Err` names the first one broken.
+/// The property tests check them after every accepted command; stores may check them on load.
+pub fn invariants(s: &CompanyTestSession) -> Result<(), String> {
+    let fail = |rule: &str| Err(format!("session {}: {rule}", s.id));
+    if s.version == 0 {
+        return fail("version starts at 1");
+    }
+    if s.status == SessionStatus::Over && (s.result.is_none() || s.finish_date.is_none()) {
+        return fail("an over session has a result and a finish date");
+    }
+    if s.result.is_some()
+        && !matches!(s.status, SessionStatus::Over | SessionStatus::Archived | SessionStatus::Expired | SessionStatus::Deleted)
+    {
+        return fail("only over, archived, expired (rejected) or deleted sessions keep a result");
+    }
+    if s.status == SessionStatus::Expired && s.result.is_some() && s.verification_status != Some(VerificationStatus::NotVerified) {
+        return fail("an expired session keeps a result only when it was rejected");
+    }
+    if s.verification_status.is_some() && !s.proctored {
+        return fail("only proctored sessions have a verification status");
+    }
+    if matches!(s.status, SessionStatus::Pending | SessionStatus::Active) && (s.result.is_some() || s.verification_status.is_some()) {
+        return fail("a pending or active session has no result and no verification");
+    }
+    if s.status == SessionStatus::Active && s.start_date.is_none() {
+        return fail("an active session has a start date");
+    }
+    if let (Some(start), Some(finish)) = (s.start_date, s.finish_date)
+        && start > finish
+    {
+        return fail("start date <= finish date");
+    }
+    if matches!(s.status, SessionStatus::Expired | SessionStatus::Declined | SessionStatus::Deleted | SessionStatus::Archived)
+        && s.next_deadline().is_some()
+    {
+        return fail("a closed session has no timer");
+    }
+    if s.retake_session.is_some() && s.verification_status != Some(VerificationStatus::NotVerified) {
+        return fail("a retake is granted only after a rejection");
+    }
+    if s.retake_session.as_ref() == Some(&s.id) || s.retake_of.as_ref() == Some(&s.id) {
+        return fail("a session is not its own retake");
+    }
+    if s.integrity.suggested.is_some() && (!s.integrity.finalized || s.proctored) {
+        return fail("integrityReviewSuggested is published only for finalized non-proctored reviews");
+    }
+    if s.reactivated_session.is_some() && !matches!(s.status, SessionStatus::Expired | SessionStatus::Declined | SessionStatus::Deleted) {
+        return fail("only expired or declined sessions are reactivated");
+    }
+    if s.verification_status == Some(VerificationStatus::NotVerified) {
+        if s.verification_rejection_reasons.is_empty() && s.retake_session.is_none() {
+            return fail("a rejection without a retake has reasons");
+        }
+    } else if !s.verification_rejection_reasons.is_empty() {
+        return fail("rejection reasons only on rejected sessions");
+    }
+    Ok(())
 }

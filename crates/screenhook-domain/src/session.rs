@@ -25,7 +25,7 @@
 //!   due; anything else (a stale or early timer) is refused with `TimerNotDue`.
 //! - Candidate actions after the invitation window (start, decline, share) are refused with
 //!   `TooLate` even before the expiry timer has fired; so is a submission after the time limit.
-//! - **Archive** applies to settled results (`over` with no pending timer) and unarchive
+//! - **Archive** applies to settled results (verified, retake granted, or final) and unarchive
 //!   returns them to `over`. **Delete** is allowed from every status but deleted.
 //! - **Resend** and re-opening an opened invitation are accepted but write nothing.
 
@@ -330,7 +330,8 @@ pub fn decide(
             Ok(Decision::Apply(Change::default()))
         }
         SessionCommand::Archive => {
-            if s.status != SessionStatus::Over || s.next_deadline().is_some() {
+            // Only settled results: nothing may still happen to them (no proctor, no timer).
+            if !matches!(state, State::Verified | State::RetakeGranted | State::Completed) {
                 return Err(illegal());
             }
             Ok(write(s, CompanyTestSession { status: SessionStatus::Archived, ..s.clone() }, vec![]))

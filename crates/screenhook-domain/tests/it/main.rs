@@ -1,0 +1,10 @@
+//! Integration tests of the domain crate, in one binary.
+
+mod edges;
+mod fixtures;
+mod paths;
+mod props;
+mod scenarios;
+mod snapshots;
+mod tidy;
+mod validation;

@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | `companyTestSessionCreated`, `companyTestSessionStarted` | none | "Does not exist" in the seed |
 //! | `preScreenResultVerificationPending` | `certificationResultPending` | seed row, proctored only |
-//! | `companyTestSessionFinished` (not proctored) | `certificationResultShared` | **[inferred]** no verification follows a non-proctored finish, so this is the final result; a Certify listener waiting for `certificationResultShared` would otherwise never get the score |
+//! | `companyTestSessionFinished` (not proctored) | `certificationResultShared` | **\[inferred\]** no verification follows a non-proctored finish, so this is the final result; a Certify listener waiting for `certificationResultShared` would otherwise never get the score |
 //! | `preScreenResultVerified` | `certificationResultShared` | seed row |
 //! | `preScreenResultShared` | `certificationResultShared` | seed row |
 //! | `preScreenResultNotVerified` | `certificationResultNotCertified` | seed row, proctored only |
@@ -16,7 +16,7 @@
 //! | `preScreenIntegrityReviewUpdated`, assessment and live-interview events | none | no Certify counterpart |
 //! | — | `certificationRequestsMerged` | never derived: Pre-Screen has no merge |
 //!
-//! **[inferred]** `certificationRequestId` is the invitation's session id — the original
+//! **\[inferred\]** `certificationRequestId` is the invitation's session id — the original
 //! invitation's for a retake (`retake_of`), so a technical retake keeps reporting to the same
 //! request. A retake of a retake reports to its immediate predecessor, the only id a session
 //! knows. `sharedTestSessions` holds the one result the Pre-Screen event carries; its `url` is
@@ -126,13 +126,16 @@ pub fn bridge(event: &DomainEvent, session: &CompanyTestSession) -> Option<Domai
             EventKind::CertificationResultPending,
             payload::certification_result_pending(request_id, session, session.result.as_ref()?),
         ),
-        EventKind::CompanyTestSessionFinished if !session.proctored => (EventKind::CertificationResultShared, shared(session)?),
+        EventKind::CompanyTestSessionFinished if !session.proctored => {
+            (EventKind::CertificationResultShared, shared(session)?)
+        }
         EventKind::PreScreenResultVerified | EventKind::PreScreenResultShared => {
             (EventKind::CertificationResultShared, shared(session)?)
         }
-        EventKind::PreScreenResultNotVerified => {
-            (EventKind::CertificationResultNotCertified, payload::certification_result_not_certified(request_id, session))
-        }
+        EventKind::PreScreenResultNotVerified => (
+            EventKind::CertificationResultNotCertified,
+            payload::certification_result_not_certified(request_id, session),
+        ),
         EventKind::PreScreenExpired => {
             (EventKind::CertificationRequestExpired, payload::certification_request_expired(request_id, session))
         }

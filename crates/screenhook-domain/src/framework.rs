@@ -13,7 +13,7 @@
 //! - **Max raw score**: General Coding keeps the 1300 points of the Certify-era sample
 //!   (§2.5 `maxScore: 1300`); the others are out of 1000, like the old framework raw scores.
 //!
-//! # Scoring (inferred; the real conversion is [NOT FOUND] in the reference)
+//! # Scoring (inferred; the real conversion is \[NOT FOUND\] in the reference)
 //! With `f = score / max_score`:
 //! - Assessment Score (`codingScore2023`) = `200 + round(400·f)` when `score > 0`, else `0`
 //!   (the `CodingScore` scalar is 0 when nothing was submitted; we treat a raw 0 as that case).

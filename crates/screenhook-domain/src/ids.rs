@@ -96,3 +96,7 @@ id_type!(
     /// An interviewer of a live interview.
     InterviewerId, "interviewer id"
 );
+id_type!(
+    /// A webhook (an endpoint subscription of a company).
+    WebhookId, "webhook id"
+);

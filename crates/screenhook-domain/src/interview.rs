@@ -116,7 +116,9 @@ pub fn decide(
             };
             Ok(Change { interviews: vec![(interview, Expected::New)], ..Change::default() })
         }
-        (Some(_), InterviewCommand::Create { .. }) => Err(DomainError::AlreadyExists { aggregate: "interview", command: name }),
+        (Some(_), InterviewCommand::Create { .. }) => {
+            Err(DomainError::AlreadyExists { aggregate: "interview", command: name })
+        }
         (None, _) => Err(DomainError::NotFound { aggregate: "interview", command: name }),
         (Some(i), InterviewCommand::Start) if i.start_date.is_none() => {
             Ok(write(i, LiveInterview { start_date: Some(now), ..i.clone() }, vec![]))
@@ -132,11 +134,17 @@ pub fn decide(
                 ));
             }
             let next = LiveInterview { end_date: Some(now), questions_solved, questions_attempted, ..i.clone() };
-            let ev = event(EventKind::LiveInterviewFinished, &next, payload::live_interview_finished(&next, ctx.public_url), now);
+            let ev = event(
+                EventKind::LiveInterviewFinished,
+                &next,
+                payload::live_interview_finished(&next, ctx.public_url),
+                now,
+            );
             Ok(write(i, next, vec![ev]))
         }
         (Some(i), InterviewCommand::UpdateFeedback { interviewer_id, feedback }) => {
-            let value = serde_json::to_value(&feedback).map_err(|e| DomainError::invalid("feedback", e.to_string(), "a feedback object"))?;
+            let value = serde_json::to_value(&feedback)
+                .map_err(|e| DomainError::invalid("feedback", e.to_string(), "a feedback object"))?;
             let next = LiveInterview { feedback: Some(value), ..i.clone() };
             let ev = event(
                 EventKind::LiveInterviewFeedbackUpdated,

@@ -1,6 +1,6 @@
 //! The screenhook domain: Pre-Screens, invitations, their lifecycle and the events it fires.
 //!
-//! No I/O lives here (no tokio, sqlx, axum or reqwest; `tests/tidy.rs` enforces it). Time, ids
+//! No I/O lives here (no tokio, sqlx, axum or reqwest; `tests/it/tidy.rs` enforces it). Time, ids
 //! and tokens are inputs, so every decision is a pure function of (state, command, now).
 //!
 //! # Layout
@@ -18,6 +18,7 @@
 //! - [`certify`]: the Certify → Pre-Screen conversion table and the legacy bridge.
 //! - [`lifecycle`]: states, edges and the seven paths as data; `walk` and `to_mermaid`.
 //! - [`validate`]: input checks and their limits.
+//! - [`webhook`]: webhooks and their health (plain data).
 
 pub mod access;
 pub mod certify;
@@ -34,13 +35,14 @@ pub mod session;
 pub mod test;
 pub mod time;
 pub mod validate;
+pub mod webhook;
 
 pub use access::{ApiKey, Permission};
 pub use change::{Change, Deadline, DeadlineKind, Expected};
 pub use error::DomainError;
 pub use event::{DomainEvent, EventKind};
 pub use framework::{CooldownClass, Framework, ScoringModel, catalogue, framework};
-pub use ids::{CompanyId, EventId, FrameworkId, IdError, InterviewId, InterviewerId, SessionId, TestId};
+pub use ids::{CompanyId, EventId, FrameworkId, IdError, InterviewId, InterviewerId, SessionId, TestId, WebhookId};
 pub use interview::{Feedback, InterviewCommand};
 pub use lifecycle::{Actor, CommandName, State};
 pub use model::*;
@@ -48,3 +50,4 @@ pub use payload::envelope;
 pub use session::{Ctx, Decision, SessionCommand};
 pub use test::TestCommand;
 pub use time::{Millis, Timestamp};
+pub use webhook::{Webhook, WebhookHealth, WebhookState};

@@ -14,7 +14,9 @@ use crate::{
     error::DomainError,
     event::{DomainEvent, EventKind},
     ids::{CompanyId, FrameworkId, SessionId, TestId},
-    model::{CompanyTest, CompanyTestSession, Integrations, RejectionReason, SessionStatus, TestResult, VerificationStatus},
+    model::{
+        CompanyTest, CompanyTestSession, Integrations, RejectionReason, SessionStatus, TestResult, VerificationStatus,
+    },
     session::{self, Ctx, Decision, Invite, NotVerify, Retake, SessionCommand, ShareResult, Start, Submission},
     test::{self, NewFrameworkTest, NewTest, TestCommand},
     time::{Millis, Timestamp},
@@ -226,9 +228,11 @@ impl CommandName {
             | CommandName::Resend
             | CommandName::Archive
             | CommandName::Unarchive => Actor::Customer,
-            CommandName::Open | CommandName::Decline | CommandName::ShareResult | CommandName::Start | CommandName::Submit => {
-                Actor::Candidate
-            }
+            CommandName::Open
+            | CommandName::Decline
+            | CommandName::ShareResult
+            | CommandName::Start
+            | CommandName::Submit => Actor::Candidate,
             CommandName::Verify | CommandName::NotVerify => Actor::Proctor,
             CommandName::Expire | CommandName::TimeLimitReached => Actor::Clock,
             CommandName::IntegrityReviewDue => Actor::Integrity,
@@ -320,7 +324,14 @@ pub fn edges_for(from: State, command: CommandName) -> impl Iterator<Item = &'st
 }
 
 /// Whether a decision (`from` → `to` by `command`, firing `events`) follows a declared edge.
-pub fn allows(from: State, command: CommandName, to: State, events: &[EventKind], spawns: bool, no_write: bool) -> bool {
+pub fn allows(
+    from: State,
+    command: CommandName,
+    to: State,
+    events: &[EventKind],
+    spawns: bool,
+    no_write: bool,
+) -> bool {
     edges_for(from, command).any(|e| e.to == to && e.events == events && e.spawns == spawns && e.no_write == no_write)
 }
 
@@ -494,7 +505,8 @@ impl Walk {
 }
 
 fn id<T>(parse: fn(String) -> Result<T, crate::ids::IdError>, prefix: &str, suffix: &str) -> Result<T, DomainError> {
-    parse(format!("{prefix}-{suffix}")).map_err(|e| DomainError::invalid("idPrefix", e.to_string(), "letters, digits, '-' and '_'"))
+    parse(format!("{prefix}-{suffix}"))
+        .map_err(|e| DomainError::invalid("idPrefix", e.to_string(), "letters, digits, '-' and '_'"))
 }
 
 /// The framework [`walk`] uses for certified paths.
@@ -591,12 +603,23 @@ pub fn walk(path: &Path, input: &WalkInput<'_>) -> Result<Walk, DomainError> {
                 let technical = *act == Act::RejectTechnical;
                 SessionCommand::NotVerify(NotVerify {
                     reasons: vec![if technical {
-                        RejectionReason { name: "Incomplete recording".into(), description: "The recording stopped early.".into() }
+                        RejectionReason {
+                            name: "Incomplete recording".into(),
+                            description: "The recording stopped early.".into(),
+                        }
                     } else {
-                        RejectionReason { name: "Presence of others".into(), description: "Another person was in the room.".into() }
+                        RejectionReason {
+                            name: "Presence of others".into(),
+                            description: "Another person was in the room.".into(),
+                        }
                     }],
                     retake: technical
-                        .then(|| Ok::<_, DomainError>(Retake { session_id: id(SessionId::parse, p, "retake")?, candidate_token: tok("retake") }))
+                        .then(|| {
+                            Ok::<_, DomainError>(Retake {
+                                session_id: id(SessionId::parse, p, "retake")?,
+                                candidate_token: tok("retake"),
+                            })
+                        })
                         .transpose()?,
                 })
             }
@@ -687,17 +710,25 @@ pub fn invariants(s: &CompanyTestSession) -> Result<(), String> {
         return fail("an over session has a result and a finish date");
     }
     if s.result.is_some()
-        && !matches!(s.status, SessionStatus::Over | SessionStatus::Archived | SessionStatus::Expired | SessionStatus::Deleted)
+        && !matches!(
+            s.status,
+            SessionStatus::Over | SessionStatus::Archived | SessionStatus::Expired | SessionStatus::Deleted
+        )
     {
         return fail("only over, archived, expired (rejected) or deleted sessions keep a result");
     }
-    if s.status == SessionStatus::Expired && s.result.is_some() && s.verification_status != Some(VerificationStatus::NotVerified) {
+    if s.status == SessionStatus::Expired
+        && s.result.is_some()
+        && s.verification_status != Some(VerificationStatus::NotVerified)
+    {
         return fail("an expired session keeps a result only when it was rejected");
     }
     if s.verification_status.is_some() && !s.proctored {
         return fail("only proctored sessions have a verification status");
     }
-    if matches!(s.status, SessionStatus::Pending | SessionStatus::Active) && (s.result.is_some() || s.verification_status.is_some()) {
+    if matches!(s.status, SessionStatus::Pending | SessionStatus::Active)
+        && (s.result.is_some() || s.verification_status.is_some())
+    {
         return fail("a pending or active session has no result and no verification");
     }
     if s.status == SessionStatus::Active && s.start_date.is_none() {
@@ -708,8 +739,10 @@ pub fn invariants(s: &CompanyTestSession) -> Result<(), String> {
     {
         return fail("start date <= finish date");
     }
-    if matches!(s.status, SessionStatus::Expired | SessionStatus::Declined | SessionStatus::Deleted | SessionStatus::Archived)
-        && s.next_deadline().is_some()
+    if matches!(
+        s.status,
+        SessionStatus::Expired | SessionStatus::Declined | SessionStatus::Deleted | SessionStatus::Archived
+    ) && s.next_deadline().is_some()
     {
         return fail("a closed session has no timer");
     }
@@ -722,7 +755,9 @@ pub fn invariants(s: &CompanyTestSession) -> Result<(), String> {
     if s.integrity.suggested.is_some() && (!s.integrity.finalized || s.proctored) {
         return fail("integrityReviewSuggested is published only for finalized non-proctored reviews");
     }
-    if s.reactivated_session.is_some() && !matches!(s.status, SessionStatus::Expired | SessionStatus::Declined | SessionStatus::Deleted) {
+    if s.reactivated_session.is_some()
+        && !matches!(s.status, SessionStatus::Expired | SessionStatus::Declined | SessionStatus::Deleted)
+    {
         return fail("only expired or declined sessions are reactivated");
     }
     if s.verification_status == Some(VerificationStatus::NotVerified) {

@@ -203,7 +203,11 @@ pub fn certify_coding_score(result: &TestResult) -> u32 {
 }
 
 /// `certificationResultPending`.
-pub fn certification_result_pending(request_id: &SessionId, session: &CompanyTestSession, result: &TestResult) -> Value {
+pub fn certification_result_pending(
+    request_id: &SessionId,
+    session: &CompanyTestSession,
+    result: &TestResult,
+) -> Value {
     let mut m = certify_common(request_id, session);
     m.insert("testSessionId".into(), json!(session.id));
     m.insert("duration".into(), json!(result.duration.as_millis()));

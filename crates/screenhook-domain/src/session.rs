@@ -37,7 +37,7 @@ use crate::{
     ids::{FrameworkId, SessionId},
     lifecycle::{CommandName, State},
     model::{
-        Candidate, CompanyTest, CompanyTestSession, IntegrityReview, Integrations, Reactivation, RejectionReason,
+        Candidate, CompanyTest, CompanyTestSession, Integrations, IntegrityReview, Reactivation, RejectionReason,
         SessionStatus, TestResult, TestStatus, VerificationStatus,
     },
     payload,
@@ -251,7 +251,11 @@ fn write(old: &CompanyTestSession, mut new: CompanyTestSession, events: Vec<Doma
 
 fn token(field: &'static str, value: &str) -> Result<String, DomainError> {
     if value.is_empty() || value.len() > 256 || !value.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(DomainError::invalid(field, "must be 1–256 printable ASCII characters", "a caller-generated random token"));
+        return Err(DomainError::invalid(
+            field,
+            "must be 1–256 printable ASCII characters",
+            "a caller-generated random token",
+        ));
     }
     Ok(value.to_owned())
 }
@@ -273,10 +277,18 @@ pub fn decide(
         (Some(s), cmd) => (s, cmd),
     };
     let (s, cmd) = s;
-    let illegal = || DomainError::IllegalTransition { aggregate: "session", from: State::of(Some(s)).name(), command: name.as_str() };
+    let illegal = || DomainError::IllegalTransition {
+        aggregate: "session",
+        from: State::of(Some(s)).name(),
+        command: name.as_str(),
+    };
     let state = State::of(Some(s));
     let within_window = || {
-        if now >= s.expiration_date { Err(DomainError::too_late(name.as_str(), "invitation's expiration date", s.expiration_date)) } else { Ok(()) }
+        if now >= s.expiration_date {
+            Err(DomainError::too_late(name.as_str(), "invitation's expiration date", s.expiration_date))
+        } else {
+            Ok(())
+        }
     };
     match cmd {
         SessionCommand::Invite(_) => Err(illegal()),
@@ -305,7 +317,11 @@ pub fn decide(
                 return Err(DomainError::invalid(
                     "expirationDate",
                     problem,
-                    format!("a date after {} and at most 6 months from now ({})", floor.as_millis(), ceiling.as_millis()),
+                    format!(
+                        "a date after {} and at most 6 months from now ({})",
+                        floor.as_millis(),
+                        ceiling.as_millis()
+                    ),
                 ));
             }
             Ok(write(s, CompanyTestSession { expiration_date, ..s.clone() }, vec![]))
@@ -384,7 +400,8 @@ pub fn decide(
                     retry_after_ms: retry.as_millis(),
                 });
             }
-            let next = CompanyTestSession { status: SessionStatus::Active, opened: true, start_date: Some(now), ..s.clone() };
+            let next =
+                CompanyTestSession { status: SessionStatus::Active, opened: true, start_date: Some(now), ..s.clone() };
             let ev = event(EventKind::CompanyTestSessionStarted, &next, payload::session_only(&next), now);
             Ok(write(s, next, vec![ev]))
         }
@@ -404,7 +421,8 @@ pub fn decide(
             }
             let Some(result) = &s.result else { return Err(illegal()) };
             let next = CompanyTestSession { verification_status: Some(VerificationStatus::Verified), ..s.clone() };
-            let ev = event(EventKind::PreScreenResultVerified, &next, payload::finished(&next, result, ctx.public_url), now);
+            let ev =
+                event(EventKind::PreScreenResultVerified, &next, payload::finished(&next, result, ctx.public_url), now);
             Ok(write(s, next, vec![ev]))
         }
         SessionCommand::NotVerify(nv) => {
@@ -430,7 +448,12 @@ pub fn decide(
                 integrity: IntegrityReview { finalized: true, suggested: Some(suggested), ..s.integrity },
                 ..s.clone()
             };
-            let ev = event(EventKind::PreScreenIntegrityReviewUpdated, &next, payload::integrity_review_updated(&next, suggested), now);
+            let ev = event(
+                EventKind::PreScreenIntegrityReviewUpdated,
+                &next,
+                payload::integrity_review_updated(&next, suggested),
+                now,
+            );
             Ok(write(s, next, vec![ev]))
         }
     }
@@ -447,7 +470,11 @@ fn due(s: &CompanyTestSession, kind: DeadlineKind, now: Timestamp) -> Result<Tim
 fn invite_new(inv: Invite, now: Timestamp) -> Result<Decision, DomainError> {
     let test = &inv.test;
     if test.status != TestStatus::Active {
-        return Err(DomainError::IllegalTransition { aggregate: "test", from: test.status.as_str(), command: CommandName::Invite.as_str() });
+        return Err(DomainError::IllegalTransition {
+            aggregate: "test",
+            from: test.status.as_str(),
+            command: CommandName::Invite.as_str(),
+        });
     }
     let email = validate::email(&inv.candidate_email)?;
     let first_name = validate::text("candidateFirstName", &inv.candidate_first_name, true)?;
@@ -501,7 +528,13 @@ fn invite_new(inv: Invite, now: Timestamp) -> Result<Decision, DomainError> {
 }
 
 /// A fresh pending session for the same candidate and test (reactivation or retake).
-fn successor(s: &CompanyTestSession, id: SessionId, candidate_token: String, window: Millis, now: Timestamp) -> CompanyTestSession {
+fn successor(
+    s: &CompanyTestSession,
+    id: SessionId,
+    candidate_token: String,
+    window: Millis,
+    now: Timestamp,
+) -> CompanyTestSession {
     CompanyTestSession {
         id,
         version: 1,
@@ -537,7 +570,11 @@ fn reactivate(s: &CompanyTestSession, r: Reactivate, now: Timestamp) -> Result<D
         ));
     }
     if r.new_session_id == s.id {
-        return Err(DomainError::invalid("newSessionId", "must differ from the reactivated session's id", "a fresh id"));
+        return Err(DomainError::invalid(
+            "newSessionId",
+            "must differ from the reactivated session's id",
+            "a fresh id",
+        ));
     }
     let window = match r.expire_duration {
         Some(d) => validate::expiration("expireDuration", d)?,
@@ -555,7 +592,12 @@ fn reactivate(s: &CompanyTestSession, r: Reactivate, now: Timestamp) -> Result<D
     }))
 }
 
-fn share_result(s: &CompanyTestSession, share: ShareResult, ctx: &Ctx<'_>, now: Timestamp) -> Result<Decision, DomainError> {
+fn share_result(
+    s: &CompanyTestSession,
+    share: ShareResult,
+    ctx: &Ctx<'_>,
+    now: Timestamp,
+) -> Result<Decision, DomainError> {
     let Some(own) = &s.framework_id else {
         return Err(DomainError::invalid(
             "result",
@@ -574,7 +616,11 @@ fn share_result(s: &CompanyTestSession, share: ShareResult, ctx: &Ctx<'_>, now: 
         return Err(DomainError::invalid("result", "the result is not verified", "a verified result"));
     }
     if share.result.finished_at > now {
-        return Err(DomainError::invalid("result", "the result finishes in the future", "a result finished before now"));
+        return Err(DomainError::invalid(
+            "result",
+            "the result finishes in the future",
+            "a result finished before now",
+        ));
     }
     if let Some(limit) = share.result_date_limit {
         let age = now.since(share.result.finished_at);
@@ -621,7 +667,11 @@ fn finish(
         }
         (None, Some(m)) if m > 0 => m,
         (None, _) => {
-            return Err(DomainError::invalid("maxScore", "is required for custom Pre-Screens", "a positive number of points"));
+            return Err(DomainError::invalid(
+                "maxScore",
+                "is required for custom Pre-Screens",
+                "a positive number of points",
+            ));
         }
     };
     if sub.score > max {
@@ -638,7 +688,11 @@ fn finish(
             ));
         }
         if let Some((p, a)) = sub.area_points.iter().zip(f.skill_areas).find(|(p, a)| **p > a.max_points) {
-            return Err(DomainError::invalid("areaPoints", format!("{p} exceeds the maximum of {:?}", a.name), format!("0–{}", a.max_points)));
+            return Err(DomainError::invalid(
+                "areaPoints",
+                format!("{p} exceeds the maximum of {:?}", a.name),
+                format!("0–{}", a.max_points),
+            ));
         }
     }
     let report_token = token("reportToken", &sub.report_token)?;
@@ -693,7 +747,11 @@ fn not_verify(s: &CompanyTestSession, nv: NotVerify, now: Timestamp) -> Result<D
     let retake = match nv.retake {
         Some(r) => {
             if r.session_id == s.id {
-                return Err(DomainError::invalid("retake.sessionId", "must differ from the rejected session's id", "a fresh id"));
+                return Err(DomainError::invalid(
+                    "retake.sessionId",
+                    "must differ from the rejected session's id",
+                    "a fresh id",
+                ));
             }
             let token = token("retake.candidateToken", &r.candidate_token)?;
             let mut fresh = successor(s, r.session_id.clone(), token, original_window(s), now);

@@ -129,7 +129,8 @@ fn description(value: Option<&str>) -> Result<Option<String>, DomainError> {
 /// Decides a Pre-Screen command. `state` is the stored test (None for creations).
 pub fn decide(state: Option<&CompanyTest>, cmd: TestCommand, now: Timestamp) -> Result<Change, DomainError> {
     let name = cmd.name();
-    let illegal = |t: &CompanyTest| DomainError::IllegalTransition { aggregate: "test", from: t.status.as_str(), command: name };
+    let illegal =
+        |t: &CompanyTest| DomainError::IllegalTransition { aggregate: "test", from: t.status.as_str(), command: name };
     match (state, cmd) {
         (Some(_), TestCommand::Create(_) | TestCommand::CreateFromFramework(_)) => {
             Err(DomainError::AlreadyExists { aggregate: "test", command: name })

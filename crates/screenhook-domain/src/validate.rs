@@ -9,12 +9,12 @@ pub const MIN_EXPIRATION: Millis = Millis::days(1);
 pub const MAX_EXPIRATION: Millis = Millis::days(183);
 /// The default invitation window (14 days).
 pub const DEFAULT_EXPIRATION: Millis = Millis::days(14);
-/// Custom test durations and custom session durations: 1 minute – 24 hours [inferred].
+/// Custom test durations and custom session durations: 1 minute – 24 hours \[inferred\].
 pub const MIN_DURATION: Millis = Millis::MINUTE;
 pub const MAX_DURATION: Millis = Millis::days(1);
 /// `externalId` is at most this many characters.
 pub const MAX_EXTERNAL_ID: usize = 256;
-/// Titles, names and labels are at most this many characters [inferred].
+/// Titles, names and labels are at most this many characters \[inferred\].
 pub const MAX_TEXT: usize = 200;
 
 pub(crate) fn text(field: &'static str, value: &str, required: bool) -> Result<String, DomainError> {
@@ -24,7 +24,11 @@ pub(crate) fn text(field: &'static str, value: &str, required: bool) -> Result<S
     }
     let len = trimmed.chars().count();
     if len > MAX_TEXT {
-        return Err(DomainError::invalid(field, format!("is {len} characters long"), format!("at most {MAX_TEXT} characters")));
+        return Err(DomainError::invalid(
+            field,
+            format!("is {len} characters long"),
+            format!("at most {MAX_TEXT} characters"),
+        ));
     }
     Ok(trimmed.to_owned())
 }
@@ -117,7 +121,11 @@ pub fn email(value: &str) -> Result<String, DomainError> {
     if local.is_empty() || local.len() > 64 {
         return bad("has an empty or too long part before '@'");
     }
-    if !local.chars().all(|c| c.is_ascii_graphic() && c != '@' && c != '"' && c != ',') || local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+    if !local.chars().all(|c| c.is_ascii_graphic() && c != '@' && c != '"' && c != ',')
+        || local.starts_with('.')
+        || local.ends_with('.')
+        || local.contains("..")
+    {
         return bad("has an invalid character before '@'");
     }
     let labels: Vec<&str> = domain.split('.').collect();

@@ -5,8 +5,8 @@
 use std::collections::{BTreeSet, HashSet, VecDeque};
 
 use screenhook_domain::{
-    CommandName, CompanyTest, CompanyTestSession, Decision, EventKind, FrameworkId, Millis, RejectionReason, SessionCommand,
-    State, TestResult, Timestamp,
+    CommandName, CompanyTest, CompanyTestSession, Decision, EventKind, FrameworkId, Millis, RejectionReason,
+    SessionCommand, State, TestResult, Timestamp,
     lifecycle::{self, EDGES},
     session::{self, NotVerify, Reactivate, Retake, ShareResult, Start, Submission},
 };
@@ -41,7 +41,14 @@ pub fn samples(s: &CompanyTestSession, n: &mut u32) -> Vec<(SessionCommand, Time
         (SessionCommand::Delete, now),
         (SessionCommand::ExtendExpiration { expiration_date: s.expiration_date.max(now).plus(Millis::DAY) }, now),
         (SessionCommand::EditDuration { custom_duration: Millis::minutes(30) }, now),
-        (SessionCommand::Reactivate(Reactivate { new_session_id: fresh(), candidate_token: "tok".into(), expire_duration: None }), now),
+        (
+            SessionCommand::Reactivate(Reactivate {
+                new_session_id: fresh(),
+                candidate_token: "tok".into(),
+                expire_duration: None,
+            }),
+            now,
+        ),
         (SessionCommand::Resend, now),
         (SessionCommand::Archive, now),
         (SessionCommand::Unarchive, now),
@@ -108,7 +115,14 @@ fn decide_and_the_edge_table_agree() {
     let mut n = 0;
     for test in tests() {
         let Decision::Apply(c) = session::decide(None, invite(&test, "orig"), &ctx(), t0()).unwrap() else { panic!() };
-        observed.insert((State::Absent, "invite", State::Pending, vec![EventKind::CompanyTestSessionCreated], false, false));
+        observed.insert((
+            State::Absent,
+            "invite",
+            State::Pending,
+            vec![EventKind::CompanyTestSessionCreated],
+            false,
+            false,
+        ));
         queue.push_back(c.sessions[0].0.clone());
     }
     while let Some(s) = queue.pop_front() {

@@ -105,7 +105,11 @@ pub fn ok(state: Option<&CompanyTestSession>, cmd: SessionCommand, now: Timestam
 }
 
 /// Applies a command that must be accepted; returns the target session after it and the events.
-pub fn step(state: Option<&CompanyTestSession>, cmd: SessionCommand, now: Timestamp) -> (CompanyTestSession, Vec<DomainEvent>) {
+pub fn step(
+    state: Option<&CompanyTestSession>,
+    cmd: SessionCommand,
+    now: Timestamp,
+) -> (CompanyTestSession, Vec<DomainEvent>) {
     let change = ok(state, cmd, now);
     (change.sessions[0].0.clone(), change.events)
 }

@@ -13,7 +13,13 @@ use crate::fixtures::{URL, company, t0};
 fn walk(name: &str) -> lifecycle::Walk {
     let path = PATHS.iter().find(|p| p.name == name).unwrap();
     let company = company();
-    let input = WalkInput { company_id: &company, id_prefix: "sim", start: t0(), public_url: URL, candidate_email: "jane@example.com" };
+    let input = WalkInput {
+        company_id: &company,
+        id_prefix: "sim",
+        start: t0(),
+        public_url: URL,
+        candidate_email: "jane@example.com",
+    };
     lifecycle::walk(path, &input).unwrap()
 }
 
@@ -26,7 +32,13 @@ fn there_are_seven_paths() {
 fn each_path_fires_exactly_its_events_along_declared_edges() {
     let company = company();
     for path in PATHS {
-        let input = WalkInput { company_id: &company, id_prefix: "p", start: t0(), public_url: URL, candidate_email: "jane@example.com" };
+        let input = WalkInput {
+            company_id: &company,
+            id_prefix: "p",
+            start: t0(),
+            public_url: URL,
+            candidate_email: "jane@example.com",
+        };
         let walk = lifecycle::walk(path, &input).unwrap_or_else(|e| panic!("{}: {e}", path.name));
         let kinds: Vec<EventKind> = walk.session_events().iter().map(|e| e.kind).collect();
         assert_eq!(kinds, path.events, "{}", path.name);
@@ -38,7 +50,14 @@ fn each_path_fires_exactly_its_events_along_declared_edges() {
             let before = seen.get(&after.id);
             let events: Vec<EventKind> = change.events.iter().map(|e| e.kind).collect();
             assert!(
-                lifecycle::allows(State::of(before), act.command(), State::of(Some(after)), &events, change.sessions.len() > 1, false),
+                lifecycle::allows(
+                    State::of(before),
+                    act.command(),
+                    State::of(Some(after)),
+                    &events,
+                    change.sessions.len() > 1,
+                    false
+                ),
                 "{}: {:?} from {:?} is not a declared edge",
                 path.name,
                 act,

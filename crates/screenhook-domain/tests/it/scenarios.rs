@@ -3,8 +3,7 @@
 
 use screenhook_domain::{
     Candidate, DeadlineKind, Decision, DomainError, EventKind, Expected, InterviewId, InterviewerId, Millis,
-    SessionCommand, SessionStatus, SkillLabel, TestStatus,
-    certify,
+    SessionCommand, SessionStatus, SkillLabel, TestStatus, certify,
     interview::{self, Feedback, InterviewCommand},
     session::{self, Reactivate, Start, Submission},
     test::{self, TestCommand, TestEdit},
@@ -20,7 +19,10 @@ fn assessment_events_carry_the_status() {
     assert_eq!(created.tests[0].1, Expected::New);
     assert_eq!(t.duration, Millis::minutes(70), "the framework fixes the duration");
     assert_eq!(created.events[0].kind, EventKind::AssessmentCreated);
-    assert_eq!(created.events[0].payload, json!({"assessmentId": "t1", "assessmentTitle": "General Coding Assessment", "assessmentStatus": "active"}));
+    assert_eq!(
+        created.events[0].payload,
+        json!({"assessmentId": "t1", "assessmentTitle": "General Coding Assessment", "assessmentStatus": "active"})
+    );
 
     let edit = TestEdit { title: Some("GCA, backend".into()), ..TestEdit::default() };
     let edited = test::decide(Some(t), TestCommand::Edit(edit), at(Millis::HOUR)).unwrap();
@@ -32,7 +34,10 @@ fn assessment_events_carry_the_status() {
     let archived = test::decide(Some(t2), TestCommand::Archive, at(Millis::DAY)).unwrap();
     assert_eq!(archived.events[0].payload["assessmentStatus"], "archived");
     let t3 = &archived.tests[0].0;
-    assert!(matches!(test::decide(Some(t3), TestCommand::Archive, at(Millis::DAY)), Err(DomainError::IllegalTransition { .. })));
+    assert!(matches!(
+        test::decide(Some(t3), TestCommand::Archive, at(Millis::DAY)),
+        Err(DomainError::IllegalTransition { .. })
+    ));
     let unarchived = test::decide(Some(t3), TestCommand::Unarchive, at(Millis::DAY)).unwrap();
     assert_eq!(unarchived.events[0].payload["assessmentStatus"], "active");
     let deleted = test::decide(Some(&unarchived.tests[0].0), TestCommand::Delete, at(Millis::DAY)).unwrap();
@@ -67,7 +72,8 @@ fn prefer_existing_returns_the_incomplete_session_unchanged() {
     assert_eq!(d, Decision::Existing(Box::new(existing.clone())));
     // Without preferExisting, a second invitation is created.
     again.prefer_existing = false;
-    let change = session::decide(None, SessionCommand::Invite(Box::new(again)), &ctx(), at(Millis::HOUR)).unwrap().into_change();
+    let change =
+        session::decide(None, SessionCommand::Invite(Box::new(again)), &ctx(), at(Millis::HOUR)).unwrap().into_change();
     assert_eq!(change.sessions[0].0.id.as_str(), "s2");
     assert_eq!(change.sessions[0].0.candidate.email, "jane.doe@gmail.com");
 }
@@ -79,7 +85,11 @@ fn reactivation_creates_a_linked_session_and_fires_created() {
     let (s, _) = step(Some(&s), SessionCommand::Expire, s.expiration_date);
     let change = ok(
         Some(&s),
-        SessionCommand::Reactivate(Reactivate { new_session_id: sid("s2"), candidate_token: "tok2".into(), expire_duration: None }),
+        SessionCommand::Reactivate(Reactivate {
+            new_session_id: sid("s2"),
+            candidate_token: "tok2".into(),
+            expire_duration: None,
+        }),
         at(Millis::days(20)),
     );
     let (old, exp_old) = &change.sessions[0];
@@ -101,15 +111,32 @@ fn reactivation_creates_a_linked_session_and_fires_created() {
 fn cooldown_refuses_a_start_and_points_to_resharing() {
     let t = make_test(true, true);
     let (s, _) = step(None, invite(&t, "s1"), t0());
-    let previous = vec![at(Millis::from_millis(-Millis::days(10).as_millis())), at(Millis::from_millis(-Millis::days(5).as_millis()))];
-    let err = session::decide(Some(&s), SessionCommand::Start(Start { previous_attempts: previous }), &ctx(), at(Millis::HOUR)).unwrap_err();
+    let previous = vec![
+        at(Millis::from_millis(-Millis::days(10).as_millis())),
+        at(Millis::from_millis(-Millis::days(5).as_millis())),
+    ];
+    let err = session::decide(
+        Some(&s),
+        SessionCommand::Start(Start { previous_attempts: previous }),
+        &ctx(),
+        at(Millis::HOUR),
+    )
+    .unwrap_err();
     assert!(matches!(err, DomainError::Cooldown { attempts: 2, .. }), "{err:?}");
     assert!(err.to_string().contains("share your previous verified result"), "{err}");
     // Custom tests have no cooldown.
     let custom = make_test(true, false);
     let (c, _) = step(None, invite(&custom, "s2"), t0());
     let previous = vec![at(Millis::from_millis(-Millis::days(1).as_millis())); 5];
-    assert!(session::decide(Some(&c), SessionCommand::Start(Start { previous_attempts: previous }), &ctx(), at(Millis::HOUR)).is_ok());
+    assert!(
+        session::decide(
+            Some(&c),
+            SessionCommand::Start(Start { previous_attempts: previous }),
+            &ctx(),
+            at(Millis::HOUR)
+        )
+        .is_ok()
+    );
 }
 
 #[test]
@@ -120,7 +147,8 @@ fn stale_or_early_timers_are_refused() {
     let err = session::decide(Some(&s), SessionCommand::Expire, &ctx(), at(Millis::DAY)).unwrap_err();
     assert!(matches!(err, DomainError::TimerNotDue { kind: "expiry", .. }));
     // Extended, then the old timer fires: refused.
-    let (ext, _) = step(Some(&s), SessionCommand::ExtendExpiration { expiration_date: at(Millis::days(20)) }, at(Millis::DAY));
+    let (ext, _) =
+        step(Some(&s), SessionCommand::ExtendExpiration { expiration_date: at(Millis::days(20)) }, at(Millis::DAY));
     assert!(session::decide(Some(&ext), SessionCommand::Expire, &ctx(), s.expiration_date).is_err());
     assert!(session::decide(Some(&ext), SessionCommand::Expire, &ctx(), at(Millis::days(20))).is_ok());
     // Wrong kind of timer.
@@ -198,25 +226,51 @@ fn live_interview_events() {
     let iv = InterviewerId::parse("iv1").unwrap();
     let created = interview::decide(
         None,
-        InterviewCommand::Create { id: InterviewId::parse("li1").unwrap(), company_id: company(), candidate, interviewer_id: iv.clone() },
+        InterviewCommand::Create {
+            id: InterviewId::parse("li1").unwrap(),
+            company_id: company(),
+            candidate,
+            interviewer_id: iv.clone(),
+        },
         &c,
         t0(),
     )
     .unwrap();
     assert!(created.events.is_empty());
     let i = &created.interviews[0].0;
-    assert!(interview::decide(Some(i), InterviewCommand::Finish { questions_solved: 1, questions_attempted: 2 }, &c, t0()).is_err());
+    assert!(
+        interview::decide(Some(i), InterviewCommand::Finish { questions_solved: 1, questions_attempted: 2 }, &c, t0())
+            .is_err()
+    );
     let started = interview::decide(Some(i), InterviewCommand::Start, &c, at(Millis::HOUR)).unwrap();
     let i = &started.interviews[0].0;
-    let finished = interview::decide(Some(i), InterviewCommand::Finish { questions_solved: 2, questions_attempted: 3 }, &c, at(Millis::from_millis(2 * Millis::HOUR.as_millis()))).unwrap();
+    let finished = interview::decide(
+        Some(i),
+        InterviewCommand::Finish { questions_solved: 2, questions_attempted: 3 },
+        &c,
+        at(Millis::from_millis(2 * Millis::HOUR.as_millis())),
+    )
+    .unwrap();
     assert_eq!(finished.events[0].kind, EventKind::LiveInterviewFinished);
     let p = &finished.events[0].payload;
     assert_eq!(p["url"], format!("{URL}/client-dashboard/interviews?status=over&liveInterviewId=li1"));
     assert_eq!((p["questionsSolved"].clone(), p["questionsAttempted"].clone()), (json!(2), json!(3)));
     let i = &finished.interviews[0].0;
-    let fb = interview::decide(Some(i), InterviewCommand::UpdateFeedback { interviewer_id: iv, feedback: Feedback { general_notes: "Good".into(), ..Feedback::default() } }, &c, at(Millis::DAY)).unwrap();
+    let fb = interview::decide(
+        Some(i),
+        InterviewCommand::UpdateFeedback {
+            interviewer_id: iv,
+            feedback: Feedback { general_notes: "Good".into(), ..Feedback::default() },
+        },
+        &c,
+        at(Millis::DAY),
+    )
+    .unwrap();
     assert_eq!(fb.events[0].kind, EventKind::LiveInterviewFeedbackUpdated);
-    assert_eq!(fb.events[0].payload, json!({"interviewId": "li1", "interviewerId": "iv1", "feedback": {"generalNotes": "Good"}}));
+    assert_eq!(
+        fb.events[0].payload,
+        json!({"interviewId": "li1", "interviewerId": "iv1", "feedback": {"generalNotes": "Good"}})
+    );
     assert_eq!(fb.interviews[0].0.version, 4);
 }
 

@@ -20,7 +20,8 @@ fn one_of_each() -> BTreeMap<EventKind, DomainEvent> {
         out.entry(e.kind).or_insert(e);
     };
     let created = test::decide(None, new_test("dhey29hcl28hl28", false, true), t0()).unwrap();
-    let edit = TestEdit { title: Some("General Coding Assessment".into()), labels: Some(vec![]), ..TestEdit::default() };
+    let edit =
+        TestEdit { title: Some("General Coding Assessment".into()), labels: Some(vec![]), ..TestEdit::default() };
     let t = &created.tests[0].0;
     created.events.iter().cloned().for_each(&mut keep);
     let edited = test::decide(Some(t), TestCommand::Edit(edit), at(Millis::HOUR)).unwrap();
@@ -30,12 +31,19 @@ fn one_of_each() -> BTreeMap<EventKind, DomainEvent> {
     let company = company();
     for (i, path) in PATHS.iter().enumerate() {
         let prefix = format!("lehu382hdleh{i}");
-        let input = WalkInput { company_id: &company, id_prefix: &prefix, start: t0(), public_url: URL, candidate_email: "jane.doe@gmail.com" };
+        let input = WalkInput {
+            company_id: &company,
+            id_prefix: &prefix,
+            start: t0(),
+            public_url: URL,
+            candidate_email: "jane.doe@gmail.com",
+        };
         let walk = lifecycle::walk(path, &input).unwrap();
         for change in &walk.changes[1..] {
             for e in &change.events {
                 keep(e.clone());
-                let session = change.sessions.iter().map(|(s, _)| s).find(|s| Some(&s.id) == e.session_id.as_ref()).unwrap();
+                let session =
+                    change.sessions.iter().map(|(s, _)| s).find(|s| Some(&s.id) == e.session_id.as_ref()).unwrap();
                 if let Some(b) = certify::bridge(e, session) {
                     keep(b);
                 }
@@ -58,30 +66,52 @@ fn one_of_each() -> BTreeMap<EventKind, DomainEvent> {
 
     let c = ctx();
     let iv = InterviewerId::parse("ivr8hd72kd").unwrap();
-    let candidate = Candidate { first_name: "Jane".into(), last_name: "Doe".into(), email: "jane.doe@gmail.com".into() };
+    let candidate =
+        Candidate { first_name: "Jane".into(), last_name: "Doe".into(), email: "jane.doe@gmail.com".into() };
     let li = interview::decide(
         None,
-        InterviewCommand::Create { id: InterviewId::parse("li2TgbrRMkBiks").unwrap(), company_id: company, candidate, interviewer_id: iv.clone() },
+        InterviewCommand::Create {
+            id: InterviewId::parse("li2TgbrRMkBiks").unwrap(),
+            company_id: company,
+            candidate,
+            interviewer_id: iv.clone(),
+        },
         &c,
         t0(),
     )
     .unwrap();
     let li = interview::decide(Some(&li.interviews[0].0), InterviewCommand::Start, &c, at(Millis::HOUR)).unwrap();
-    let li = interview::decide(Some(&li.interviews[0].0), InterviewCommand::Finish { questions_solved: 2, questions_attempted: 3 }, &c, at(Millis::from_millis(2 * Millis::HOUR.as_millis()))).unwrap();
+    let li = interview::decide(
+        Some(&li.interviews[0].0),
+        InterviewCommand::Finish { questions_solved: 2, questions_attempted: 3 },
+        &c,
+        at(Millis::from_millis(2 * Millis::HOUR.as_millis())),
+    )
+    .unwrap();
     li.events.iter().cloned().for_each(&mut keep);
     let feedback = Feedback {
         general_notes: "Clear communicator; solid on data structures.".into(),
         categories: Some(vec![FeedbackCategory {
             name: "Coding".into(),
             attributes: vec![
-                FeedbackAttribute { name: "Correctness".into(), score: Some(4), notes: Some("Handled edge cases.".into()) },
+                FeedbackAttribute {
+                    name: "Correctness".into(),
+                    score: Some(4),
+                    notes: Some("Handled edge cases.".into()),
+                },
                 FeedbackAttribute { name: "Speed".into(), score: Some(3), notes: None },
             ],
         }]),
         recommended_level: Some("Senior".into()),
         overall_evaluation: Some("Strong Yes".into()),
     };
-    let fb = interview::decide(Some(&li.interviews[0].0), InterviewCommand::UpdateFeedback { interviewer_id: iv, feedback }, &c, at(Millis::DAY)).unwrap();
+    let fb = interview::decide(
+        Some(&li.interviews[0].0),
+        InterviewCommand::UpdateFeedback { interviewer_id: iv, feedback },
+        &c,
+        at(Millis::DAY),
+    )
+    .unwrap();
     fb.events.into_iter().for_each(&mut keep);
     out
 }
@@ -89,7 +119,12 @@ fn one_of_each() -> BTreeMap<EventKind, DomainEvent> {
 #[test]
 fn every_event_has_a_snapshot() {
     let all = one_of_each();
-    assert_eq!(all.len(), 20, "missing: {:?}", EventKind::ALL.iter().filter(|k| !all.contains_key(k)).collect::<Vec<_>>());
+    assert_eq!(
+        all.len(),
+        20,
+        "missing: {:?}",
+        EventKind::ALL.iter().filter(|k| !all.contains_key(k)).collect::<Vec<_>>()
+    );
     for (kind, event) in &all {
         insta::assert_json_snapshot!(kind.name(), payload::envelope(event));
     }
@@ -108,9 +143,15 @@ fn payload_fields_match_the_reference() {
     let expected = |kind: EventKind| -> BTreeSet<&'static str> {
         use EventKind as K;
         match kind {
-            K::AssessmentCreated | K::AssessmentUpdated => set(&[&["assessmentId", "assessmentTitle", "assessmentStatus"]]),
-            K::CompanyTestSessionCreated | K::CompanyTestSessionStarted | K::PreScreenCandidateDeclined => set(&[COMMON]),
-            K::PreScreenResultShared | K::CompanyTestSessionFinished | K::PreScreenResultVerified => set(&[COMMON, SCORE, PLAG_URL]),
+            K::AssessmentCreated | K::AssessmentUpdated => {
+                set(&[&["assessmentId", "assessmentTitle", "assessmentStatus"]])
+            }
+            K::CompanyTestSessionCreated | K::CompanyTestSessionStarted | K::PreScreenCandidateDeclined => {
+                set(&[COMMON])
+            }
+            K::PreScreenResultShared | K::CompanyTestSessionFinished | K::PreScreenResultVerified => {
+                set(&[COMMON, SCORE, PLAG_URL])
+            }
             K::PreScreenResultVerificationPending => set(&[COMMON, SCORE]),
             K::PreScreenExpired => set(&[COMMON, &["expiredReason"]]),
             K::PreScreenIntegrityReviewUpdated => set(&[COMMON, &["integrityReviewSuggested"]]),

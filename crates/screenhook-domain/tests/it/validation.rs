@@ -60,15 +60,38 @@ fn shortening_an_expiration_is_refused() {
     let t = make_test(false, false);
     let (s, _) = step(None, invite(&t, "s1"), t0());
     let earlier = s.expiration_date.plus(Millis::from_millis(-Millis::DAY.as_millis()));
-    let e = session::decide(Some(&s), SessionCommand::ExtendExpiration { expiration_date: earlier }, &ctx(), at(Millis::HOUR)).unwrap_err();
+    let e = session::decide(
+        Some(&s),
+        SessionCommand::ExtendExpiration { expiration_date: earlier },
+        &ctx(),
+        at(Millis::HOUR),
+    )
+    .unwrap_err();
     assert_eq!(field_of(&e), "expirationDate");
     assert!(e.to_string().contains("never shortened"), "{e}");
     // Too far out.
     let far = at(Millis::days(400));
-    assert_eq!(field_of(&session::decide(Some(&s), SessionCommand::ExtendExpiration { expiration_date: far }, &ctx(), at(Millis::HOUR)).unwrap_err()), "expirationDate");
+    assert_eq!(
+        field_of(
+            &session::decide(
+                Some(&s),
+                SessionCommand::ExtendExpiration { expiration_date: far },
+                &ctx(),
+                at(Millis::HOUR)
+            )
+            .unwrap_err()
+        ),
+        "expirationDate"
+    );
     // Not on an active session.
     let (a, _) = step(Some(&s), SessionCommand::Start(Start::default()), at(Millis::HOUR));
-    let e = session::decide(Some(&a), SessionCommand::ExtendExpiration { expiration_date: at(Millis::days(20)) }, &ctx(), at(Millis::HOUR)).unwrap_err();
+    let e = session::decide(
+        Some(&a),
+        SessionCommand::ExtendExpiration { expiration_date: at(Millis::days(20)) },
+        &ctx(),
+        at(Millis::HOUR),
+    )
+    .unwrap_err();
     assert_eq!(e, DomainError::IllegalTransition { aggregate: "session", from: "active", command: "extendExpiration" });
     assert_eq!(e.to_string(), "cannot extendExpiration when the session is active");
 }
@@ -122,10 +145,17 @@ fn sharing_rules() {
     };
     let custom = make_test(true, false);
     let (s, _) = step(None, invite(&custom, "s1"), t0());
-    assert_eq!(field_of(&session::decide(Some(&s), share("general-coding", true, None), &ctx(), t0()).unwrap_err()), "result");
+    assert_eq!(
+        field_of(&session::decide(Some(&s), share("general-coding", true, None), &ctx(), t0()).unwrap_err()),
+        "result"
+    );
     let t = make_test(true, true);
     let (s, _) = step(None, invite(&t, "s2"), t0());
-    for cmd in [share("system-design", true, None), share("general-coding", false, None), share("general-coding", true, Some(Millis::days(10)))] {
+    for cmd in [
+        share("system-design", true, None),
+        share("general-coding", false, None),
+        share("general-coding", true, Some(Millis::days(10))),
+    ] {
         let e = session::decide(Some(&s), cmd, &ctx(), t0()).unwrap_err();
         assert_eq!(field_of(&e), "result", "{e}");
     }
@@ -138,9 +168,18 @@ fn rejection_needs_a_reason_unless_technical() {
     let (s, _) = step(None, invite(&t, "s1"), t0());
     let (s, _) = step(Some(&s), SessionCommand::Start(Start::default()), at(Millis::HOUR));
     let (s, _) = step(Some(&s), SessionCommand::Submit(submission(900, true)), at(Millis::HOUR).plus(Millis::MINUTE));
-    let e = session::decide(Some(&s), SessionCommand::NotVerify(NotVerify { reasons: vec![], retake: None }), &ctx(), at(Millis::DAY)).unwrap_err();
+    let e = session::decide(
+        Some(&s),
+        SessionCommand::NotVerify(NotVerify { reasons: vec![], retake: None }),
+        &ctx(),
+        at(Millis::DAY),
+    )
+    .unwrap_err();
     assert_eq!(field_of(&e), "reasons");
-    let nv = NotVerify { reasons: vec![RejectionReason { name: "Screen not visible".into(), description: String::new() }], retake: None };
+    let nv = NotVerify {
+        reasons: vec![RejectionReason { name: "Screen not visible".into(), description: String::new() }],
+        retake: None,
+    };
     assert!(session::decide(Some(&s), SessionCommand::NotVerify(nv), &ctx(), at(Millis::DAY)).is_ok());
 }
 
@@ -151,6 +190,15 @@ fn custom_submissions_need_a_max_score() {
     let (s, _) = step(Some(&s), SessionCommand::Start(Start::default()), at(Millis::HOUR));
     let mut sub = submission(10, false);
     sub.max_score = None;
-    assert_eq!(field_of(&session::decide(Some(&s), SessionCommand::Submit(sub), &ctx(), at(Millis::HOUR)).unwrap_err()), "maxScore");
-    assert_eq!(field_of(&session::decide(Some(&s), SessionCommand::Submit(submission(1001, false)), &ctx(), at(Millis::HOUR)).unwrap_err()), "score");
+    assert_eq!(
+        field_of(&session::decide(Some(&s), SessionCommand::Submit(sub), &ctx(), at(Millis::HOUR)).unwrap_err()),
+        "maxScore"
+    );
+    assert_eq!(
+        field_of(
+            &session::decide(Some(&s), SessionCommand::Submit(submission(1001, false)), &ctx(), at(Millis::HOUR))
+                .unwrap_err()
+        ),
+        "score"
+    );
 }

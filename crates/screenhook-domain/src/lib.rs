@@ -10,8 +10,8 @@
 //! - [`event`]: the 20 event names and [`event::DomainEvent`].
 //! - [`change`]: what a decision asks a store to commit in one transaction, and timers.
 //! - [`error`]: [`DomainError`], why a command was refused.
-//! - [`framework`]: the Skills Evaluation Framework catalogue, cooldowns and scoring.
-//! - [`test`]: Pre-Screen commands and `test::decide`.
+//! - [`framework`](mod@framework): the Skills Evaluation Framework catalogue, cooldowns and scoring.
+//! - [`test`](mod@test): Pre-Screen commands and `test::decide`.
 //! - [`session`]: invitation commands of every actor and `session::decide`.
 //! - [`interview`]: live-interview commands and `interview::decide`.
 //! - [`payload`]: the webhook payloads of §2, field by field, and the envelope.

@@ -19,25 +19,30 @@
 //! - `writer`: the writer task, its batch loop and the SQL of every write.
 //! - this file: opening the database, migrations, and the reads.
 
+mod delivery;
 mod writer;
 
-use std::{path::Path, str::FromStr, time::Duration};
+use std::{future::Future, path::Path, pin::Pin, str::FromStr, time::Duration};
 
 use async_trait::async_trait;
 use screenhook_domain::{
     ApiKey, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, EventId, EventKind, FrameworkId,
-    InterviewId, LiveInterview, SessionId, TestId, Timestamp,
+    InterviewId, LiveInterview, Millis, SessionId, TestId, Timestamp, Webhook, WebhookHealth, WebhookId,
 };
-use screenhook_store::{Applied, AtsIdType, Page, StoreError, StoredEvent, Timer};
+use screenhook_store::{
+    Applied, AtsIdType, AttemptRecord, AttemptRow, ClaimedDelivery, DeliveryFilter, DeliveryRow, HealthPolicy, Notification,
+    Page, StoreError, StoredEvent, Timer,
+};
 use serde::de::DeserializeOwned;
 use sqlx::{
     Row,
+    SqliteConnection,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous},
 };
 use tokio::sync::{mpsc, oneshot};
 
 pub use writer::MAX_BATCH;
-use writer::WriteJob;
+use writer::{Completion, Reply, WriteJob};
 
 /// The SQLite implementation of [`screenhook_store::Store`].
 #[derive(Clone)]
@@ -66,13 +71,24 @@ impl SqliteStore {
         Ok(SqliteStore { read, writer })
     }
 
-    async fn write<T>(&self, job: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> WriteJob) -> Result<T, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        self.writer
-            .send(job(reply))
-            .await
-            .map_err(|_| StoreError::Unavailable("the writer task has stopped".into()))?;
-        answer.await.map_err(|_| StoreError::Unavailable("the writer task has stopped".into()))?
+    /// Runs `write` in the writer task's next batch and waits until that batch is durable.
+    async fn write<T, F>(&self, write: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'c>>
+            + Send
+            + 'static,
+    {
+        let (to, answer) = oneshot::channel();
+        let job: WriteJob = Box::new(move |conn| {
+            Box::pin(async move {
+                let result = write(conn).await;
+                Box::new(Reply { to, result }) as Box<dyn Completion>
+            })
+        });
+        let abandoned = || StoreError::Unavailable("the write was abandoned before it committed; see the server log".into());
+        self.writer.send(job).await.map_err(|_| abandoned())?;
+        answer.await.map_err(|_| abandoned())?
     }
 
     async fn fetch_docs<T: DeserializeOwned>(
@@ -113,7 +129,7 @@ fn decode_doc<T: DeserializeOwned>(row: &SqliteRow) -> Result<T, StoreError> {
     serde_json::from_str(doc).map_err(|err| StoreError::Corrupt(err.to_string()))
 }
 
-fn decode_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
+pub(crate) fn decode_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
     let corrupt = |what: &str, err: &dyn std::fmt::Display| StoreError::Corrupt(format!("event {what}: {err}"));
     let kind: &str = row.try_get("kind").map_err(unavailable)?;
     let payload: &str = row.try_get("payload").map_err(unavailable)?;
@@ -146,12 +162,12 @@ impl screenhook_store::Store for SqliteStore {
 
     async fn insert_company(&self, company: &Company) -> Result<(), StoreError> {
         let company = company.clone();
-        self.write(|reply| WriteJob::InsertCompany(company, reply)).await
+        self.write(move |conn| Box::pin(async move { writer::insert_company(conn, &company).await })).await
     }
 
     async fn update_company(&self, company: &Company) -> Result<(), StoreError> {
         let company = company.clone();
-        self.write(|reply| WriteJob::UpdateCompany(company, reply)).await
+        self.write(move |conn| Box::pin(async move { writer::update_company(conn, &company).await })).await
     }
 
     async fn company(&self, id: &CompanyId) -> Result<Option<Company>, StoreError> {
@@ -164,7 +180,7 @@ impl screenhook_store::Store for SqliteStore {
 
     async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
         let key = key.clone();
-        self.write(|reply| WriteJob::InsertApiKey(key, reply)).await
+        self.write(move |conn| Box::pin(async move { writer::insert_api_key(conn, &key).await })).await
     }
 
     async fn api_key(&self, public_id: &str) -> Result<Option<ApiKey>, StoreError> {
@@ -181,7 +197,7 @@ impl screenhook_store::Store for SqliteStore {
 
     async fn revoke_api_key(&self, company: &CompanyId, public_id: &str, at: Timestamp) -> Result<bool, StoreError> {
         let (company, public_id) = (company.clone(), public_id.to_owned());
-        self.write(|reply| WriteJob::RevokeApiKey { company, public_id, at, reply }).await
+        self.write(move |conn| Box::pin(async move { writer::revoke_api_key(conn, &company, &public_id, at).await })).await
     }
 
     async fn test(&self, company: &CompanyId, id: &TestId) -> Result<Option<CompanyTest>, StoreError> {
@@ -298,7 +314,7 @@ impl screenhook_store::Store for SqliteStore {
     }
 
     async fn apply(&self, change: Change) -> Result<Applied, StoreError> {
-        self.write(|reply| WriteJob::Apply(change, reply)).await
+        self.write(move |conn| Box::pin(writer::apply(conn, change))).await
     }
 
     async fn due_timers(&self, now: Timestamp, limit: u32) -> Result<Vec<Timer>, StoreError> {
@@ -356,6 +372,154 @@ impl screenhook_store::Store for SqliteStore {
             .await
             .map_err(unavailable)?;
         rows.iter().map(decode_event).collect()
+    }
+
+    async fn insert_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
+        let webhook = webhook.clone();
+        self.write(move |conn| Box::pin(async move { delivery::insert_webhook(conn, &webhook).await })).await
+    }
+
+    async fn update_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
+        let webhook = webhook.clone();
+        self.write(move |conn| Box::pin(async move { delivery::update_webhook(conn, &webhook).await })).await
+    }
+
+    async fn delete_webhook(&self, company: &CompanyId, id: &WebhookId) -> Result<bool, StoreError> {
+        let (company, id) = (company.clone(), id.clone());
+        self.write(move |conn| Box::pin(async move { delivery::delete_webhook(conn, &company, &id).await })).await
+    }
+
+    async fn webhook(&self, company: &CompanyId, id: &WebhookId) -> Result<Option<(Webhook, WebhookHealth)>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM webhooks WHERE id = $1 AND company_id = $2 AND deleted = 0",
+            delivery::WEBHOOK_COLUMNS
+        ));
+        let row = sqlx::query(sql)
+            .bind(id.as_str())
+            .bind(company.as_str())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(unavailable)?;
+        row.as_ref().map(delivery::decode_webhook).transpose()
+    }
+
+    async fn webhooks(&self, company: &CompanyId) -> Result<Vec<(Webhook, WebhookHealth)>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM webhooks WHERE company_id = $1 AND deleted = 0 ORDER BY created_at, id",
+            delivery::WEBHOOK_COLUMNS
+        ));
+        let rows = sqlx::query(sql).bind(company.as_str()).fetch_all(&self.read).await.map_err(unavailable)?;
+        rows.iter().map(delivery::decode_webhook).collect()
+    }
+
+    async fn webhook_unscoped(&self, id: &WebhookId) -> Result<Option<(Webhook, WebhookHealth)>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM webhooks WHERE id = $1 AND deleted = 0",
+            delivery::WEBHOOK_COLUMNS
+        ));
+        let row = sqlx::query(sql).bind(id.as_str()).fetch_optional(&self.read).await.map_err(unavailable)?;
+        row.as_ref().map(delivery::decode_webhook).transpose()
+    }
+
+    async fn restore_webhook(&self, company: &CompanyId, id: &WebhookId, now: Timestamp) -> Result<bool, StoreError> {
+        let (company, id) = (company.clone(), id.clone());
+        self.write(move |conn| Box::pin(async move { delivery::restore_webhook(conn, &company, &id, now).await })).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease: Millis,
+        limit: u32,
+        saturated: &[WebhookId],
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        let saturated = saturated.to_vec();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let claimed = delivery::claim(conn, now, lease, limit, &saturated).await?;
+                let seqs: Vec<i64> = claimed.iter().map(|c| c.4).collect();
+                let events = delivery::events_by_seq(conn, &seqs).await?;
+                delivery::assemble(claimed, &events)
+            })
+        })
+        .await
+    }
+
+    async fn record_attempts(&self, attempts: Vec<AttemptRecord>, policy: &HealthPolicy) -> Result<(), StoreError> {
+        let policy = policy.clone();
+        self.write(move |conn| Box::pin(async move { delivery::record(conn, &attempts, &policy).await })).await
+    }
+
+    async fn deliveries(&self, company: &CompanyId, filter: &DeliveryFilter) -> Result<Vec<DeliveryRow>, StoreError> {
+        let sql = delivery::delivery_filter_sql();
+        let rows = delivery::bind_filter(sqlx::query(sqlx::AssertSqlSafe(sql)), company, filter)
+            .fetch_all(&self.read)
+            .await
+            .map_err(unavailable)?;
+        rows.iter().map(delivery::decode_delivery).collect()
+    }
+
+    async fn attempts(&self, company: &CompanyId, delivery_id: i64) -> Result<Vec<AttemptRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT a.delivery_id, a.attempt, a.at, a.status, a.error_class, a.latency_ms, a.excerpt \
+             FROM attempts a JOIN deliveries d ON d.id = a.delivery_id \
+             WHERE a.delivery_id = $1 AND d.company_id = $2 ORDER BY a.id",
+        )
+        .bind(delivery_id)
+        .bind(company.as_str())
+        .fetch_all(&self.read)
+        .await
+        .map_err(unavailable)?;
+        rows.iter().map(delivery::decode_attempt).collect()
+    }
+
+    async fn replay(
+        &self,
+        company: &CompanyId,
+        webhook: &WebhookId,
+        event: &EventId,
+        now: Timestamp,
+    ) -> Result<Option<DeliveryRow>, StoreError> {
+        let (c, w, e) = (company.clone(), webhook.clone(), event.clone());
+        let id = self.write(move |conn| Box::pin(async move { delivery::replay(conn, &c, &w, &e, now).await })).await?;
+        let Some(id) = id else { return Ok(None) };
+        let sql = sqlx::AssertSqlSafe(format!("{} WHERE d.id = $1", delivery::DELIVERY_ROW_SQL));
+        let row = sqlx::query(sql).bind(id).fetch_one(&self.read).await.map_err(unavailable)?;
+        delivery::decode_delivery(&row).map(Some)
+    }
+
+    async fn recover(&self, company: &CompanyId, webhook: &WebhookId, since: Timestamp, now: Timestamp) -> Result<u32, StoreError> {
+        let (c, w) = (company.clone(), webhook.clone());
+        self.write(move |conn| Box::pin(async move { delivery::recover(conn, &c, &w, since, now).await })).await
+    }
+
+    async fn pending_notifications(&self, limit: u32) -> Result<Vec<Notification>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, webhook_id, company_id, consecutive_failures, disabled, last_error, created_at \
+             FROM notifications WHERE handled_at IS NULL ORDER BY id LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await
+        .map_err(unavailable)?;
+        rows.iter().map(delivery::decode_notification).collect()
+    }
+
+    async fn mark_notification(&self, id: i64, at: Timestamp, outcome: &str) -> Result<(), StoreError> {
+        let outcome = outcome.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move {
+                sqlx::query("UPDATE notifications SET handled_at = $2, outcome = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(at.as_millis())
+                    .bind(outcome)
+                    .execute(&mut *conn)
+                    .await
+                    .map(drop)
+                    .map_err(unavailable)
+            })
+        })
+        .await
     }
 }
 

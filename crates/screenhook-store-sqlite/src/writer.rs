@@ -1,5 +1,7 @@
 //! The single writer: batches every waiting change into one durable commit.
 
+use std::{future::Future, pin::Pin};
+
 use screenhook_domain::{ApiKey, Change, CompanyId, Timestamp, Company, CompanyTest, CompanyTestSession, DomainEvent, Expected, LiveInterview};
 use screenhook_store::{Applied, StoreError, StoredEvent, new_event_id};
 use sqlx::{Connection, SqliteConnection, sqlite::SqliteQueryResult};
@@ -11,114 +13,116 @@ use crate::unavailable;
 /// the callers at the front of the batch wait longer.
 pub const MAX_BATCH: usize = 256;
 
-pub(crate) enum WriteJob {
-    Apply(Change, oneshot::Sender<Result<Applied, StoreError>>),
-    InsertCompany(Company, oneshot::Sender<Result<(), StoreError>>),
-    UpdateCompany(Company, oneshot::Sender<Result<(), StoreError>>),
-    InsertApiKey(ApiKey, oneshot::Sender<Result<(), StoreError>>),
-    RevokeApiKey { company: CompanyId, public_id: String, at: Timestamp, reply: oneshot::Sender<Result<bool, StoreError>> },
+/// One write: runs inside the batch transaction, in its own savepoint, and yields the reply
+/// to send once the batch is durable.
+pub(crate) type WriteJob =
+    Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> Pin<Box<dyn Future<Output = Box<dyn Completion>> + Send + 'c>> + Send>;
+
+/// A job's result, held until its batch commits (or fails as a whole).
+pub(crate) trait Completion: Send {
+    fn succeeded(&self) -> bool;
+    /// The batch did not commit: whatever the job did, it failed.
+    fn fail(self: Box<Self>, message: &str) -> Box<dyn Completion>;
+    fn send(self: Box<Self>);
 }
 
-/// A job's result, held until its batch is durable.
-enum Outcome {
-    Applied(oneshot::Sender<Result<Applied, StoreError>>, Result<Applied, StoreError>),
-    Done(oneshot::Sender<Result<(), StoreError>>, Result<(), StoreError>),
-    Answered(oneshot::Sender<Result<bool, StoreError>>, Result<bool, StoreError>),
+pub(crate) struct Reply<T> {
+    pub(crate) to: oneshot::Sender<Result<T, StoreError>>,
+    pub(crate) result: Result<T, StoreError>,
 }
 
-impl Outcome {
+impl<T: Send + 'static> Completion for Reply<T> {
     fn succeeded(&self) -> bool {
-        match self {
-            Outcome::Applied(_, res) => res.is_ok(),
-            Outcome::Done(_, res) => res.is_ok(),
-            Outcome::Answered(_, res) => res.is_ok(),
-        }
+        self.result.is_ok()
     }
 
-    /// The batch did not commit: every job of it failed, whatever it did inside.
-    fn into_failed(self, message: &str) -> Outcome {
-        let err = || StoreError::Unavailable(message.to_owned());
-        match self {
-            Outcome::Applied(reply, Ok(_)) => Outcome::Applied(reply, Err(err())),
-            Outcome::Done(reply, Ok(())) => Outcome::Done(reply, Err(err())),
-            Outcome::Answered(reply, Ok(_)) => Outcome::Answered(reply, Err(err())),
+    fn fail(self: Box<Self>, message: &str) -> Box<dyn Completion> {
+        let result = match self.result {
+            Ok(_) => Err(StoreError::Unavailable(message.to_owned())),
             failed => failed,
-        }
+        };
+        Box::new(Reply { to: self.to, result })
     }
 
-    fn send(self) {
+    fn send(self: Box<Self>) {
         // A caller that gave up waiting is not an error of the store.
-        match self {
-            Outcome::Applied(reply, res) => drop(reply.send(res)),
-            Outcome::Done(reply, res) => drop(reply.send(res)),
-            Outcome::Answered(reply, res) => drop(reply.send(res)),
-        }
+        let _ = self.to.send(self.result);
     }
 }
 
 pub(crate) async fn run(mut conn: SqliteConnection, mut jobs: mpsc::Receiver<WriteJob>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let outcomes = commit_batch(&mut conn, batch.drain(..)).await;
-        outcomes.into_iter().for_each(Outcome::send);
+        let completions = commit_batch(&mut conn, batch.drain(..)).await;
+        completions.into_iter().for_each(|c| c.send());
     }
 }
 
-async fn commit_batch(conn: &mut SqliteConnection, batch: impl Iterator<Item = WriteJob>) -> Vec<Outcome> {
-    let mut outcomes = Vec::with_capacity(MAX_BATCH);
+async fn commit_batch(conn: &mut SqliteConnection, batch: impl Iterator<Item = WriteJob>) -> Vec<Box<dyn Completion>> {
+    let mut done: Vec<Box<dyn Completion>> = Vec::with_capacity(MAX_BATCH);
     let mut tx = match conn.begin_with("BEGIN IMMEDIATE").await {
         Ok(tx) => tx,
         Err(err) => {
             let message = format!("could not start a write transaction: {err}");
-            return batch.map(|job| failed(job, &message)).collect();
+            // Run nothing; answer every job with the failure.
+            return batch.map(|job| failed_unrun(job, &message)).collect();
         }
     };
-    for job in batch {
+    let mut jobs = batch;
+    while let Some(job) = jobs.next() {
         // Each job runs inside its own savepoint, so one failed job is undone alone.
-        let outcome = match sqlx::query("SAVEPOINT job").execute(&mut *tx).await {
-            Err(err) => failed(job, &format!("could not open a savepoint: {err}")),
-            Ok(_) => match job {
-                WriteJob::Apply(change, reply) => Outcome::Applied(reply, apply(&mut tx, change).await),
-                WriteJob::InsertCompany(company, reply) => Outcome::Done(reply, insert_company(&mut tx, &company).await),
-                WriteJob::UpdateCompany(company, reply) => Outcome::Done(reply, update_company(&mut tx, &company).await),
-                WriteJob::InsertApiKey(key, reply) => Outcome::Done(reply, insert_api_key(&mut tx, &key).await),
-                WriteJob::RevokeApiKey { company, public_id, at, reply } => {
-                    Outcome::Answered(reply, revoke_api_key(&mut tx, &company, &public_id, at).await)
-                }
-            },
-        };
-        let close = if outcome.succeeded() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
-        if let Err(err) = sqlx::raw_sql(close).execute(&mut *tx).await {
-            // The savepoint could not be closed; the transaction state is unknown, so the
-            // whole batch is abandoned rather than committed half-checked.
-            let message = format!("could not close a savepoint: {err}");
-            outcomes.push(outcome.into_failed(&message));
-            drop(tx);
-            return outcomes.into_iter().map(|o| o.into_failed(&message)).collect();
+        if let Err(err) = sqlx::query("SAVEPOINT job").execute(&mut *tx).await {
+            let message = format!("could not open a savepoint: {err}");
+            done.push(failed_unrun(job, &message));
+            continue;
         }
-        outcomes.push(outcome);
+        let completion = job(&mut tx).await;
+        let close = if completion.succeeded() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+        done.push(completion);
+        if let Err(err) = sqlx::raw_sql(close).execute(&mut *tx).await {
+            // The transaction state is unknown: abandon the whole batch rather than commit it
+            // half-checked.
+            let message = format!("could not close a savepoint: {err}");
+            drop(tx);
+            done.extend(jobs.map(|job| failed_unrun(job, &message)));
+            return done.into_iter().map(|c| c.fail(&message)).collect();
+        }
     }
     match tx.commit().await {
-        Ok(()) => outcomes,
+        Ok(()) => done,
         Err(err) => {
             let message = format!("commit failed: {err}");
-            outcomes.into_iter().map(|o| o.into_failed(&message)).collect()
+            done.into_iter().map(|c| c.fail(&message)).collect()
         }
     }
 }
 
-fn failed(job: WriteJob, message: &str) -> Outcome {
-    let err = StoreError::Unavailable(message.to_owned());
-    match job {
-        WriteJob::Apply(_, reply) => Outcome::Applied(reply, Err(err)),
-        WriteJob::InsertCompany(_, reply) | WriteJob::UpdateCompany(_, reply) | WriteJob::InsertApiKey(_, reply) => {
-            Outcome::Done(reply, Err(err))
-        }
-        WriteJob::RevokeApiKey { reply, .. } => Outcome::Answered(reply, Err(err)),
+/// A job that never ran still owes its caller an answer; the job itself holds the reply
+/// channel, so it is answered through a connection-less failure path.
+fn failed_unrun(job: WriteJob, message: &str) -> Box<dyn Completion> {
+    drop(job);
+    Box::new(Dropped(message.to_owned()))
+}
+
+/// Dropping a job drops its reply sender, which its caller sees as "the writer stopped"; this
+/// placeholder keeps the batch bookkeeping uniform.
+struct Dropped(String);
+
+impl Completion for Dropped {
+    fn succeeded(&self) -> bool {
+        false
+    }
+
+    fn fail(self: Box<Self>, _message: &str) -> Box<dyn Completion> {
+        self
+    }
+
+    fn send(self: Box<Self>) {
+        tracing::warn!(reason = %self.0, "a write was not attempted");
     }
 }
 
-async fn insert_company(conn: &mut SqliteConnection, company: &Company) -> Result<(), StoreError> {
+pub(crate) async fn insert_company(conn: &mut SqliteConnection, company: &Company) -> Result<(), StoreError> {
     let res = sqlx::query("INSERT INTO companies (id, created_at, doc) VALUES ($1, $2, $3)")
         .bind(company.id.as_str())
         .bind(company.created_at.as_millis())
@@ -133,7 +137,7 @@ async fn insert_company(conn: &mut SqliteConnection, company: &Company) -> Resul
     }
 }
 
-async fn update_company(conn: &mut SqliteConnection, company: &Company) -> Result<(), StoreError> {
+pub(crate) async fn update_company(conn: &mut SqliteConnection, company: &Company) -> Result<(), StoreError> {
     let res = sqlx::query("UPDATE companies SET doc = $2 WHERE id = $1")
         .bind(company.id.as_str())
         .bind(to_doc(company)?)
@@ -143,7 +147,7 @@ async fn update_company(conn: &mut SqliteConnection, company: &Company) -> Resul
     expect_one_row(res, "company", company.id.as_str(), "an existing company")
 }
 
-async fn insert_api_key(conn: &mut SqliteConnection, key: &ApiKey) -> Result<(), StoreError> {
+pub(crate) async fn insert_api_key(conn: &mut SqliteConnection, key: &ApiKey) -> Result<(), StoreError> {
     let res = sqlx::query("INSERT INTO api_keys (public_id, company_id, created_at, doc) VALUES ($1, $2, $3, $4)")
         .bind(&key.public_id)
         .bind(key.company_id.as_str())
@@ -159,7 +163,7 @@ async fn insert_api_key(conn: &mut SqliteConnection, key: &ApiKey) -> Result<(),
     }
 }
 
-async fn revoke_api_key(
+pub(crate) async fn revoke_api_key(
     conn: &mut SqliteConnection,
     company: &CompanyId,
     public_id: &str,
@@ -186,7 +190,7 @@ async fn revoke_api_key(
     Ok(true)
 }
 
-async fn apply(conn: &mut SqliteConnection, change: Change) -> Result<Applied, StoreError> {
+pub(crate) async fn apply(conn: &mut SqliteConnection, change: Change) -> Result<Applied, StoreError> {
     for (test, expected) in &change.tests {
         write_test(conn, test, *expected).await?;
     }
@@ -243,7 +247,7 @@ fn insert_error(err: sqlx::Error, aggregate: &'static str, id: &str) -> StoreErr
     }
 }
 
-fn to_doc(value: &impl serde::Serialize) -> Result<String, StoreError> {
+pub(crate) fn to_doc(value: &impl serde::Serialize) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|err| StoreError::InvalidChange(format!("cannot encode: {err}")))
 }
 
@@ -414,7 +418,7 @@ async fn insert_event(conn: &mut SqliteConnection, event: DomainEvent) -> Result
     .execute(&mut *conn)
     .await
     .map_err(unavailable)?;
-    Ok(StoredEvent {
+    let stored = StoredEvent {
         seq: res.last_insert_rowid(),
         id,
         kind: event.kind,
@@ -423,5 +427,13 @@ async fn insert_event(conn: &mut SqliteConnection, event: DomainEvent) -> Result
         session_id: event.session_id,
         test_id: event.test_id,
         payload: event.payload,
-    })
+    };
+    // The deliveries are written in the same transaction as the event: no dual write.
+    let order_key = match (&stored.session_id, &stored.test_id) {
+        (Some(session), _) => session.to_string(),
+        (None, Some(test)) => format!("test:{test}"),
+        (None, None) => format!("event:{}", stored.id),
+    };
+    crate::delivery::fan_out(conn, &stored, &order_key).await?;
+    Ok(stored)
 }

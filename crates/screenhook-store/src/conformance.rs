@@ -6,13 +6,16 @@
 use std::sync::Arc;
 
 use screenhook_domain::{
-    ApiKey, Candidate, Permission, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, DomainEvent, EventKind,
+    ApiKey, Candidate, Permission, Webhook, WebhookId, WebhookState, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, DomainEvent, EventKind,
     Expected, FrameworkId, IntegrityReview, Integrations, Millis, SessionId, SessionStatus, TestId, TestStatus,
     Timestamp,
 };
 use serde_json::json;
 
-use crate::{AtsIdType, Page, Store, StoreError};
+use crate::{
+    AtsIdType, AttemptRecord, AttemptResult, ClaimedDelivery, DeliveryFilter, DeliveryState, HealthPolicy, Page, Store,
+    StoreError,
+};
 
 /// Instantiates every conformance case as a `#[tokio::test]` against stores made by `$make`,
 /// an async function returning `(Arc<dyn Store>, guard)`.
@@ -35,6 +38,16 @@ macro_rules! conformance_tests {
             reads_are_scoped_to_the_company,
             session_queries,
             sessions_by_ats_id_and_candidate_token,
+            events_fan_out_to_subscribed_webhooks_only,
+            claimed_deliveries_carry_their_event_and_are_recorded,
+            a_session_events_are_delivered_in_order,
+            a_failure_pauses_the_webhook_until_one_probe_succeeds,
+            stale_claims_cannot_record,
+            consecutive_failures_disable_and_email_and_nothing_is_dropped,
+            given_up_deliveries_free_their_session_and_can_be_recovered,
+            replay_queues_the_same_event_again,
+            deleting_a_webhook_cancels_its_queue,
+            delivery_log_is_scoped_to_the_company,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -498,4 +511,338 @@ pub async fn sessions_by_ats_id_and_candidate_token(store: Arc<dyn Store>) {
     assert!(store.sessions_by_ats_id(&company_id("globex"), AtsIdType::GreenhouseApplicationId, "app-7").await.unwrap().is_empty());
     assert_eq!(store.session_by_candidate_token("token-s2").await.unwrap().map(|s| s.id), Some(linked.id));
     assert_eq!(store.session_by_candidate_token("token-nope").await.unwrap(), None);
+}
+
+// Delivery.
+
+const LEASE: Millis = Millis::from_millis(60_000);
+
+fn webhook(company: &str, id: &str, events: &[EventKind]) -> Webhook {
+    Webhook {
+        id: WebhookId::parse(id).unwrap(),
+        company_id: company_id(company),
+        url: format!("https://hooks.example.com/{id}"),
+        events: events.to_vec(),
+        secret: Some("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD".into()),
+        owner_emails: vec!["ops@example.com".into()],
+        custom_headers: vec![("X-Team".into(), "hiring".into())],
+        created_at: T0,
+        updated_at: T0,
+    }
+}
+
+fn policy() -> HealthPolicy {
+    HealthPolicy {
+        probe_delays: (1..=25).map(|n| Millis::from_millis(1_000 * n)).collect(),
+        disable_after: 25,
+        email_after: vec![5, 14],
+        email_every_from: 16,
+    }
+}
+
+fn record(claimed: &ClaimedDelivery, at: Timestamp, result: AttemptResult) -> AttemptRecord {
+    let status = if result == AttemptResult::Delivered { 200 } else { 500 };
+    AttemptRecord {
+        delivery_id: claimed.delivery_id,
+        claim: claimed.claim,
+        webhook_id: claimed.webhook_id.clone(),
+        at,
+        status: Some(status),
+        error_class: None,
+        latency_ms: 3,
+        excerpt: "ok".into(),
+        result,
+    }
+}
+
+/// Fires one more event for `session` (a new version of it, so the change is realistic).
+async fn fire(store: &dyn Store, session: &CompanyTestSession, kind: EventKind) {
+    let current = store.session(&session.company_id, &session.id).await.unwrap().unwrap();
+    let next = CompanyTestSession { version: current.version + 1, ..current.clone() };
+    store
+        .apply(Change {
+            events: vec![event_for(&next, kind, T0)],
+            sessions: vec![(next, Expected::Version(current.version))],
+            ..Change::default()
+        })
+        .await
+        .unwrap();
+}
+
+async fn claim(store: &dyn Store, now: Timestamp) -> Vec<ClaimedDelivery> {
+    store.claim_deliveries(now, LEASE, 100, &[]).await.unwrap()
+}
+
+pub async fn events_fan_out_to_subscribed_webhooks_only(store: Arc<dyn Store>) {
+    store.insert_company(&company("acme")).await.unwrap();
+    store.insert_company(&company("globex")).await.unwrap();
+    store.insert_webhook(&webhook("acme", "wh-all", &EventKind::ALL)).await.unwrap();
+    store.insert_webhook(&webhook("acme", "wh-started", &[EventKind::CompanyTestSessionStarted])).await.unwrap();
+    store.insert_webhook(&webhook("acme", "wh-gone", &EventKind::ALL)).await.unwrap();
+    store.delete_webhook(&company_id("acme"), &WebhookId::parse("wh-gone").unwrap()).await.unwrap();
+    store.insert_webhook(&webhook("globex", "wh-other", &EventKind::ALL)).await.unwrap();
+    assert!(matches!(
+        store.insert_webhook(&webhook("acme", "wh-all", &[])).await.unwrap_err(),
+        StoreError::Duplicate { .. }
+    ));
+
+    seed(&*store, "acme", "s1").await;
+    let claimed = claim(&*store, T0).await;
+    let targets: Vec<_> = claimed.iter().map(|c| (c.webhook_id.to_string(), c.event.kind)).collect();
+    assert_eq!(targets, vec![("wh-all".to_string(), EventKind::CompanyTestSessionCreated)]);
+
+    // Changing the subscription changes what the next events reach.
+    let mut started_only = webhook("acme", "wh-all", &[EventKind::PreScreenExpired]);
+    started_only.url = "https://hooks.example.com/moved".into();
+    store.update_webhook(&started_only).await.unwrap();
+    let (saved, health) = store.webhook(&company_id("acme"), &started_only.id).await.unwrap().unwrap();
+    assert_eq!(saved, started_only);
+    assert_eq!(health.state, WebhookState::Active);
+    let listed: Vec<_> = store.webhooks(&company_id("acme")).await.unwrap().into_iter().map(|(w, _)| w.id.to_string()).collect();
+    assert_eq!(listed, vec!["wh-all", "wh-started"]);
+    assert!(store.webhook(&company_id("globex"), &started_only.id).await.unwrap().is_none());
+}
+
+pub async fn claimed_deliveries_carry_their_event_and_are_recorded(store: Arc<dyn Store>) {
+    store.insert_company(&company("acme")).await.unwrap();
+    store.insert_webhook(&webhook("acme", "wh", &EventKind::ALL)).await.unwrap();
+    let (_, session) = seed(&*store, "acme", "s1").await;
+    let claimed = claim(&*store, T0).await;
+    assert_eq!(claimed.len(), 1);
+    let delivery = &claimed[0];
+    assert_eq!(delivery.attempts, 0);
+    assert!(!delivery.probe);
+    assert_eq!(delivery.event.payload, json!({ "testSessionId": "s1", "testId": "acme-test" }));
+    assert_eq!(delivery.event.session_id.as_ref(), Some(&session.id));
+    // Leased: nobody else gets it.
+    assert!(claim(&*store, T0).await.is_empty());
+
+    store.record_attempts(vec![record(delivery, T0, AttemptResult::Delivered)], &policy()).await.unwrap();
+    let log = store.deliveries(&company_id("acme"), &DeliveryFilter { limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!((log[0].state, log[0].attempts, log[0].last_status), (DeliveryState::Delivered, 1, Some(200)));
+    assert_eq!(log[0].event_id, delivery.event.id);
+    let attempts = store.attempts(&company_id("acme"), log[0].id).await.unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!((attempts[0].attempt, attempts[0].status, attempts[0].latency_ms), (1, Some(200), 3));
+    // Even after the lease, a delivered delivery is not claimed again.
+    assert!(claim(&*store, T0.plus(Millis::days(1))).await.is_empty());
+}
+
+pub async fn a_session_events_are_delivered_in_order(store: Arc<dyn Store>) {
+    store.insert_company(&company("acme")).await.unwrap();
+    store.insert_webhook(&webhook("acme", "wh", &EventKind::ALL)).await.unwrap();
+    let (_, session) = seed(&*store, "acme", "s1").await;
+    fire(&*store, &session, EventKind::CompanyTestSessionStarted).await;
+    fire(&*store, &session, EventKind::CompanyTestSessionFinished).await;
+    let (_, other) = seed(&*store, "acme", "s2").await;
+
+    let first = claim(&*store, T0).await;
+    let kinds: Vec<_> = first.iter().map(|c| (c.event.session_id.clone().unwrap(), c.event.kind)).collect();
+    assert_eq!(
+        kinds,
+        vec![(session.id.clone(), EventKind::CompanyTestSessionCreated), (other.id.clone(), EventKind::CompanyTestSessionCreated)],
+        "one delivery per session at a time"
+    );
+    let records = first.iter().map(|c| record(c, T0, AttemptResult::Delivered)).collect();
+    store.record_attempts(records, &policy()).await.unwrap();
+    let second = claim(&*store, T0).await;
+    assert_eq!(second.iter().map(|c| c.event.kind).collect::<Vec<_>>(), vec![EventKind::CompanyTestSessionStarted]);
+    store.record_attempts(vec![record(&second[0], T0, AttemptResult::Delivered)], &policy()).await.unwrap();
+    let third = claim(&*store, T0).await;
+    assert_eq!(third.iter().map(|c| c.event.kind).collect::<Vec<_>>(), vec![EventKind::CompanyTestSessionFinished]);
+}
+
+pub async fn a_failure_pauses_the_webhook_until_one_probe_succeeds(store: Arc<dyn Store>) {
+    store.insert_company(&company("acme")).await.unwrap();
+    store.insert_webhook(&webhook("acme", "wh", &EventKind::ALL)).await.unwrap();
+    store.insert_webhook(&webhook("acme", "wh-healthy", &EventKind::ALL)).await.unwrap();
+    let acme = company_id("acme");
+    let wh = WebhookId::parse("wh").unwrap();
+    let (_, failing) = seed(&*store, "acme", "s1").await;
+    let claimed = claim(&*store, T0).await;
+    let to_wh = claimed.iter().find(|c| c.webhook_id == wh).unwrap().clone();
+    let healthy: Vec<_> = claimed.iter().filter(|c| c.webhook_id != wh).map(|c| record(c, T0, AttemptResult::Delivered)).collect();
+    store.record_attempts(healthy, &policy()).await.unwrap();
+    let retry_at = T0.plus(Millis::minutes(10));
+    store.record_attempts(vec![record(&to_wh, T0, AttemptResult::RetryAt(retry_at))], &policy()).await.unwrap();
+    let (_, health) = store.webhook(&acme, &wh).await.unwrap().unwrap();
+    assert_eq!((health.state, health.consecutive_failures), (WebhookState::Unhealthy, 1));
+    assert_eq!(health.probe_after, T0.plus(Millis::SECOND));
+
+    // Other sessions keep queueing; the unhealthy webhook is not hit by them...
+    seed(&*store, "acme", "s2").await;
+    seed(&*store, "acme", "s3").await;
+    let now = T0.plus(Millis::from_millis(500));
+    let claimed = claim(&*store, now).await;
+    assert!(claimed.iter().all(|c| c.webhook_id != wh), "paused until the probe is due");
+    let healthy: Vec<_> = claimed.iter().map(|c| record(c, now, AttemptResult::Delivered)).collect();
+    store.record_attempts(healthy, &policy()).await.unwrap();
+    let log = store.deliveries(&acme, &DeliveryFilter { webhook: Some(wh.clone()), limit: 10, ..Default::default() }).await.unwrap();
+    assert!(log.iter().filter(|d| d.state == DeliveryState::Ready).all(|d| d.paused), "queued deliveries show as paused");
+
+    // ...but probed with one request once the probe is due, preferring a fresh delivery.
+    let now = T0.plus(Millis::SECOND);
+    let probe = claim(&*store, now).await;
+    assert_eq!(probe.len(), 1);
+    assert!(probe[0].probe);
+    assert_eq!(probe[0].attempts, 0);
+    assert_ne!(probe[0].event.session_id.as_ref(), Some(&failing.id));
+    assert!(claim(&*store, now).await.is_empty(), "one probe at a time");
+
+    // The probe succeeds: the backlog flows again, except the failed delivery's own retry.
+    store.record_attempts(vec![record(&probe[0], now, AttemptResult::Delivered)], &policy()).await.unwrap();
+    let (_, health) = store.webhook(&acme, &wh).await.unwrap().unwrap();
+    assert_eq!((health.state, health.consecutive_failures), (WebhookState::Active, 0));
+    let flowing = claim(&*store, now).await;
+    assert_eq!(flowing.len(), 1);
+    assert_ne!(flowing[0].event.session_id.as_ref(), Some(&failing.id));
+    store.record_attempts(vec![record(&flowing[0], now, AttemptResult::Delivered)], &policy()).await.unwrap();
+    let retried = claim(&*store, retry_at).await;
+    assert_eq!(retried.len(), 1);
+    assert_eq!((retried[0].event.session_id.as_ref(), retried[0].attempts), (Some(&failing.id), 1));
+}
+
+pub async fn stale_claims_cannot_record(store: Arc<dyn Store>) {
+    store.insert_company(&company("acme")).await.unwrap();
+    store.insert_webhook(&webhook("acme", "wh", &EventKind::ALL)).await.unwrap();
+    seed(&*store, "acme", "s1").await;
+    let first = claim(&*store, T0).await.remove(0);
+    // The worker stalls past its lease; another one takes the delivery over.
+    let later = T0.plus(LEASE).plus(Millis::SECOND);
+    let second = claim(&*store, later).await.remove(0);
+    assert_eq!(second.delivery_id, first.delivery_id);
+    assert_ne!(second.claim, first.claim);
+    store.record_attempts(vec![record(&first, later, AttemptResult::RetryAt(later.plus(Millis::HOUR)))], &policy()).await.unwrap();
+    let acme = company_id("acme");
+    let log = store.deliveries(&acme, &DeliveryFilter { limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!((log[0].state, log[0].attempts), (DeliveryState::Ready, 0), "the stale result was ignored");
+    store.record_attempts(vec![record(&second, later, AttemptResult::Delivered)], &policy()).await.unwrap();
+    let log = store.deliveries(&acme, &DeliveryFilter { limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!((log[0].state, log[0].attempts), (DeliveryState::Delivered, 1));
+    let (_, health) = store.webhook(&acme, &WebhookId::parse("wh").unwrap()).await.unwrap().unwrap();
+    assert_eq!(health.consecutive_failures, 0);
+}
+
+pub async fn consecutive_failures_disable_and_email_and_nothing_is_dropped(store: Arc<dyn Store>) {
+    store.insert_company(&company("acme")).await.unwrap();
+    store.insert_webhook(&webhook("acme", "wh", &EventKind::ALL)).await.unwrap();
+    let acme = company_id("acme");
+    let wh = WebhookId::parse("wh").unwrap();
+    seed(&*store, "acme", "s1").await;
+    let mut now = T0;
+    for n in 1..=25u32 {
+        let claimed = claim(&*store, now).await;
+        assert_eq!(claimed.len(), 1, "attempt {n}: exactly one request");
+        store
+            .record_attempts(vec![record(&claimed[0], now, AttemptResult::RetryAt(now.plus(Millis::SECOND)))], &policy())
+            .await
+            .unwrap();
+        let (_, health) = store.webhook(&acme, &wh).await.unwrap().unwrap();
+        assert_eq!(health.consecutive_failures, n);
+        let expected = if n == 25 { WebhookState::Disabled } else { WebhookState::Unhealthy };
+        assert_eq!(health.state, expected, "after failure {n}");
+        now = health.probe_after.max(now.plus(Millis::SECOND));
+    }
+    let notifications = store.pending_notifications(100).await.unwrap();
+    let counts: Vec<_> = notifications.iter().map(|n| n.consecutive_failures).collect();
+    assert_eq!(counts, vec![5, 14, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25]);
+    assert!(notifications.last().unwrap().disabled);
+    assert!(notifications.iter().all(|n| n.last_error.contains("HTTP 500") && n.company_id == acme));
+    store.mark_notification(notifications[0].id, now, "sent").await.unwrap();
+    assert_eq!(store.pending_notifications(100).await.unwrap().len(), notifications.len() - 1);
+
+    // Disabled: nothing goes out, not even probes, but events keep queueing, visibly.
+    seed(&*store, "acme", "s2").await;
+    let far = now.plus(Millis::days(30));
+    assert!(claim(&*store, far).await.is_empty());
+    let log = store.deliveries(&acme, &DeliveryFilter { webhook: Some(wh.clone()), limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(log.len(), 2);
+    assert!(log.iter().all(|d| d.state == DeliveryState::Ready && d.paused));
+
+    // Test and save: healthy again, and the whole queue is due at once.
+    assert!(store.restore_webhook(&acme, &wh, far).await.unwrap());
+    let (_, health) = store.webhook(&acme, &wh).await.unwrap().unwrap();
+    assert_eq!((health.state, health.consecutive_failures), (WebhookState::Active, 0));
+    assert_eq!(claim(&*store, far).await.len(), 2);
+    assert!(!store.restore_webhook(&company_id("globex"), &wh, far).await.unwrap());
+}
+
+pub async fn given_up_deliveries_free_their_session_and_can_be_recovered(store: Arc<dyn Store>) {
+    store.insert_company(&company("acme")).await.unwrap();
+    store.insert_webhook(&webhook("acme", "wh", &EventKind::ALL)).await.unwrap();
+    let acme = company_id("acme");
+    let wh = WebhookId::parse("wh").unwrap();
+    let (_, session) = seed(&*store, "acme", "s1").await;
+    fire(&*store, &session, EventKind::CompanyTestSessionStarted).await;
+    let first = claim(&*store, T0).await.remove(0);
+    store.record_attempts(vec![record(&first, T0, AttemptResult::GiveUp)], &policy()).await.unwrap();
+    assert!(store.restore_webhook(&acme, &wh, T0).await.unwrap());
+    let next = claim(&*store, T0).await;
+    assert_eq!(next.iter().map(|c| c.event.kind).collect::<Vec<_>>(), vec![EventKind::CompanyTestSessionStarted]);
+    store.record_attempts(vec![record(&next[0], T0, AttemptResult::Delivered)], &policy()).await.unwrap();
+
+    assert_eq!(store.recover(&acme, &wh, T0.plus(Millis::DAY), T0).await.unwrap(), 0, "nothing failed since then");
+    assert_eq!(store.recover(&acme, &wh, T0, T0).await.unwrap(), 1);
+    assert_eq!(store.recover(&acme, &wh, T0, T0).await.unwrap(), 0, "already queued again");
+    let again = claim(&*store, T0).await;
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].event.id, first.event.id, "same event, same webhook-id");
+    assert_eq!(store.recover(&company_id("globex"), &wh, T0, T0).await.unwrap(), 0);
+}
+
+pub async fn replay_queues_the_same_event_again(store: Arc<dyn Store>) {
+    store.insert_company(&company("acme")).await.unwrap();
+    store.insert_webhook(&webhook("acme", "wh", &EventKind::ALL)).await.unwrap();
+    let acme = company_id("acme");
+    let wh = WebhookId::parse("wh").unwrap();
+    seed(&*store, "acme", "s1").await;
+    let first = claim(&*store, T0).await.remove(0);
+    store.record_attempts(vec![record(&first, T0, AttemptResult::Delivered)], &policy()).await.unwrap();
+    let replayed = store.replay(&acme, &wh, &first.event.id, T0).await.unwrap().unwrap();
+    assert!(replayed.replay);
+    assert_eq!((replayed.state, replayed.event_id.clone()), (DeliveryState::Ready, first.event.id.clone()));
+    let again = claim(&*store, T0).await;
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].event.id, first.event.id);
+    let unknown = screenhook_domain::EventId::parse("evt_unknown").unwrap();
+    assert!(store.replay(&acme, &wh, &unknown, T0).await.unwrap().is_none());
+    store.insert_company(&company("globex")).await.unwrap();
+    assert!(store.replay(&company_id("globex"), &wh, &first.event.id, T0).await.unwrap().is_none());
+}
+
+pub async fn deleting_a_webhook_cancels_its_queue(store: Arc<dyn Store>) {
+    store.insert_company(&company("acme")).await.unwrap();
+    store.insert_webhook(&webhook("acme", "wh", &EventKind::ALL)).await.unwrap();
+    let acme = company_id("acme");
+    let wh = WebhookId::parse("wh").unwrap();
+    seed(&*store, "acme", "s1").await;
+    assert!(!store.delete_webhook(&company_id("globex"), &wh).await.unwrap());
+    assert!(store.delete_webhook(&acme, &wh).await.unwrap());
+    assert!(!store.delete_webhook(&acme, &wh).await.unwrap());
+    assert!(claim(&*store, T0).await.is_empty());
+    let log = store.deliveries(&acme, &DeliveryFilter { limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(log.iter().map(|d| d.state).collect::<Vec<_>>(), vec![DeliveryState::Cancelled]);
+    assert!(store.webhook(&acme, &wh).await.unwrap().is_none());
+}
+
+pub async fn delivery_log_is_scoped_to_the_company(store: Arc<dyn Store>) {
+    store.insert_company(&company("acme")).await.unwrap();
+    store.insert_company(&company("globex")).await.unwrap();
+    store.insert_webhook(&webhook("acme", "wh", &EventKind::ALL)).await.unwrap();
+    let (_, session) = seed(&*store, "acme", "s1").await;
+    let claimed = claim(&*store, T0).await.remove(0);
+    store.record_attempts(vec![record(&claimed, T0, AttemptResult::Delivered)], &policy()).await.unwrap();
+    let acme = company_id("acme");
+    let globex = company_id("globex");
+    let everything = DeliveryFilter { limit: 10, ..Default::default() };
+    let mine = store.deliveries(&acme, &everything).await.unwrap();
+    assert_eq!(mine.len(), 1);
+    assert!(store.deliveries(&globex, &everything).await.unwrap().is_empty());
+    assert!(store.attempts(&globex, mine[0].id).await.unwrap().is_empty());
+    let by_session = DeliveryFilter { session: Some(session.id.clone()), limit: 10, ..Default::default() };
+    assert_eq!(store.deliveries(&acme, &by_session).await.unwrap().len(), 1);
+    assert!(store.deliveries(&globex, &by_session).await.unwrap().is_empty());
+    let by_event = DeliveryFilter { event: Some(claimed.event.id.clone()), limit: 10, ..Default::default() };
+    assert_eq!(store.deliveries(&acme, &by_event).await.unwrap().len(), 1);
 }

@@ -10,17 +10,24 @@
 //! # Layout
 //! - [`Store`], the trait; [`StoreError`], its closed error enum.
 //! - [`StoredEvent`], [`Timer`]: rows the store hands back.
+//! - [`delivery`]: webhook delivery rows: claims, attempts, the delivery log, owner emails.
 //! - `conformance` (feature `conformance`): the shared test suite and the
 //!   [`conformance_tests!`] macro that instantiates it for a store.
 
 use async_trait::async_trait;
 use screenhook_domain::{
     ApiKey, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, EventId, EventKind, FrameworkId,
-    InterviewId, LiveInterview, SessionId, TestId, Timestamp,
+    InterviewId, LiveInterview, Millis, SessionId, TestId, Timestamp, Webhook, WebhookHealth, WebhookId,
 };
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod delivery;
+
+pub use delivery::{
+    AttemptRecord, AttemptResult, AttemptRow, ClaimedDelivery, DeliveryFilter, DeliveryRow, DeliveryState, HealthPolicy,
+    Notification,
+};
 
 /// Errors a store reports. Callers match on these; anything else is `Unavailable`.
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +170,55 @@ pub trait Store: Send + Sync + 'static {
     async fn events_after(&self, after_seq: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError>;
     /// A session's events in firing order.
     async fn events_of_session(&self, company: &CompanyId, session: &SessionId) -> Result<Vec<StoredEvent>, StoreError>;
+
+    // Webhooks and delivery.
+
+    /// Saves a new webhook (active) and its subscriptions.
+    async fn insert_webhook(&self, webhook: &Webhook) -> Result<(), StoreError>;
+    /// Replaces a webhook's configuration and subscriptions; its health is kept.
+    async fn update_webhook(&self, webhook: &Webhook) -> Result<(), StoreError>;
+    /// Deletes a webhook: no new deliveries, and its queued ones are cancelled.
+    async fn delete_webhook(&self, company: &CompanyId, id: &WebhookId) -> Result<bool, StoreError>;
+    async fn webhook(&self, company: &CompanyId, id: &WebhookId) -> Result<Option<(Webhook, WebhookHealth)>, StoreError>;
+    async fn webhooks(&self, company: &CompanyId) -> Result<Vec<(Webhook, WebhookHealth)>, StoreError>;
+    /// A webhook by id alone: for delivery workers, which act for every company.
+    async fn webhook_unscoped(&self, id: &WebhookId) -> Result<Option<(Webhook, WebhookHealth)>, StoreError>;
+    /// "Test and save" succeeded: the webhook is active again and its queue is due now.
+    async fn restore_webhook(&self, company: &CompanyId, id: &WebhookId, now: Timestamp) -> Result<bool, StoreError>;
+
+    /// Leases up to `limit` due deliveries to the caller until `now + lease`: the next
+    /// delivery of each session of each active webhook (skipping `saturated` webhooks), and
+    /// one probe for each unhealthy webhook whose probe is due.
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease: Millis,
+        limit: u32,
+        saturated: &[WebhookId],
+    ) -> Result<Vec<ClaimedDelivery>, StoreError>;
+    /// Records attempts and their consequences (next attempt, the session's next delivery,
+    /// webhook health, owner emails) in one transaction. Results whose claim was superseded
+    /// are ignored.
+    async fn record_attempts(&self, attempts: Vec<AttemptRecord>, policy: &HealthPolicy) -> Result<(), StoreError>;
+
+    /// The delivery log, newest first.
+    async fn deliveries(&self, company: &CompanyId, filter: &DeliveryFilter) -> Result<Vec<DeliveryRow>, StoreError>;
+    async fn attempts(&self, company: &CompanyId, delivery_id: i64) -> Result<Vec<AttemptRow>, StoreError>;
+    /// Queues `event` to `webhook` again (same `webhook-id`); `None` when either is unknown to
+    /// the company.
+    async fn replay(
+        &self,
+        company: &CompanyId,
+        webhook: &WebhookId,
+        event: &EventId,
+        now: Timestamp,
+    ) -> Result<Option<DeliveryRow>, StoreError>;
+    /// Queues again every delivery to `webhook` created since `since` that failed for good;
+    /// returns how many.
+    async fn recover(&self, company: &CompanyId, webhook: &WebhookId, since: Timestamp, now: Timestamp) -> Result<u32, StoreError>;
+
+    async fn pending_notifications(&self, limit: u32) -> Result<Vec<Notification>, StoreError>;
+    async fn mark_notification(&self, id: i64, at: Timestamp, outcome: &str) -> Result<(), StoreError>;
 }
 
 /// A new outbox event id: `evt_` + 22 base62 characters of randomness (~131 bits).

@@ -160,17 +160,9 @@ mod tests {
 
     #[test]
     fn only_200_is_delivered() {
-        assert_eq!(
-            classify(Exchange::Response { status: 200 }),
-            AttemptOutcome::Delivered
-        );
-        for status in [
-            100, 201, 202, 204, 299, 301, 302, 307, 308, 400, 404, 410, 429, 500, 503,
-        ] {
-            assert_eq!(
-                classify(Exchange::Response { status }),
-                AttemptOutcome::Rejected { status }
-            );
+        assert_eq!(classify(Exchange::Response { status: 200 }), AttemptOutcome::Delivered);
+        for status in [100, 201, 202, 204, 299, 301, 302, 307, 308, 400, 404, 410, 429, 500, 503] {
+            assert_eq!(classify(Exchange::Response { status }), AttemptOutcome::Rejected { status });
         }
     }
 
@@ -178,10 +170,7 @@ mod tests {
     fn redirects_are_failures_that_say_so() {
         let outcome = classify(Exchange::Response { status: 308 });
         assert!(!outcome.is_success());
-        assert_eq!(
-            outcome.to_string(),
-            "status 308: redirects are not followed"
-        );
+        assert_eq!(outcome.to_string(), "status 308: redirects are not followed");
         assert_eq!(
             classify(Exchange::Response { status: 204 }).to_string(),
             "status 204: only 200 counts as delivered"
@@ -209,14 +198,8 @@ mod tests {
         ];
         for (class, name) in all {
             assert_eq!(class.as_str(), name);
-            assert_eq!(
-                serde_json::to_string(&class).unwrap(),
-                format!("\"{name}\"")
-            );
-            assert_eq!(
-                serde_json::from_str::<ErrorClass>(&format!("\"{name}\"")).unwrap(),
-                class
-            );
+            assert_eq!(serde_json::to_string(&class).unwrap(), format!("\"{name}\""));
+            assert_eq!(serde_json::from_str::<ErrorClass>(&format!("\"{name}\"")).unwrap(), class);
         }
     }
 

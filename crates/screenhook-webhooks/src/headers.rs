@@ -43,9 +43,7 @@ const SIGNATURE_HEADER: &str = "x-codesignal-signature";
 pub enum HeaderError {
     #[error("{count} custom headers given; at most 20 are allowed")]
     TooMany { count: usize },
-    #[error(
-        "header name {name:?} is not a valid HTTP token (letters, digits and !#$%&'*+-.^_`|~ only)"
-    )]
+    #[error("header name {name:?} is not a valid HTTP token (letters, digits and !#$%&'*+-.^_`|~ only)")]
     InvalidName { name: String },
     #[error("header {name}: value contains a control character (CR, LF, NUL or similar)")]
     InvalidValue { name: String },
@@ -64,18 +62,14 @@ fn is_token_char(byte: u8) -> bool {
 fn is_reserved(lowercase_name: &str) -> bool {
     FORBIDDEN_NAMES.contains(&lowercase_name)
         || lowercase_name == SIGNATURE_HEADER
-        || FORBIDDEN_PREFIXES
-            .iter()
-            .any(|prefix| lowercase_name.starts_with(prefix))
+        || FORBIDDEN_PREFIXES.iter().any(|prefix| lowercase_name.starts_with(prefix))
 }
 
 /// Checks a webhook's custom headers, in order, and reports the first
 /// problem found.
 pub fn validate_custom_headers(headers: &[(String, String)]) -> Result<(), HeaderError> {
     if headers.len() > MAX_CUSTOM_HEADERS {
-        return Err(HeaderError::TooMany {
-            count: headers.len(),
-        });
+        return Err(HeaderError::TooMany { count: headers.len() });
     }
     let mut seen = Vec::with_capacity(headers.len());
     for (name, value) in headers {
@@ -90,10 +84,7 @@ pub fn validate_custom_headers(headers: &[(String, String)]) -> Result<(), Heade
             return Err(HeaderError::Duplicate { name: name.clone() });
         }
         if value.len() > MAX_HEADER_VALUE_LEN {
-            return Err(HeaderError::ValueTooLong {
-                name: name.clone(),
-                len: value.len(),
-            });
+            return Err(HeaderError::ValueTooLong { name: name.clone(), len: value.len() });
         }
         if value.chars().any(|c| c.is_control() && c != '\t') {
             return Err(HeaderError::InvalidValue { name: name.clone() });
@@ -125,20 +116,10 @@ mod tests {
     #[test]
     fn injection_characters_are_refused() {
         for value in ["a\r\nX-Evil: 1", "a\nb", "a\rb", "a\0b", "a\u{7f}b"] {
-            assert_eq!(
-                one("X-Ok", value),
-                Err(HeaderError::InvalidValue {
-                    name: "X-Ok".into()
-                }),
-                "{value:?}"
-            );
+            assert_eq!(one("X-Ok", value), Err(HeaderError::InvalidValue { name: "X-Ok".into() }), "{value:?}");
         }
         for name in ["", "X Bad", "X-Bad:", "X\r\nY", "Ünï", "(x)"] {
-            assert_eq!(
-                one(name, "v"),
-                Err(HeaderError::InvalidName { name: name.into() }),
-                "{name:?}"
-            );
+            assert_eq!(one(name, "v"), Err(HeaderError::InvalidName { name: name.into() }), "{name:?}");
         }
     }
 
@@ -164,11 +145,7 @@ mod tests {
             "webhook-id",
             "X-CodeSignal-Signature",
         ] {
-            assert_eq!(
-                one(name, "v"),
-                Err(HeaderError::Reserved { name: name.into() }),
-                "{name}"
-            );
+            assert_eq!(one(name, "v"), Err(HeaderError::Reserved { name: name.into() }), "{name}");
         }
         assert_eq!(one("Content", "v"), Ok(()));
         assert_eq!(one("X-Webhook-Source", "v"), Ok(()));
@@ -177,46 +154,24 @@ mod tests {
     #[test]
     fn limits_are_enforced() {
         assert_eq!(one("X-Big", &"a".repeat(4096)), Ok(()));
-        assert_eq!(
-            one("X-Big", &"a".repeat(4097)),
-            Err(HeaderError::ValueTooLong {
-                name: "X-Big".into(),
-                len: 4097
-            })
-        );
-        let twenty: Vec<_> = (0..20)
-            .map(|i| (format!("X-H{i}"), "v".to_owned()))
-            .collect();
+        assert_eq!(one("X-Big", &"a".repeat(4097)), Err(HeaderError::ValueTooLong { name: "X-Big".into(), len: 4097 }));
+        let twenty: Vec<_> = (0..20).map(|i| (format!("X-H{i}"), "v".to_owned())).collect();
         assert_eq!(validate_custom_headers(&twenty), Ok(()));
         let mut twenty_one = twenty;
         twenty_one.push(("X-H20".into(), "v".into()));
-        assert_eq!(
-            validate_custom_headers(&twenty_one),
-            Err(HeaderError::TooMany { count: 21 })
-        );
+        assert_eq!(validate_custom_headers(&twenty_one), Err(HeaderError::TooMany { count: 21 }));
     }
 
     #[test]
     fn duplicates_are_refused_case_insensitively() {
-        let headers = vec![
-            ("X-Key".to_owned(), "a".to_owned()),
-            ("x-key".to_owned(), "b".to_owned()),
-        ];
-        assert_eq!(
-            validate_custom_headers(&headers),
-            Err(HeaderError::Duplicate {
-                name: "x-key".into()
-            })
-        );
+        let headers = vec![("X-Key".to_owned(), "a".to_owned()), ("x-key".to_owned(), "b".to_owned())];
+        assert_eq!(validate_custom_headers(&headers), Err(HeaderError::Duplicate { name: "x-key".into() }));
     }
 
     #[test]
     fn errors_name_the_header_and_rule() {
         let error = one("Host", "evil.example").unwrap_err().to_string();
-        assert_eq!(
-            error,
-            "header Host is set by screenhook or the HTTP stack and cannot be overridden"
-        );
+        assert_eq!(error, "header Host is set by screenhook or the HTTP stack and cannot be overridden");
         let error = one("X-Ok", "a\r\nb").unwrap_err().to_string();
         assert!(error.starts_with("header X-Ok: value contains a control character"));
     }

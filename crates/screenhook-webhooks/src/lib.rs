@@ -28,18 +28,29 @@
 
 pub mod classify;
 pub mod headers;
+pub mod mailer;
 pub mod retry;
+pub mod sender;
 pub mod signature;
+#[cfg(any(test, feature = "test-support"))]
+pub mod smtp_sink;
 pub mod ssrf;
 
 pub use classify::{AttemptOutcome, ErrorClass, Exchange, classify, excerpt};
 pub use headers::{HeaderError, validate_custom_headers};
+pub use mailer::{
+    LogMailer, MailDisposition, MailError, Mailer, OwnerEmail, SmtpConfig, SmtpMailer, SmtpTls, failure_email,
+};
 pub use retry::{NextStep, RetryAfter, RetryPolicy, delay_after_failure, next_attempt};
+pub use sender::{
+    AttemptReport, CONNECT_TIMEOUT, DeliveryHeaderParams, GuardedResolver, OutgoingRequest, PING_TIMEOUT, PingError,
+    ResolverError, Sender, SenderConfig, SenderError, TOTAL_TIMEOUT, USER_AGENT, delivery_headers, envelope_body,
+    ping_headers, standard_webhooks_key,
+};
 pub use signature::{
-    SecretError, SignedHeaders, VerifyError, WebhookSecret, codesignal_signature, sign,
-    signature_header, verify, verify_codesignal_signature,
+    SecretError, SignedHeaders, VerifyError, WebhookSecret, codesignal_signature, sign, signature_header, verify,
+    verify_codesignal_signature,
 };
 pub use ssrf::{
-    BlockedAddress, EgressPolicy, ForbiddenRange, ResolveError, UrlError, check_resolved,
-    check_url, is_forbidden,
+    BlockedAddress, EgressPolicy, ForbiddenRange, ResolveError, UrlError, check_resolved, check_url, is_forbidden,
 };

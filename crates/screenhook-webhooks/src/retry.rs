@@ -93,11 +93,7 @@ impl RetryPolicy {
 /// term and contributes no random part).
 pub fn delay_after_failure(fail_count: u32, random: f64) -> Duration {
     let power = u64::from(fail_count.saturating_sub(1)).pow(4);
-    let random = if random.is_nan() {
-        0.0
-    } else {
-        random.max(0.0)
-    };
+    let random = if random.is_nan() { 0.0 } else { random.max(0.0) };
     let jitter = random * f64::from(fail_count);
     Duration::from_secs(power + 15) + Duration::from_secs_f64(jitter)
 }
@@ -170,22 +166,14 @@ impl RetryAfter {
 /// `Sun, 06 Nov 1994 08:49:37 GMT` → Unix seconds.
 fn parse_imf_fixdate(value: &str) -> Option<i64> {
     const DAY_NAMES: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
     let (day_name, rest) = value.split_once(", ")?;
     if !DAY_NAMES.contains(&day_name) {
         return None;
     }
     let mut parts = rest.split(' ');
-    let (day, month, year, time, zone) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
+    let (day, month, year, time, zone) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() || zone != "GMT" || day.len() != 2 || year.len() != 4 {
         return None;
     }
@@ -198,11 +186,7 @@ fn parse_imf_fixdate(value: &str) -> Option<i64> {
     if clock.next().is_some() || [hour, minute, second].iter().any(|p| p.len() != 2) {
         return None;
     }
-    let (hour, minute, second) = (
-        fixed_digits(hour)?,
-        fixed_digits(minute)?,
-        fixed_digits(second)?,
-    );
+    let (hour, minute, second) = (fixed_digits(hour)?, fixed_digits(minute)?, fixed_digits(second)?);
     if !(1..=days_in_month(year, month)).contains(&day) || hour > 23 || minute > 59 || second > 60 {
         return None;
     }
@@ -211,9 +195,7 @@ fn parse_imf_fixdate(value: &str) -> Option<i64> {
 }
 
 fn fixed_digits(text: &str) -> Option<u32> {
-    text.bytes()
-        .all(|b| b.is_ascii_digit())
-        .then(|| text.parse().ok())?
+    text.bytes().all(|b| b.is_ascii_digit()).then(|| text.parse().ok())?
 }
 
 fn days_in_month(year: i64, month: u32) -> u32 {
@@ -286,31 +268,19 @@ mod tests {
             (24, "3.24", DAY),
         ];
         for (fail_count, printed, unit) in rows {
-            let decimals = printed
-                .split_once('.')
-                .map_or(0, |(_, fraction)| fraction.len());
+            let decimals = printed.split_once('.').map_or(0, |(_, fraction)| fraction.len());
             let shown = format!("{:.*}", decimals, secs(fail_count) / unit);
             assert_eq!(shown, printed, "failCount {fail_count}");
         }
         let cumulative: f64 = (1..=24).map(secs).sum();
-        assert!(
-            (cumulative / DAY - 16.62).abs() < 0.005,
-            "cumulative {}",
-            cumulative / DAY
-        );
+        assert!((cumulative / DAY - 16.62).abs() < 0.005, "cumulative {}", cumulative / DAY);
     }
 
     #[test]
     fn schedule_ends_after_twenty_five_attempts() {
         let policy = RetryPolicy::default();
-        let steps: Vec<_> = (1..=25)
-            .map(|n| next_attempt(&policy, n, 15.0, None, Some(500)))
-            .collect();
-        assert!(
-            steps[..24]
-                .iter()
-                .all(|step| matches!(step, NextStep::RetryAfter(_)))
-        );
+        let steps: Vec<_> = (1..=25).map(|n| next_attempt(&policy, n, 15.0, None, Some(500))).collect();
+        assert!(steps[..24].iter().all(|step| matches!(step, NextStep::RetryAfter(_))));
         assert_eq!(steps[24], NextStep::GiveUp);
         assert!(!policy.disables_webhook(24));
         assert!(policy.disables_webhook(25));
@@ -344,13 +314,7 @@ mod tests {
 
     fn retry(fail_count: u32, retry_after_secs: u64, status: u16) -> Duration {
         let asked = Some(RetryAfter(Duration::from_secs(retry_after_secs)));
-        match next_attempt(
-            &RetryPolicy::default(),
-            fail_count,
-            15.0,
-            asked,
-            Some(status),
-        ) {
+        match next_attempt(&RetryPolicy::default(), fail_count, 15.0, asked, Some(status)) {
             NextStep::RetryAfter(delay) => delay,
             NextStep::GiveUp => panic!("gave up at {fail_count}"),
         }
@@ -362,13 +326,8 @@ mod tests {
         assert_eq!(retry(1, 600, 503), Duration::from_secs(600));
         assert_eq!(retry(1, 600, 500), Duration::from_secs(30));
         assert_eq!(retry(1, 600, 200), Duration::from_secs(30));
-        let transport = next_attempt(
-            &RetryPolicy::default(),
-            1,
-            15.0,
-            Some(RetryAfter(Duration::from_secs(600))),
-            None,
-        );
+        let transport =
+            next_attempt(&RetryPolicy::default(), 1, 15.0, Some(RetryAfter(Duration::from_secs(600))), None);
         assert_eq!(transport, NextStep::RetryAfter(Duration::from_secs(30)));
     }
 

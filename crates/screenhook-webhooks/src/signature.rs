@@ -76,17 +76,8 @@ fn codesignal_mac(secret: &str, endpoint_url: &str, event: &str, triggered_on: &
 ///
 /// `endpoint_url` must be the URL string exactly as configured and
 /// `triggered_on` the decimal millisecond timestamp sent in the body.
-pub fn codesignal_signature(
-    secret: &str,
-    endpoint_url: &str,
-    event: &str,
-    triggered_on: &str,
-) -> String {
-    hex::encode(
-        codesignal_mac(secret, endpoint_url, event, triggered_on)
-            .finalize()
-            .into_bytes(),
-    )
+pub fn codesignal_signature(secret: &str, endpoint_url: &str, event: &str, triggered_on: &str) -> String {
+    hex::encode(codesignal_mac(secret, endpoint_url, event, triggered_on).finalize().into_bytes())
 }
 
 /// Checks an `X-CodeSignal-Signature` value in constant time.
@@ -103,9 +94,7 @@ pub fn verify_codesignal_signature(
     let Ok(claimed) = hex::decode(header_value.trim()) else {
         return false;
     };
-    codesignal_mac(secret, endpoint_url, event, triggered_on)
-        .verify_slice(&claimed)
-        .is_ok()
+    codesignal_mac(secret, endpoint_url, event, triggered_on).verify_slice(&claimed).is_ok()
 }
 
 /// Why a `whsec_…` string is not a usable secret.
@@ -132,16 +121,12 @@ impl WebhookSecret {
     /// Wraps 32 random bytes supplied by the caller (who owns the RNG, so
     /// this module stays deterministic and testable).
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self {
-            key: bytes.to_vec(),
-        }
+        Self { key: bytes.to_vec() }
     }
 
     /// Parses `whsec_<base64>`; the decoded key must be 24–64 bytes.
     pub fn parse(text: &str) -> Result<Self, SecretError> {
-        let encoded = text
-            .strip_prefix(SECRET_PREFIX)
-            .ok_or(SecretError::MissingPrefix)?;
+        let encoded = text.strip_prefix(SECRET_PREFIX).ok_or(SecretError::MissingPrefix)?;
         let key = BASE64.decode(encoded)?;
         if !(SECRET_MIN_BYTES..=SECRET_MAX_BYTES).contains(&key.len()) {
             return Err(SecretError::WrongLength { len: key.len() });
@@ -174,12 +159,7 @@ impl fmt::Debug for WebhookSecret {
     }
 }
 
-fn standard_mac(
-    secret: &WebhookSecret,
-    msg_id: &str,
-    timestamp_secs: i64,
-    body: &[u8],
-) -> HmacSha256 {
+fn standard_mac(secret: &WebhookSecret, msg_id: &str, timestamp_secs: i64, body: &[u8]) -> HmacSha256 {
     let mut mac = secret.mac();
     mac.update(msg_id.as_bytes());
     mac.update(b".");
@@ -196,25 +176,14 @@ fn standard_mac(
 /// requires so the signed content cannot be ambiguous. Unlike the reference
 /// library, bodies need not be UTF-8: we sign the exact bytes we send.
 pub fn sign(secret: &WebhookSecret, msg_id: &str, timestamp_secs: i64, body: &[u8]) -> String {
-    let digest = standard_mac(secret, msg_id, timestamp_secs, body)
-        .finalize()
-        .into_bytes();
+    let digest = standard_mac(secret, msg_id, timestamp_secs, body).finalize().into_bytes();
     format!("{SIGNATURE_VERSION},{}", BASE64.encode(digest))
 }
 
 /// The full `webhook-signature` value: one entry per secret in force,
 /// space-separated, so receivers keep verifying while a key is rotated.
-pub fn signature_header(
-    secrets: &[WebhookSecret],
-    msg_id: &str,
-    timestamp_secs: i64,
-    body: &[u8],
-) -> String {
-    secrets
-        .iter()
-        .map(|secret| sign(secret, msg_id, timestamp_secs, body))
-        .collect::<Vec<_>>()
-        .join(" ")
+pub fn signature_header(secrets: &[WebhookSecret], msg_id: &str, timestamp_secs: i64, body: &[u8]) -> String {
+    secrets.iter().map(|secret| sign(secret, msg_id, timestamp_secs, body)).collect::<Vec<_>>().join(" ")
 }
 
 /// The three Standard Webhooks header values as received; `None` when a
@@ -254,20 +223,11 @@ pub fn verify(
     now_secs: i64,
     tolerance_secs: u64,
 ) -> Result<(), VerifyError> {
-    let id = headers
-        .id
-        .ok_or(VerifyError::MissingHeader(WEBHOOK_ID_HEADER))?;
-    let timestamp = headers
-        .timestamp
-        .ok_or(VerifyError::MissingHeader(WEBHOOK_TIMESTAMP_HEADER))?;
-    let signature = headers
-        .signature
-        .ok_or(VerifyError::MissingHeader(WEBHOOK_SIGNATURE_HEADER))?;
+    let id = headers.id.ok_or(VerifyError::MissingHeader(WEBHOOK_ID_HEADER))?;
+    let timestamp = headers.timestamp.ok_or(VerifyError::MissingHeader(WEBHOOK_TIMESTAMP_HEADER))?;
+    let signature = headers.signature.ok_or(VerifyError::MissingHeader(WEBHOOK_SIGNATURE_HEADER))?;
 
-    let timestamp_secs: i64 = timestamp
-        .trim()
-        .parse()
-        .map_err(|_| VerifyError::InvalidTimestamp)?;
+    let timestamp_secs: i64 = timestamp.trim().parse().map_err(|_| VerifyError::InvalidTimestamp)?;
     let tolerance = i64::try_from(tolerance_secs).unwrap_or(i64::MAX);
     if now_secs.saturating_sub(timestamp_secs) > tolerance {
         return Err(VerifyError::TimestampTooOld);
@@ -288,17 +248,11 @@ pub fn verify(
     let mut matched = false;
     for secret in secrets {
         for candidate in &claimed {
-            let ok = standard_mac(secret, id, timestamp_secs, body)
-                .verify_slice(candidate)
-                .is_ok();
+            let ok = standard_mac(secret, id, timestamp_secs, body).verify_slice(candidate).is_ok();
             matched |= ok;
         }
     }
-    if matched {
-        Ok(())
-    } else {
-        Err(VerifyError::NoMatchingSignature)
-    }
+    if matched { Ok(()) } else { Err(VerifyError::NoMatchingSignature) }
 }
 
 #[cfg(test)]
@@ -311,12 +265,7 @@ mod tests {
     #[test]
     fn codesignal_known_answers_from_the_reference() {
         assert_eq!(
-            codesignal_signature(
-                "my-secret",
-                URL,
-                "companyTestSessionFinished",
-                "1553720789347"
-            ),
+            codesignal_signature("my-secret", URL, "companyTestSessionFinished", "1553720789347"),
             "7dd88207964db657e115060cf08a57e5d8e11e290bd1c5463e6a8a2f6a602ff8"
         );
         assert_eq!(
@@ -327,57 +276,15 @@ mod tests {
 
     #[test]
     fn codesignal_verifier_accepts_only_the_right_triple() {
-        let good = codesignal_signature(
-            "my-secret",
-            URL,
-            "companyTestSessionFinished",
-            "1553720789347",
-        );
-        let verify = |secret, event, time, header: &str| {
-            verify_codesignal_signature(secret, URL, event, time, header)
-        };
-        assert!(verify(
-            "my-secret",
-            "companyTestSessionFinished",
-            "1553720789347",
-            &good
-        ));
-        assert!(verify(
-            "my-secret",
-            "companyTestSessionFinished",
-            "1553720789347",
-            &good.to_uppercase()
-        ));
-        assert!(!verify(
-            "other",
-            "companyTestSessionFinished",
-            "1553720789347",
-            &good
-        ));
-        assert!(!verify(
-            "my-secret",
-            "companyTestSessionStarted",
-            "1553720789347",
-            &good
-        ));
-        assert!(!verify(
-            "my-secret",
-            "companyTestSessionFinished",
-            "1553720789348",
-            &good
-        ));
-        assert!(!verify(
-            "my-secret",
-            "companyTestSessionFinished",
-            "1553720789347",
-            &good[..62]
-        ));
-        assert!(!verify(
-            "my-secret",
-            "companyTestSessionFinished",
-            "1553720789347",
-            "not hex"
-        ));
+        let good = codesignal_signature("my-secret", URL, "companyTestSessionFinished", "1553720789347");
+        let verify = |secret, event, time, header: &str| verify_codesignal_signature(secret, URL, event, time, header);
+        assert!(verify("my-secret", "companyTestSessionFinished", "1553720789347", &good));
+        assert!(verify("my-secret", "companyTestSessionFinished", "1553720789347", &good.to_uppercase()));
+        assert!(!verify("other", "companyTestSessionFinished", "1553720789347", &good));
+        assert!(!verify("my-secret", "companyTestSessionStarted", "1553720789347", &good));
+        assert!(!verify("my-secret", "companyTestSessionFinished", "1553720789348", &good));
+        assert!(!verify("my-secret", "companyTestSessionFinished", "1553720789347", &good[..62]));
+        assert!(!verify("my-secret", "companyTestSessionFinished", "1553720789347", "not hex"));
     }
 
     #[test]
@@ -402,55 +309,25 @@ mod tests {
     }
 
     fn kat_headers(signature: &str) -> SignedHeaders<'_> {
-        SignedHeaders {
-            id: Some(KAT_ID),
-            timestamp: Some("1649367553"),
-            signature: Some(signature),
-        }
+        SignedHeaders { id: Some(KAT_ID), timestamp: Some("1649367553"), signature: Some(signature) }
     }
 
     #[test]
     fn standard_webhooks_known_answer() {
         assert_eq!(sign(&kat_secret(), KAT_ID, KAT_TS, KAT_BODY), KAT_SIGNATURE);
-        assert_eq!(
-            verify(
-                &[kat_secret()],
-                kat_headers(KAT_SIGNATURE),
-                KAT_BODY,
-                KAT_TS,
-                300
-            ),
-            Ok(())
-        );
+        assert_eq!(verify(&[kat_secret()], kat_headers(KAT_SIGNATURE), KAT_BODY, KAT_TS, 300), Ok(()));
     }
 
     #[test]
     fn secret_parsing_names_the_problem() {
-        assert_eq!(
-            WebhookSecret::parse("C2FVsBQIhrscChlQIMV+b5sSYspob7oD"),
-            Err(SecretError::MissingPrefix)
-        );
-        assert!(matches!(
-            WebhookSecret::parse("whsec_!!!notbase64"),
-            Err(SecretError::InvalidBase64(_))
-        ));
+        assert_eq!(WebhookSecret::parse("C2FVsBQIhrscChlQIMV+b5sSYspob7oD"), Err(SecretError::MissingPrefix));
+        assert!(matches!(WebhookSecret::parse("whsec_!!!notbase64"), Err(SecretError::InvalidBase64(_))));
         let short = format!("whsec_{}", BASE64.encode([7u8; 23]));
-        assert_eq!(
-            WebhookSecret::parse(&short),
-            Err(SecretError::WrongLength { len: 23 })
-        );
+        assert_eq!(WebhookSecret::parse(&short), Err(SecretError::WrongLength { len: 23 }));
         let long = format!("whsec_{}", BASE64.encode([7u8; 65]));
-        assert_eq!(
-            WebhookSecret::parse(&long),
-            Err(SecretError::WrongLength { len: 65 })
-        );
+        assert_eq!(WebhookSecret::parse(&long), Err(SecretError::WrongLength { len: 65 }));
         assert!(WebhookSecret::parse(&format!("whsec_{}", BASE64.encode([7u8; 64]))).is_ok());
-        assert!(
-            WebhookSecret::parse("whsec_")
-                .unwrap_err()
-                .to_string()
-                .contains("0 bytes")
-        );
+        assert!(WebhookSecret::parse("whsec_").unwrap_err().to_string().contains("0 bytes"));
     }
 
     #[test]
@@ -468,51 +345,27 @@ mod tests {
         let secrets = [kat_secret()];
         let missing = |headers| verify(&secrets, headers, KAT_BODY, KAT_TS, 300);
         assert_eq!(
-            missing(SignedHeaders {
-                id: None,
-                ..kat_headers(KAT_SIGNATURE)
-            }),
+            missing(SignedHeaders { id: None, ..kat_headers(KAT_SIGNATURE) }),
             Err(VerifyError::MissingHeader("webhook-id"))
         );
         assert_eq!(
-            missing(SignedHeaders {
-                timestamp: None,
-                ..kat_headers(KAT_SIGNATURE)
-            }),
+            missing(SignedHeaders { timestamp: None, ..kat_headers(KAT_SIGNATURE) }),
             Err(VerifyError::MissingHeader("webhook-timestamp"))
         );
         assert_eq!(
-            missing(SignedHeaders {
-                signature: None,
-                ..kat_headers(KAT_SIGNATURE)
-            }),
+            missing(SignedHeaders { signature: None, ..kat_headers(KAT_SIGNATURE) }),
             Err(VerifyError::MissingHeader("webhook-signature"))
         );
         assert_eq!(
-            missing(SignedHeaders {
-                timestamp: Some("16493675.53"),
-                ..kat_headers(KAT_SIGNATURE)
-            }),
+            missing(SignedHeaders { timestamp: Some("16493675.53"), ..kat_headers(KAT_SIGNATURE) }),
             Err(VerifyError::InvalidTimestamp)
         );
         assert_eq!(
-            verify(
-                &secrets,
-                kat_headers("v1,AAAA v2,xyz garbage"),
-                KAT_BODY,
-                KAT_TS,
-                300
-            ),
+            verify(&secrets, kat_headers("v1,AAAA v2,xyz garbage"), KAT_BODY, KAT_TS, 300),
             Err(VerifyError::NoMatchingSignature)
         );
         assert_eq!(
-            verify(
-                &secrets,
-                kat_headers(KAT_SIGNATURE),
-                b"tampered",
-                KAT_TS,
-                300
-            ),
+            verify(&secrets, kat_headers(KAT_SIGNATURE), b"tampered", KAT_TS, 300),
             Err(VerifyError::NoMatchingSignature)
         );
     }
@@ -520,15 +373,7 @@ mod tests {
     #[test]
     fn tolerance_is_five_minutes_in_both_directions() {
         let secrets = [kat_secret()];
-        let at = |now| {
-            verify(
-                &secrets,
-                kat_headers(KAT_SIGNATURE),
-                KAT_BODY,
-                now,
-                DEFAULT_TOLERANCE_SECS,
-            )
-        };
+        let at = |now| verify(&secrets, kat_headers(KAT_SIGNATURE), KAT_BODY, now, DEFAULT_TOLERANCE_SECS);
         assert_eq!(at(KAT_TS + 300), Ok(()));
         assert_eq!(at(KAT_TS - 300), Ok(()));
         assert_eq!(at(KAT_TS + 301), Err(VerifyError::TimestampTooOld));
@@ -541,33 +386,21 @@ mod tests {
         let new = WebhookSecret::from_bytes([2u8; 32]);
         let header = signature_header(&[old.clone(), new.clone()], "msg_1", 10, b"{}");
         assert_eq!(header.split(' ').count(), 2);
-        let headers = SignedHeaders {
-            id: Some("msg_1"),
-            timestamp: Some("10"),
-            signature: Some(&header),
-        };
+        let headers = SignedHeaders { id: Some("msg_1"), timestamp: Some("10"), signature: Some(&header) };
         assert_eq!(verify(&[new], headers, b"{}", 10, 300), Ok(()));
         assert_eq!(verify(&[old], headers, b"{}", 10, 300), Ok(()));
         let stranger = WebhookSecret::from_bytes([3u8; 32]);
-        assert_eq!(
-            verify(&[stranger], headers, b"{}", 10, 300),
-            Err(VerifyError::NoMatchingSignature)
-        );
+        assert_eq!(verify(&[stranger], headers, b"{}", 10, 300), Err(VerifyError::NoMatchingSignature));
     }
 
     #[test]
     fn each_attempt_signs_differently_under_the_same_id() {
         let secret = kat_secret();
-        assert_ne!(
-            sign(&secret, KAT_ID, KAT_TS, KAT_BODY),
-            sign(&secret, KAT_ID, KAT_TS + 30, KAT_BODY)
-        );
+        assert_ne!(sign(&secret, KAT_ID, KAT_TS, KAT_BODY), sign(&secret, KAT_ID, KAT_TS + 30, KAT_BODY));
     }
 
     fn now_secs() -> i64 {
-        let since_epoch = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap();
+        let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
         i64::try_from(since_epoch.as_secs()).unwrap()
     }
 

@@ -67,11 +67,7 @@ pub struct EgressPolicy {
 
 impl Default for EgressPolicy {
     fn default() -> Self {
-        Self {
-            allow_loopback: false,
-            allowed_cidrs: Vec::new(),
-            allow_http: true,
-        }
+        Self { allow_loopback: false, allowed_cidrs: Vec::new(), allow_http: true }
     }
 }
 
@@ -79,10 +75,7 @@ impl EgressPolicy {
     /// Refuses `address` unless it is global or the operator allowed it.
     pub fn check_ip(&self, address: IpAddr) -> Result<(), BlockedAddress> {
         let canonical = address.to_canonical();
-        let operator_allowed = self
-            .allowed_cidrs
-            .iter()
-            .any(|net| net.contains(&address) || net.contains(&canonical));
+        let operator_allowed = self.allowed_cidrs.iter().any(|net| net.contains(&address) || net.contains(&canonical));
         if operator_allowed || (self.allow_loopback && canonical.is_loopback()) {
             return Ok(());
         }
@@ -238,14 +231,8 @@ pub fn forbidden_range(address: IpAddr) -> Option<ForbiddenRange> {
         return forbidden_range(IpAddr::V4(embedded));
     }
     match address.to_canonical() {
-        IpAddr::V4(v4) => BLOCKED_V4
-            .iter()
-            .find(|(net, _)| net.contains(&v4))
-            .map(|(_, range)| *range),
-        IpAddr::V6(v6) => BLOCKED_V6
-            .iter()
-            .find(|(net, _)| net.contains(&v6))
-            .map(|(_, range)| *range),
+        IpAddr::V4(v4) => BLOCKED_V4.iter().find(|(net, _)| net.contains(&v4)).map(|(_, range)| *range),
+        IpAddr::V6(v6) => BLOCKED_V6.iter().find(|(net, _)| net.contains(&v6)).map(|(_, range)| *range),
     }
 }
 
@@ -257,11 +244,10 @@ pub fn is_forbidden(address: IpAddr) -> bool {
 /// Fetch's bad ports (fetch.spec.whatwg.org, "port blocking"), plus 0,
 /// 6379 (Redis) and 11211 (memcached).
 const FORBIDDEN_PORTS: [u16; 85] = [
-    0, 1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101,
-    102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427,
-    465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990,
-    993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6379, 6566, 6665, 6666,
-    6667, 6668, 6669, 6679, 6697, 10080, 11211,
+    0, 1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109,
+    110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531,
+    532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060,
+    5061, 6000, 6379, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080, 11211,
 ];
 
 /// Whether webhooks may never target `port`, whatever the host.
@@ -318,9 +304,7 @@ pub fn check_url(policy: &EgressPolicy, input: &str) -> Result<Url, UrlError> {
         other => return Err(UrlError::UnsupportedScheme(other.to_owned())),
     }
     if url.as_str().len() > MAX_URL_LEN {
-        return Err(UrlError::TooLong {
-            len: url.as_str().len(),
-        });
+        return Err(UrlError::TooLong { len: url.as_str().len() });
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(UrlError::UserInfo);
@@ -328,10 +312,7 @@ pub fn check_url(policy: &EgressPolicy, input: &str) -> Result<Url, UrlError> {
     if url.fragment().is_some() {
         return Err(UrlError::Fragment);
     }
-    if let Some(port) = url
-        .port_or_known_default()
-        .filter(|port| is_forbidden_port(*port))
-    {
+    if let Some(port) = url.port_or_known_default().filter(|port| is_forbidden_port(*port)) {
         return Err(UrlError::ForbiddenPort(port));
     }
     match url.host().ok_or(UrlError::MissingHost)? {
@@ -356,34 +337,20 @@ pub enum ResolveError {
     )]
     LocalhostName(String),
     #[error("host {host} resolves to {blocked}")]
-    Blocked {
-        host: String,
-        blocked: BlockedAddress,
-    },
+    Blocked { host: String, blocked: BlockedAddress },
 }
 
 /// Vets every address `host` resolved to; the worker must dial only the
 /// returned addresses. One forbidden address refuses the whole host.
-pub fn check_resolved(
-    policy: &EgressPolicy,
-    host: &str,
-    addresses: &[IpAddr],
-) -> Result<Vec<IpAddr>, ResolveError> {
+pub fn check_resolved(policy: &EgressPolicy, host: &str, addresses: &[IpAddr]) -> Result<Vec<IpAddr>, ResolveError> {
     if is_localhost_name(host) && !policy.allow_loopback {
         return Err(ResolveError::LocalhostName(host.to_owned()));
     }
     if addresses.is_empty() {
-        return Err(ResolveError::NoAddresses {
-            host: host.to_owned(),
-        });
+        return Err(ResolveError::NoAddresses { host: host.to_owned() });
     }
     for &address in addresses {
-        policy
-            .check_ip(address)
-            .map_err(|blocked| ResolveError::Blocked {
-                host: host.to_owned(),
-                blocked,
-            })?;
+        policy.check_ip(address).map_err(|blocked| ResolveError::Blocked { host: host.to_owned(), blocked })?;
     }
     Ok(addresses.to_vec())
 }
@@ -482,48 +449,18 @@ mod tests {
              metadata addresses unless an operator allows it (egress.allow_loopback / egress.allowed_cidrs)"
         );
         let metadata = refused(&policy, "http://[64:ff9b::a9fe:a9fe]/").to_string();
-        assert!(
-            metadata.starts_with(
-                "address 64:ff9b::a9fe:a9fe (NAT64 for 169.254.169.254) is link-local"
-            )
-        );
-        assert!(
-            matches!(refused(&policy, "gopher://127.0.0.1:25/"), UrlError::UnsupportedScheme(s) if s == "gopher")
-        );
-        assert!(matches!(
-            refused(&policy, "file:///etc/passwd"),
-            UrlError::UnsupportedScheme(_)
-        ));
-        assert_eq!(
-            refused(&policy, "http://example.com@127.0.0.1/"),
-            UrlError::UserInfo
-        );
-        assert_eq!(
-            refused(&policy, "https://user:pw@example.com/"),
-            UrlError::UserInfo
-        );
-        assert_eq!(
-            refused(&policy, "http://127.0.0.1#@example.com/"),
-            UrlError::Fragment
-        );
-        assert_eq!(
-            refused(&policy, "https://example.com/#"),
-            UrlError::Fragment
-        );
-        assert!(matches!(
-            refused(&policy, "http://[fe80::1%25eth0]/"),
-            UrlError::Invalid(_)
-        ));
-        assert_eq!(
-            refused(&policy, "http://LOCALHOST./"),
-            UrlError::LocalhostName("localhost.".into())
-        );
+        assert!(metadata.starts_with("address 64:ff9b::a9fe:a9fe (NAT64 for 169.254.169.254) is link-local"));
+        assert!(matches!(refused(&policy, "gopher://127.0.0.1:25/"), UrlError::UnsupportedScheme(s) if s == "gopher"));
+        assert!(matches!(refused(&policy, "file:///etc/passwd"), UrlError::UnsupportedScheme(_)));
+        assert_eq!(refused(&policy, "http://example.com@127.0.0.1/"), UrlError::UserInfo);
+        assert_eq!(refused(&policy, "https://user:pw@example.com/"), UrlError::UserInfo);
+        assert_eq!(refused(&policy, "http://127.0.0.1#@example.com/"), UrlError::Fragment);
+        assert_eq!(refused(&policy, "https://example.com/#"), UrlError::Fragment);
+        assert!(matches!(refused(&policy, "http://[fe80::1%25eth0]/"), UrlError::Invalid(_)));
+        assert_eq!(refused(&policy, "http://LOCALHOST./"), UrlError::LocalhostName("localhost.".into()));
         assert!(matches!(
             refused(&policy, "http://[::ffff:127.0.0.1]/"),
-            UrlError::Blocked(BlockedAddress {
-                range: ForbiddenRange::Loopback,
-                ..
-            })
+            UrlError::Blocked(BlockedAddress { range: ForbiddenRange::Loopback, .. })
         ));
     }
 
@@ -533,16 +470,10 @@ mod tests {
     fn forbidden_ports_are_refused_on_public_hosts() {
         let policy = EgressPolicy::default();
         for port in [22, 25, 6379, 11211, 0] {
-            assert_eq!(
-                refused(&policy, &format!("https://example.com:{port}/")),
-                UrlError::ForbiddenPort(port)
-            );
+            assert_eq!(refused(&policy, &format!("https://example.com:{port}/")), UrlError::ForbiddenPort(port));
         }
         for port in [80, 443, 3000, 8080, 8443] {
-            assert!(
-                check_url(&policy, &format!("https://example.com:{port}/")).is_ok(),
-                "port {port}"
-            );
+            assert!(check_url(&policy, &format!("https://example.com:{port}/")).is_ok(), "port {port}");
         }
     }
 
@@ -552,33 +483,18 @@ mod tests {
 
     #[test]
     fn scheme_and_length_rules() {
-        let https_only = EgressPolicy {
-            allow_http: false,
-            ..EgressPolicy::default()
-        };
-        assert_eq!(
-            refused(&https_only, "http://example.com/"),
-            UrlError::HttpNotAllowed
-        );
+        let https_only = EgressPolicy { allow_http: false, ..EgressPolicy::default() };
+        assert_eq!(refused(&https_only, "http://example.com/"), UrlError::HttpNotAllowed);
         assert!(check_url(&https_only, "https://example.com/").is_ok());
         assert!(check_url(&EgressPolicy::default(), "http://example.com/hook").is_ok());
 
         let long = format!("https://example.com/{}", "a".repeat(MAX_URL_LEN));
-        assert!(matches!(
-            refused(&EgressPolicy::default(), &long),
-            UrlError::TooLong { .. }
-        ));
+        assert!(matches!(refused(&EgressPolicy::default(), &long), UrlError::TooLong { .. }));
         let at_limit = format!("https://example.com/{}", "a".repeat(MAX_URL_LEN - 20));
         assert_eq!(at_limit.len(), MAX_URL_LEN);
         assert!(check_url(&EgressPolicy::default(), &at_limit).is_ok());
-        assert!(matches!(
-            refused(&EgressPolicy::default(), "not a url"),
-            UrlError::Invalid(_)
-        ));
-        assert!(matches!(
-            refused(&EgressPolicy::default(), "https://"),
-            UrlError::Invalid(_)
-        ));
+        assert!(matches!(refused(&EgressPolicy::default(), "not a url"), UrlError::Invalid(_)));
+        assert!(matches!(refused(&EgressPolicy::default(), "https://"), UrlError::Invalid(_)));
     }
 
     /// A stub resolver for corpus forms 35–40 and the control name.
@@ -591,13 +507,7 @@ mod tests {
             // A CNAME chain is followed by the resolver; we only ever see
             // the final addresses of the internal name it ends at.
             ("cname-to-internal.example", vec![ip("192.168.1.10")]),
-            (
-                "example.com",
-                vec![
-                    ip("93.184.216.34"),
-                    ip("2606:2800:220:1:248:1893:25c8:1946"),
-                ],
-            ),
+            ("example.com", vec![ip("93.184.216.34"), ip("2606:2800:220:1:248:1893:25c8:1946")]),
         ])
     }
 
@@ -612,21 +522,13 @@ mod tests {
             "mixed.example",
             "cname-to-internal.example",
         ] {
-            let url =
-                check_url(&policy, &format!("http://{name}/")).expect("names pass until resolved");
+            let url = check_url(&policy, &format!("http://{name}/")).expect("names pass until resolved");
             let host = url.host_str().unwrap();
             let error = check_resolved(&policy, host, &dns[name]).unwrap_err();
-            assert!(
-                matches!(error, ResolveError::Blocked { .. }),
-                "{name}: {error}"
-            );
+            assert!(matches!(error, ResolveError::Blocked { .. }), "{name}: {error}");
         }
         let error = check_resolved(&policy, "mixed.example", &dns["mixed.example"]).unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .starts_with("host mixed.example resolves to address 10.0.0.1 is private")
-        );
+        assert!(error.to_string().starts_with("host mixed.example resolves to address 10.0.0.1 is private"));
     }
 
     /// Corpus form 39: the worker re-resolves and re-checks at every attempt,
@@ -643,9 +545,7 @@ mod tests {
         let policy = EgressPolicy::default();
         assert_eq!(
             check_resolved(&policy, "void.example", &[]),
-            Err(ResolveError::NoAddresses {
-                host: "void.example".into()
-            })
+            Err(ResolveError::NoAddresses { host: "void.example".into() })
         );
         assert_eq!(
             check_resolved(&policy, "a.localhost", &[ip("93.184.216.34")]),
@@ -673,25 +573,14 @@ mod tests {
 
     #[test]
     fn allow_loopback_opens_loopback_only() {
-        let policy = EgressPolicy {
-            allow_loopback: true,
-            ..EgressPolicy::default()
-        };
-        for url in [
-            "http://127.0.0.1:8080/",
-            "http://[::1]:8080/",
-            "http://[::ffff:127.0.0.1]/",
-            "http://localhost:3000/",
-        ] {
+        let policy = EgressPolicy { allow_loopback: true, ..EgressPolicy::default() };
+        for url in
+            ["http://127.0.0.1:8080/", "http://[::1]:8080/", "http://[::ffff:127.0.0.1]/", "http://localhost:3000/"]
+        {
             assert!(check_url(&policy, url).is_ok(), "{url}");
         }
         assert!(check_resolved(&policy, "localhost", &[ip("127.0.0.1"), ip("::1")]).is_ok());
-        for url in [
-            "http://10.0.0.1/",
-            "http://169.254.169.254/",
-            "http://0.0.0.0/",
-            "http://[::]/",
-        ] {
+        for url in ["http://10.0.0.1/", "http://169.254.169.254/", "http://0.0.0.0/", "http://[::]/"] {
             refused(&policy, url);
         }
         // Still one forbidden address refuses the name.
@@ -701,10 +590,7 @@ mod tests {
     #[test]
     fn allowed_cidrs_open_exactly_their_ranges() {
         let policy = EgressPolicy {
-            allowed_cidrs: vec![
-                "10.1.0.0/16".parse().unwrap(),
-                "fd00:1::/32".parse().unwrap(),
-            ],
+            allowed_cidrs: vec!["10.1.0.0/16".parse().unwrap(), "fd00:1::/32".parse().unwrap()],
             ..EgressPolicy::default()
         };
         assert!(check_url(&policy, "http://10.1.2.3/").is_ok());

@@ -19,7 +19,7 @@ pub mod scheduler;
 
 use std::sync::Arc;
 
-use screenhook_domain::{Change, DomainError, Millis};
+use screenhook_domain::{Change, DomainError, Millis, certify};
 use screenhook_store::{Applied, Store, StoreError};
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -83,7 +83,8 @@ impl Engine {
     {
         let mut last_conflict = None;
         for _ in 0..MAX_CONFLICT_RETRIES {
-            let (change, value) = decide().await?;
+            let (mut change, value) = decide().await?;
+            add_legacy_events(&mut change);
             if change.is_empty() {
                 return Ok((value, Applied::default()));
             }
@@ -95,4 +96,21 @@ impl Engine {
         }
         Err(EngineError::Contended(last_conflict.expect("the loop ran at least once")))
     }
+}
+
+/// Sessions of Certified Evaluations also fire the legacy Certify event each Pre-Screen event
+/// converts to (the seed's conversion table), right after it, in the same transaction. Only
+/// webhooks subscribed to Certify names receive them, so customers can migrate gradually.
+fn add_legacy_events(change: &mut Change) {
+    if change.events.is_empty() || change.sessions.iter().all(|(s, _)| s.framework_id.is_none()) {
+        return;
+    }
+    let mut events = Vec::with_capacity(change.events.len() * 2);
+    for event in change.events.drain(..) {
+        let session = event.session_id.as_ref().and_then(|id| change.sessions.iter().find(|(s, _)| &s.id == id));
+        let legacy = session.and_then(|(session, _)| certify::bridge(&event, session));
+        events.push(event);
+        events.extend(legacy);
+    }
+    change.events = events;
 }

@@ -1,0 +1,217 @@
+//! The candidate's link, `{public_url}/c/{token}`: the token is the candidate's credential and
+//! reaches only its own session.
+//!
+//! - `GET /c/{token}`: a minimal page with the Pre-Screen's title, the status and the actions.
+//! - `POST /c/{token}/open | decline | share | start | submit`: JSON in, the session's status
+//!   JSON out; errors as `{"error": {code, message, field?, allowed?}}` with a 4xx status.
+//!
+//! Unknown, malformed and deleted-invitation tokens all answer the same 404.
+
+use axum::{
+    Json,
+    body::Body,
+    extract::{Path, State},
+    http::StatusCode,
+    response::{Html, IntoResponse, Response},
+};
+use screenhook_domain::{CompanyTestSession, SessionId, SessionStatus};
+use screenhook_engine::SessionAction;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::{
+    ApiState,
+    error::{ApiError, Code},
+};
+
+fn unknown_link() -> ApiError {
+    ApiError::new(Code::NotFound, "This invitation link is not valid.")
+}
+
+/// The live session behind a token. Tokens are base62; anything else is not looked up.
+async fn session_of(state: &ApiState, token: &str) -> Result<CompanyTestSession, ApiError> {
+    if token.is_empty() || token.len() > 64 || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(unknown_link());
+    }
+    match state.engine.store.session_by_candidate_token(token).await? {
+        Some(s) if s.candidate_token == token && s.status != SessionStatus::Deleted => Ok(s),
+        _ => Err(unknown_link()),
+    }
+}
+
+/// What the candidate may see of their session: no score, no proctoring notes.
+fn status_json(s: &CompanyTestSession) -> Value {
+    json!({
+        "id": s.id,
+        "testTitle": s.test_title,
+        "status": s.status.as_str(),
+        "opened": s.opened,
+        "proctored": s.proctored,
+        "verificationStatus": s.verification_status.map(|v| v.as_str()),
+        "expirationDate": s.expiration_date.as_millis(),
+        "startDate": s.start_date.map(|t| t.as_millis()),
+        "finishDate": s.finish_date.map(|t| t.as_millis()),
+        "duration": s.duration.as_millis(),
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ShareBody {
+    source_session_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SubmitBody {
+    score: u32,
+    max_score: Option<u32>,
+    #[serde(default)]
+    area_points: Vec<u32>,
+    #[serde(default)]
+    integrity_suggested: bool,
+}
+
+/// `POST /c/{token}/{action}`.
+pub async fn action(State(state): State<ApiState>, Path((token, action)): Path<(String, String)>, body: Body) -> Response {
+    match run(&state, &token, &action, body).await {
+        Ok(session) => (StatusCode::OK, Json(status_json(&session))).into_response(),
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn run(state: &ApiState, token: &str, action: &str, body: Body) -> Result<CompanyTestSession, ApiError> {
+    let session = session_of(state, token).await?;
+    let bytes = axum::body::to_bytes(body, state.config.max_body_bytes).await.map_err(|_| {
+        ApiError::new(Code::PayloadTooLarge, format!("the body is larger than {} bytes", state.config.max_body_bytes))
+    })?;
+    let json = |bytes: &[u8]| -> Result<Value, ApiError> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(json!({}));
+        }
+        serde_json::from_slice(bytes).map_err(|err| ApiError::new(Code::BadRequest, format!("the body is not valid JSON: {err}")))
+    };
+    let parse = |field: &str, value: Value| -> Result<Value, ApiError> {
+        if value.is_object() { Ok(value) } else { Err(ApiError::invalid(field, "must be a JSON object", "{...}")) }
+    };
+    let cmd = match action {
+        "open" => SessionAction::Open,
+        "decline" => SessionAction::Decline,
+        "start" => SessionAction::Start,
+        "share" => {
+            let body: ShareBody = serde_json::from_value(parse("body", json(&bytes)?)?)
+                .map_err(|err| ApiError::invalid("body", err, "{\"sourceSessionId\": \"<id>\"} or nothing"))?;
+            let source = body
+                .source_session_id
+                .map(|id| SessionId::parse(id).map_err(|err| ApiError::bad_id("sourceSessionId", err)))
+                .transpose()?;
+            SessionAction::ShareResult { source }
+        }
+        "submit" => {
+            let body: SubmitBody = serde_json::from_value(parse("body", json(&bytes)?)?).map_err(|err| {
+                ApiError::invalid("body", err, "{\"score\": n, \"maxScore\"?: n, \"areaPoints\"?: [n], \"integritySuggested\"?: bool}")
+            })?;
+            SessionAction::Submit {
+                score: body.score,
+                max_score: body.max_score,
+                area_points: body.area_points,
+                integrity_suggested: body.integrity_suggested,
+            }
+        }
+        _ => return Err(ApiError::new(Code::NotFound, "no such action; use open, decline, share, start or submit")),
+    };
+    let outcome = state.engine.session_command(&session.company_id, &session.id, cmd).await?;
+    Ok(outcome.session)
+}
+
+/// Escapes text for HTML element content and quoted attributes.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `GET /c/{token}`.
+pub async fn page(State(state): State<ApiState>, Path(token): Path<String>) -> Response {
+    let session = match session_of(&state, &token).await {
+        Ok(s) => s,
+        Err(err) => {
+            let status = err.code.status();
+            return (status, Html(layout("Invitation not found", &format!("<p>{}</p>", escape(&err.message))))).into_response();
+        }
+    };
+    let title = escape(&session.test_title);
+    let name = escape(&session.candidate.full_name());
+    let status = session.status.as_str();
+    let actions = match session.status {
+        SessionStatus::Pending => {
+            let share = if session.framework_id.is_some() {
+                r#"<button data-action="share">Share my existing verified result</button>"#
+            } else {
+                ""
+            };
+            format!(r#"<button data-action="start">Start</button> {share} <button data-action="decline">Decline</button>"#)
+        }
+        SessionStatus::Active => r#"<form id="submit"><label>Score <input name="score" type="number" min="0" required></label>
+<button type="submit">Submit</button></form>"#
+            .to_owned(),
+        _ => "<p>There is nothing left to do on this invitation.</p>".to_owned(),
+    };
+    // The page opens the invitation once when first shown (the `open` action is idempotent
+    // from the candidate's side) and posts the buttons' actions as JSON.
+    let open = session.status == SessionStatus::Pending && !session.opened;
+    let body = format!(
+        r#"<h1>{title}</h1>
+<p>Hello {name}. Status: <strong id="status">{status}</strong></p>
+{actions}
+<p id="message" role="status"></p>
+<script>
+const base = location.pathname.replace(/\/$/, '');
+async function post(action, body) {{
+  const r = await fetch(base + '/' + action, {{method: 'POST', headers: {{'Content-Type': 'application/json'}}, body: JSON.stringify(body || {{}})}});
+  const j = await r.json();
+  if (!r.ok) {{ document.getElementById('message').textContent = j.error.message; return false; }}
+  return true;
+}}
+document.querySelectorAll('button[data-action]').forEach(b => b.addEventListener('click', async () => {{
+  if (await post(b.dataset.action)) location.reload();
+}}));
+const form = document.getElementById('submit');
+if (form) form.addEventListener('submit', async e => {{
+  e.preventDefault();
+  if (await post('submit', {{score: Number(form.score.value)}})) location.reload();
+}});
+if ({open}) post('open');
+</script>"#
+    );
+    (StatusCode::OK, Html(layout(&title, &body))).into_response()
+}
+
+fn layout(title: &str, body: &str) -> String {
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer"><title>{title}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}}button{{margin:.25rem}}</style>
+</head><body>{body}</body></html>"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(escape(r#"<script>"a"&'b'</script>"#), "&lt;script&gt;&quot;a&quot;&amp;&#39;b&#39;&lt;/script&gt;");
+    }
+}

@@ -1,0 +1,201 @@
+//! The `/graphql` transport: authentication, body and batch limits, the rate limit, and a
+//! stable `extensions.code` on every error.
+//!
+//! Order of checks: credential (401) → content type (415) → body size (413) → JSON and batch
+//! shape (400) → rate limit, one token per operation (429) → execution. Errors the executor
+//! raises without a code get one here: depth and cost limits, and parse/validation failures.
+
+use async_graphql::{
+    Request, Response,
+    parser::{parse_query, types::Selection},
+};
+use axum::{
+    Json,
+    body::Body,
+    extract::State,
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{Html, IntoResponse},
+};
+use screenhook_engine::keys;
+use serde_json::Value;
+
+use crate::{
+    ApiState,
+    error::{ApiError, Code},
+    schema::Caller,
+};
+
+/// `GET /graphiql`.
+pub async fn graphiql() -> impl IntoResponse {
+    Html(async_graphql::http::GraphiQLSource::build().endpoint("/graphql").title("screenhook GraphQL").finish())
+}
+
+/// `POST /graphql`: one operation (`{query, variables, operationName}`) or a batch (an array).
+pub async fn graphql(State(state): State<ApiState>, headers: HeaderMap, body: Body) -> axum::response::Response {
+    match handle(&state, &headers, body).await {
+        Ok(answer) => answer,
+        Err(err) => transport_error(&err, None),
+    }
+}
+
+async fn handle(state: &ApiState, headers: &HeaderMap, body: Body) -> Result<axum::response::Response, ApiError> {
+    let caller = authenticate(state, headers).await?;
+    if let Some(content_type) = headers.get(header::CONTENT_TYPE)
+        && !content_type.to_str().is_ok_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"))
+    {
+        return Err(ApiError::new(Code::UnsupportedMediaType, "send the request as Content-Type: application/json"));
+    }
+    let max = state.config.max_body_bytes;
+    let bytes = axum::body::to_bytes(body, max).await.map_err(|_| {
+        ApiError::new(Code::PayloadTooLarge, format!("the request body is larger than the {max} bytes allowed"))
+    })?;
+    let json: Value = serde_json::from_slice(&bytes)
+        .map_err(|err| ApiError::new(Code::BadRequest, format!("the request body is not valid JSON: {err}")))?;
+    let (requests, batched) = match json {
+        Value::Array(items) => {
+            let max_batch = state.config.max_batch;
+            if items.is_empty() || items.len() > max_batch {
+                return Err(ApiError::new(
+                    Code::BadRequest,
+                    format!("a batch holds {} operations; 1 to {max_batch} are allowed", items.len()),
+                ));
+            }
+            (items.into_iter().map(parse_request).collect::<Result<Vec<_>, _>>()?, true)
+        }
+        single => (vec![parse_request(single)?], false),
+    };
+    if let Err(wait) = state.limiter.take(&caller.key.public_id, requests.len() as u32) {
+        let secs = wait.as_secs() + 1;
+        let err = ApiError::new(
+            Code::RateLimited,
+            format!(
+                "Rate limit exceeded for this API key ({} operations/s, burst {}); retry in {secs} s",
+                state.config.rate_limit_per_second, state.config.rate_limit_burst
+            ),
+        );
+        return Ok(transport_error(&err, Some(secs)));
+    }
+
+    let mut responses = Vec::with_capacity(requests.len());
+    for request in requests {
+        responses.push(execute(state, &caller, request).await);
+    }
+    if batched {
+        let body: Vec<Value> = responses.iter().map(response_json).collect();
+        return Ok((StatusCode::OK, Json(Value::Array(body))).into_response());
+    }
+    let response = responses.pop().expect("one request, one response");
+    let status = if response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| request_level(code_of(e)))
+    {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(response_json(&response))).into_response())
+}
+
+/// The key behind `Authorization: Bearer <key>`. Every failure is the same error.
+async fn authenticate(state: &ApiState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .ok_or_else(ApiError::unauthenticated)?;
+    match keys::authenticate(&*state.engine.store, token).await? {
+        Some(key) => Ok(Caller { key }),
+        None => Err(ApiError::unauthenticated()),
+    }
+}
+
+fn parse_request(value: Value) -> Result<Request, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::new(Code::BadRequest, "expected a JSON object {query, variables, operationName}, or an array of them"));
+    }
+    serde_json::from_value(value)
+        .map_err(|err| ApiError::new(Code::BadRequest, format!("the request is not a GraphQL operation: {err}")))
+}
+
+async fn execute(state: &ApiState, caller: &Caller, request: Request) -> Response {
+    let request = request.data(caller.clone());
+    let mut response = if is_introspection(&request.query) {
+        let mut request = request;
+        request.introspection_mode = async_graphql::IntrospectionMode::IntrospectionOnly;
+        state.introspection.execute(request).await
+    } else {
+        state.schema.execute(request).await
+    };
+    for err in &mut response.errors {
+        if code_of(err).is_some() {
+            continue;
+        }
+        let code = match err.message.as_str() {
+            "Query is nested too deep." => Code::QueryTooDeep,
+            "Query is too complex." => Code::QueryTooComplex,
+            // Errors with a path come from coercing a resolver's arguments; the rest from
+            // parsing and validating the document against the schema.
+            _ if !err.path.is_empty() => Code::BadUserInput,
+            _ => Code::GraphqlValidationFailed,
+        };
+        let limits = match code {
+            Code::QueryTooDeep => Some(format!(" (at most {} levels)", state.config.max_depth)),
+            Code::QueryTooComplex => Some(format!(
+                " (cost at most {}; list fields cost their page size `first` times their selection)",
+                state.config.max_complexity
+            )),
+            _ => None,
+        };
+        if let Some(limits) = limits {
+            err.message = format!("{}{limits}", err.message.trim_end_matches('.'));
+        }
+        err.extensions.get_or_insert_with(Default::default).set("code", code.as_str());
+    }
+    response
+}
+
+fn code_of(err: &async_graphql::ServerError) -> Option<String> {
+    match err.extensions.as_ref()?.get("code")? {
+        async_graphql::Value::String(code) => Some(code.clone()),
+        _ => None,
+    }
+}
+
+fn request_level(code: Option<String>) -> bool {
+    matches!(code.as_deref(), Some("QUERY_TOO_DEEP" | "QUERY_TOO_COMPLEX" | "GRAPHQL_VALIDATION_FAILED"))
+}
+
+fn response_json(response: &Response) -> Value {
+    serde_json::to_value(response).unwrap_or_else(|err| {
+        tracing::error!(%err, "could not serialize a GraphQL response");
+        serde_json::json!({ "errors": [ApiError::internal().graphql_error()] })
+    })
+}
+
+/// Whether every operation of the document selects only `__schema`, `__type` or `__typename`.
+fn is_introspection(query: &str) -> bool {
+    let Ok(doc) = parse_query(query) else { return false };
+    let mut operations = doc.operations.iter().peekable();
+    operations.peek().is_some()
+        && operations.all(|(_, op)| {
+            let items = &op.node.selection_set.node.items;
+            !items.is_empty()
+                && items.iter().all(|item| match &item.node {
+                    Selection::Field(field) => field.node.name.node.starts_with("__"),
+                    _ => false,
+                })
+        })
+}
+
+/// A whole answer that is one error: `{"errors": [...]}` with the code's HTTP status.
+fn transport_error(err: &ApiError, retry_after: Option<u64>) -> axum::response::Response {
+    let mut response = (err.code.status(), Json(serde_json::json!({ "errors": [err.graphql_error()] }))).into_response();
+    if let Some(secs) = retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if err.code == Code::Unauthenticated {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}

@@ -1,0 +1,98 @@
+//! The customer-facing HTTP surface: the GraphQL API of reference §5 and the candidate link.
+//!
+//! - `POST /graphql` — the GraphQL API, authenticated by `Authorization: Bearer <api key>`.
+//!   The company comes only from the key; every read and command is scoped to it.
+//! - `GET /graphiql` — GraphiQL pointed at `/graphql`.
+//! - `GET /c/{token}` and `POST /c/{token}/{open,decline,share,start,submit}` — the candidate's
+//!   own link: the token is the credential and reaches only its own session.
+//!
+//! Error codes, limits and permissions are documented in `docs/API-DESIGN.md`.
+//!
+//! # Layout
+//! - [`error`]: [`ApiError`] and its stable codes, for GraphQL and for the candidate link.
+//! - [`limit`]: the per-key token bucket.
+//! - [`http`]: the `/graphql` transport (auth, body and batch limits, error codes).
+//! - [`schema`]: the code-first schema, one module per area, merged.
+//! - [`candidate`]: the candidate link.
+
+pub mod candidate;
+pub mod error;
+pub mod http;
+pub mod limit;
+pub mod schema;
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    routing::{get, post},
+};
+use screenhook_engine::Engine;
+
+pub use error::{ApiError, Code};
+pub use schema::{ApiSchema, build_schema, sdl};
+
+/// Limits of the API. The defaults follow reference §5.1 (depth 10, cost 10,000) and
+/// reliability-security §2.4 / §5.4.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Sustained requests per second per API key (each operation of a batch counts).
+    pub rate_limit_per_second: u32,
+    /// Bucket size per API key: how many operations may arrive at once.
+    pub rate_limit_burst: u32,
+    /// Largest accepted `/graphql` body, and candidate-link body.
+    pub max_body_bytes: usize,
+    /// Most operations in one batched request.
+    pub max_batch: usize,
+    /// Deepest accepted selection (introspection queries get [`INTROSPECTION_DEPTH`]).
+    pub max_depth: usize,
+    /// Highest accepted query cost.
+    pub max_complexity: usize,
+}
+
+/// Depth allowed to introspection-only queries: GraphiQL's own query nests `ofType` deeper
+/// than 10, and such a query can only read the schema.
+pub const INTROSPECTION_DEPTH: usize = 20;
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            rate_limit_per_second: 50,
+            rate_limit_burst: 100,
+            max_body_bytes: 64 * 1024,
+            max_batch: 10,
+            max_depth: 10,
+            max_complexity: 10_000,
+        }
+    }
+}
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    pub engine: Engine,
+    pub config: Arc<ApiConfig>,
+    schema: ApiSchema,
+    /// The same schema, answering introspection only, with [`INTROSPECTION_DEPTH`].
+    introspection: ApiSchema,
+    limiter: Arc<limit::RateLimiter>,
+}
+
+impl ApiState {
+    pub fn new(engine: Engine, config: ApiConfig) -> ApiState {
+        let schema = build_schema(engine.clone(), config.max_depth, config.max_complexity);
+        let introspection = build_schema(engine.clone(), INTROSPECTION_DEPTH, config.max_complexity);
+        let limiter = Arc::new(limit::RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst));
+        ApiState { engine, config: Arc::new(config), schema, introspection, limiter }
+    }
+}
+
+/// The API's routes, ready to be merged into the server's router.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/graphql", post(http::graphql))
+        .route("/graphiql", get(http::graphiql))
+        .route("/c/{token}", get(candidate::page))
+        .route("/c/{token}/{action}", post(candidate::action))
+        .with_state(state)
+}

@@ -32,9 +32,11 @@ pub type ApiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 pub const MAX_PAGE: i32 = 1000;
 
 #[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
 pub struct QueryRoot(catalogue::CatalogueQuery, tests::TestQuery, sessions::SessionQuery, keys::KeyQuery);
 
 #[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
 pub struct MutationRoot(tests::TestMutation, sessions::SessionMutation, proctor::ProctorMutation, keys::KeyMutation);
 
 /// The authenticated API key of the request.
@@ -94,7 +96,7 @@ pub(crate) fn parse_id<T>(
 
 /// A duration argument (`Float`, ms) as whole milliseconds.
 pub(crate) fn millis(field: &str, value: f64) -> Result<Millis, ApiError> {
-    if !value.is_finite() || value < 0.0 || value > 1e15 {
+    if !value.is_finite() || !(0.0..=1e15).contains(&value) {
         return Err(ApiError::invalid(field, format!("{value} is not a usable duration"), "a non-negative number of milliseconds"));
     }
     Ok(Millis::from_millis(value.round() as i64))

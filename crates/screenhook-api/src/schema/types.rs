@@ -1,7 +1,7 @@
 //! Object types, enums and scalars of reference §5.4, over the domain aggregates.
 
 use async_graphql::{
-    Context, Enum, ID, InputValueError, InputValueResult, Interface, Object, Scalar, ScalarType, SimpleObject, Value,
+    Context, Description, Enum, ID, InputValueError, InputValueResult, Interface, Object, Scalar, ScalarType, SimpleObject, Value,
 };
 use screenhook_domain::{
     CompanyTest, CompanyTestSession, Framework, Permission, SessionStatus, TestResult, Timestamp, framework,
@@ -11,11 +11,11 @@ use screenhook_domain::{
 
 use super::{allowed, caller, engine, list_cost, page};
 
-/// `Timestamp`: milliseconds since the Unix epoch, as a number (Float-compatible).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Milliseconds since the Unix epoch, as a number (Float-compatible; whole numbers only).
+#[derive(Description, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ts(pub Timestamp);
 
-#[Scalar(name = "Timestamp")]
+#[Scalar(name = "Timestamp", use_type_description)]
 impl ScalarType for Ts {
     fn parse(value: Value) -> InputValueResult<Self> {
         let Value::Number(n) = &value else { return Err(InputValueError::expected_type(value)) };

@@ -1,0 +1,35 @@
+//! The committed SDL is the contract: any schema change shows up as a diff of
+//! `schema.graphql` in review. Regenerate with `UPDATE_SCHEMA=1 cargo test -p screenhook-api sdl`.
+
+#[test]
+fn committed_schema_matches() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
+    let current = screenhook_api::sdl();
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(path, &current).expect("write schema.graphql");
+    }
+    let committed = std::fs::read_to_string(path).expect("schema.graphql is committed");
+    assert!(
+        committed == current,
+        "the schema changed; review it and regenerate schema.graphql with UPDATE_SCHEMA=1 cargo test -p screenhook-api sdl"
+    );
+}
+
+#[test]
+fn reference_names_are_present() {
+    let sdl = screenhook_api::sdl();
+    for needle in [
+        "companyTest(id: ID!): CompanyTest",
+        "companyTests(companyId: ID, first: Int!, offset: Int, ids: [ID!], titleSearchText: String, labels: [String!], sortBy: CompanyTestSortBy, sortDirection: SortDirection, targetUserId: ID): CompanyTests!",
+        "companyTestSession(id: ID!): CompanyTestSession",
+        "companyTestSessions(companyTestId: ID!, first: Int, offset: Int, ids: [ID!]): [CompanyTestSession]!",
+        "atsCompanyTestSessions(id: String!, idType: AtsIdType!): [CompanyTestSession]!",
+        "createCompanyTestSession(sessionFields: TestSessionInput!): CompanyTestSession",
+        "createCompanyTestFromFramework(testFields: CreateCompanyTestFromFrameworkInput!): CompanyTest",
+        "deleteCompanyTestSession(id: ID!, sendNotificationEmail: Boolean): ID!",
+        "editCompanyTestSessionExpiration(id: ID!, expirationDate: Timestamp!): CompanyTestSession",
+        "scalar Timestamp",
+    ] {
+        assert!(sdl.contains(needle), "missing from the schema: {needle}");
+    }
+}

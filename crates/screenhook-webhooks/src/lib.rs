@@ -1,9 +1,12 @@
-//! Webhook delivery for screenhook: the pure, deterministic pieces.
+//! Webhook delivery for screenhook.
 //!
-//! Everything here is free of I/O, clocks and global randomness — callers
-//! pass in the time, the random draw and the resolved addresses — so each
-//! rule of the CodeSignal Pre-Screen webhook contract can be unit-tested
-//! exactly. The async worker that sends requests builds on these modules.
+//! Two layers. The **pure rules** ([`signature`], [`retry`],
+//! [`classify`](mod@classify), [`ssrf`], [`headers`]) are free of I/O,
+//! clocks and global randomness — callers pass in the time, the random draw
+//! and the resolved addresses — so each rule of the CodeSignal Pre-Screen
+//! webhook contract is unit-tested exactly. The **I/O edge** ([`sender`],
+//! [`mailer`]) performs one HTTP attempt or sends one email, applying those
+//! rules; the worker that schedules attempts builds on both.
 //!
 //! # Delivery contract
 //!
@@ -13,7 +16,17 @@
 //!   receiver's idempotency key.
 //! * Each attempt gets a **new `webhook-timestamp` and new signatures**, so
 //!   replay windows are measured from the attempt.
-//! * Redirects are never followed; only HTTP 200 counts as delivered.
+//! * Only HTTP 200 counts as delivered. **Redirects are never followed** and
+//!   **no proxy is used**: either would carry a request past the SSRF guard.
+//! * **Timeouts:** connect (DNS included) 5 s; a whole attempt 10 s,
+//!   *including reading the response body*; the verification ping 10 s
+//!   ([`CONNECT_TIMEOUT`], [`TOTAL_TIMEOUT`], [`PING_TIMEOUT`]).
+//! * **Caps:** at most 64 KiB of a response is read ([`RESPONSE_READ_CAP`];
+//!   more fails the attempt as `body_too_large`) and at most 2 KiB is kept
+//!   ([`RESPONSE_EXCERPT_CAP`]).
+//! * The SSRF guard runs at **every attempt**: IP literals before sending,
+//!   names in the client's resolver, which refuses a host if any address is
+//!   forbidden and dials only the vetted addresses.
 //!
 //! # Layout
 //!
@@ -25,6 +38,15 @@
 //!   response excerpts.
 //! * [`ssrf`] — the egress guard for URLs and resolved addresses.
 //! * [`headers`] — validation of tenant-supplied custom headers.
+//! * [`sender`] — [`Sender`]: the guarded reqwest client, one attempt
+//!   ([`Sender::send`] → [`AttemptReport`]) and the verification ping
+//!   ([`Sender::ping`]); the pure [`delivery_headers`] and [`envelope_body`]
+//!   builders.
+//! * [`mailer`] — owner failure emails: [`failure_email`] text, [`Mailer`]
+//!   over SMTP (lettre) or, with no SMTP configured, logged at WARN as
+//!   "recorded, not sent".
+//! * `smtp_sink` (feature `test-support`) — an in-process SMTP server that
+//!   captures messages, for tests in this and other crates.
 
 pub mod classify;
 pub mod headers;
@@ -36,7 +58,7 @@ pub mod signature;
 pub mod smtp_sink;
 pub mod ssrf;
 
-pub use classify::{AttemptOutcome, ErrorClass, Exchange, classify, excerpt};
+pub use classify::{AttemptOutcome, ErrorClass, Exchange, RESPONSE_EXCERPT_CAP, RESPONSE_READ_CAP, classify, excerpt};
 pub use headers::{HeaderError, validate_custom_headers};
 pub use mailer::{
     LogMailer, MailDisposition, MailError, Mailer, OwnerEmail, SmtpConfig, SmtpMailer, SmtpTls, failure_email,

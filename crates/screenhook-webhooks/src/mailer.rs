@@ -15,6 +15,7 @@
 //!   operator can see both that owners would have been told and what.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::message::Mailbox;
@@ -108,16 +109,20 @@ impl fmt::Display for MailDisposition {
     }
 }
 
-/// Sends through an SMTP relay.
+/// Sends through an SMTP relay. Cheap to clone.
 #[derive(Clone)]
 pub struct SmtpMailer {
+    inner: Arc<SmtpInner>,
+}
+
+struct SmtpInner {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
 }
 
 impl fmt::Debug for SmtpMailer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SmtpMailer").field("from", &self.from.to_string()).finish_non_exhaustive()
+        f.debug_struct("SmtpMailer").field("from", &self.inner.from.to_string()).finish_non_exhaustive()
     }
 }
 
@@ -135,15 +140,17 @@ impl SmtpMailer {
         if let (Some(username), Some(password)) = (&config.username, &config.password) {
             builder = builder.credentials(Credentials::new(username.clone(), password.clone()));
         }
-        Ok(Self { transport: builder.build(), from })
+        Ok(Self { inner: Arc::new(SmtpInner { transport: builder.build(), from }) })
     }
 
     pub async fn send(&self, email: &OwnerEmail) -> Result<(), MailError> {
         if email.to.is_empty() {
             return Err(MailError::NoRecipients);
         }
-        let mut builder =
-            Message::builder().from(self.from.clone()).subject(email.subject.as_str()).header(ContentType::TEXT_PLAIN);
+        let mut builder = Message::builder()
+            .from(self.inner.from.clone())
+            .subject(email.subject.as_str())
+            .header(ContentType::TEXT_PLAIN);
         for address in &email.to {
             let mailbox: Mailbox = address.parse().map_err(|error: lettre::address::AddressError| {
                 MailError::InvalidRecipient { address: address.clone(), reason: error.to_string() }
@@ -151,7 +158,7 @@ impl SmtpMailer {
             builder = builder.to(mailbox);
         }
         let message = builder.body(email.body.clone())?;
-        self.transport.send(message).await?;
+        self.inner.transport.send(message).await?;
         Ok(())
     }
 }

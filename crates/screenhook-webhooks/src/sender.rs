@@ -199,7 +199,7 @@ pub struct Sender {
 
 impl Sender {
     pub fn new(config: SenderConfig) -> Result<Self, SenderError> {
-        let resolver = GuardedResolver { policy: Arc::new(config.egress.clone()), timeout: config.connect_timeout };
+        let resolver = GuardedResolver::new(config.egress.clone(), config.connect_timeout);
         let client = reqwest::Client::builder()
             .redirect(Policy::none())
             .no_proxy()
@@ -368,12 +368,11 @@ impl Failure {
 }
 
 /// Maps a reqwest error to an [`ErrorClass`] and a message. Our resolver's
-/// [`ResolverError`] marks guard refusals and DNS failures; rustls errors
-/// (possibly inside an `io::Error`) mark TLS.
+/// [`ResolverError`] marks guard refusals and DNS failures; a rustls error
+/// anywhere in the chain marks TLS.
 fn classify_reqwest(error: &reqwest::Error) -> (ErrorClass, String) {
-    let mut tls = false;
-    let mut source: Option<&(dyn StdError + 'static)> = error.source();
-    while let Some(cause) = source {
+    let causes = causes(error);
+    for cause in &causes {
         if let Some(failure) = cause.downcast_ref::<ResolverError>() {
             let class = match failure {
                 ResolverError::Dns(_) => ErrorClass::Dns,
@@ -381,16 +380,10 @@ fn classify_reqwest(error: &reqwest::Error) -> (ErrorClass, String) {
             };
             return (class, failure.to_string());
         }
-        let wrapped_tls = cause
-            .downcast_ref::<io::Error>()
-            .and_then(io::Error::get_ref)
-            .is_some_and(|inner| inner.is::<rustls::Error>());
-        tls |= cause.is::<rustls::Error>() || wrapped_tls;
-        source = cause.source();
     }
     let class = if error.is_timeout() {
         ErrorClass::Timeout
-    } else if tls {
+    } else if causes.iter().any(|cause| cause.is::<rustls::Error>()) {
         ErrorClass::Tls
     } else if error.is_connect() {
         ErrorClass::Connect
@@ -398,6 +391,22 @@ fn classify_reqwest(error: &reqwest::Error) -> (ErrorClass, String) {
         ErrorClass::Other
     };
     (class, describe(error))
+}
+
+/// Every cause below `error`. `io::Error::source` skips the error an
+/// `io::Error` wraps (tokio-rustls nests rustls errors two `io::Error`s
+/// deep), so wrapped errors are stepped into explicitly.
+fn causes(error: &reqwest::Error) -> Vec<&(dyn StdError + 'static)> {
+    let mut found = Vec::new();
+    let mut next: Option<&(dyn StdError + 'static)> = error.source();
+    while let Some(cause) = next {
+        found.push(cause);
+        next = match cause.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
+            Some(inner) => Some(inner),
+            None => cause.source(),
+        };
+    }
+    found
 }
 
 /// The error and its causes, joined, skipping repeats (hyper and reqwest

@@ -62,6 +62,22 @@ pub struct SmtpConfig {
     pub timeout: Duration,
 }
 
+impl SmtpConfig {
+    /// An unauthenticated STARTTLS relay with the [`SMTP_TIMEOUT`]; set the
+    /// other fields as needed.
+    pub fn new(host: impl Into<String>, port: u16, from: impl Into<String>) -> Self {
+        Self {
+            host: host.into(),
+            port,
+            username: None,
+            password: None,
+            from: from.into(),
+            tls: SmtpTls::default(),
+            timeout: SMTP_TIMEOUT,
+        }
+    }
+}
+
 impl fmt::Debug for SmtpConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SmtpConfig")
@@ -280,15 +296,7 @@ mod tests {
     }
 
     fn sink_config(port: u16) -> SmtpConfig {
-        SmtpConfig {
-            host: "127.0.0.1".into(),
-            port,
-            username: None,
-            password: None,
-            from: "screenhook <noreply@screenhook.test>".into(),
-            tls: SmtpTls::None,
-            timeout: Duration::from_secs(10),
-        }
+        SmtpConfig { tls: SmtpTls::None, ..SmtpConfig::new("127.0.0.1", port, "screenhook <noreply@screenhook.test>") }
     }
 
     #[tokio::test]

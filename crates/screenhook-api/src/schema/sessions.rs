@@ -75,7 +75,7 @@ pub(crate) async fn session_action(ctx: &Context<'_>, permission: Permission, id
 
 #[Object]
 impl SessionQuery {
-    #[graphql(complexity = "2 * child_complexity")]
+    #[graphql(complexity = "2 + child_complexity")]
     async fn company_test_session(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<CompanyTestSessionObj>> {
         let caller = allowed(ctx, Permission::Sessions)?;
         let sid = session_id(&id)?;

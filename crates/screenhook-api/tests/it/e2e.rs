@@ -89,6 +89,18 @@ async fn proctored_framework_test_verified() {
     assert_eq!(data["atsCompanyTestSessions"], json!([{ "id": session }]));
     assert_eq!(data["byTest"], json!([{ "id": session }]));
 
+    // Invited again to another Pre-Screen of the same framework, the candidate re-shares the
+    // verified result instead of taking the evaluation again.
+    let second = app.create_framework_test(&app.admin_key, true).await.expect("second test");
+    let again = app.invite(&app.admin_key, &second, "ada@example.com", "gh-app-2").await;
+    let again_id = again["id"].as_str().unwrap().to_owned();
+    let (status, body) = app.candidate(&token_of(&again["invitationUrl"]), "share", json!({ "sourceSessionId": session })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "over");
+    let shared = app.gql(SESSION, json!({ "id": again_id })).await["companyTestSession"].clone();
+    assert_eq!(shared["result"]["score"], 1000);
+    assert!(event_kinds(&app, &again_id).await.contains(&"preScreenResultShared".to_owned()));
+
     // A settled result can be archived and unarchived.
     let data = app
         .gql(

@@ -19,6 +19,7 @@
 //! - `writer`: the writer task, its batch loop and the SQL of every write.
 //! - this file: opening the database, migrations, and the reads.
 
+mod batch;
 mod delivery;
 mod writer;
 
@@ -80,12 +81,12 @@ impl SqliteStore {
             + 'static,
     {
         let (to, answer) = oneshot::channel();
-        let job: WriteJob = Box::new(move |conn| {
+        let job = WriteJob::Run(Box::new(move |conn| {
             Box::pin(async move {
                 let result = write(conn).await;
                 Box::new(Reply { to, result }) as Box<dyn Completion>
             })
-        });
+        }));
         let abandoned = || StoreError::Unavailable("the write was abandoned before it committed; see the server log".into());
         self.writer.send(job).await.map_err(|_| abandoned())?;
         answer.await.map_err(|_| abandoned())?
@@ -314,7 +315,10 @@ impl screenhook_store::Store for SqliteStore {
     }
 
     async fn apply(&self, change: Change) -> Result<Applied, StoreError> {
-        self.write(move |conn| Box::pin(writer::apply(conn, change))).await
+        let (to, answer) = oneshot::channel();
+        let abandoned = || StoreError::Unavailable("the write was abandoned before it committed; see the server log".into());
+        self.writer.send(WriteJob::Apply(change, to)).await.map_err(|_| abandoned())?;
+        answer.await.map_err(|_| abandoned())?
     }
 
     async fn due_timers(&self, now: Timestamp, limit: u32) -> Result<Vec<Timer>, StoreError> {

@@ -15,8 +15,16 @@ pub const MAX_BATCH: usize = 256;
 
 /// One write: runs inside the batch transaction, in its own savepoint, and yields the reply
 /// to send once the batch is durable.
-pub(crate) type WriteJob =
+pub(crate) type RunJob =
     Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> Pin<Box<dyn Future<Output = Box<dyn Completion>> + Send + 'c>> + Send>;
+
+/// What the writer task is asked to do.
+pub(crate) enum WriteJob {
+    /// A lifecycle change: batched with the other changes waiting (see `batch`).
+    Apply(Change, oneshot::Sender<Result<Applied, StoreError>>),
+    /// Any other write, run on its own.
+    Run(RunJob),
+}
 
 /// A job's result, held until its batch commits (or fails as a whole).
 pub(crate) trait Completion: Send {
@@ -59,32 +67,40 @@ pub(crate) async fn run(mut conn: SqliteConnection, mut jobs: mpsc::Receiver<Wri
 }
 
 async fn commit_batch(conn: &mut SqliteConnection, batch: impl Iterator<Item = WriteJob>) -> Vec<Box<dyn Completion>> {
-    let mut done: Vec<Box<dyn Completion>> = Vec::with_capacity(MAX_BATCH);
+    let mut changes = Vec::new();
+    let mut replies = Vec::new();
+    let mut runs = Vec::new();
+    for job in batch {
+        match job {
+            WriteJob::Apply(change, reply) => {
+                changes.push(change);
+                replies.push(reply);
+            }
+            WriteJob::Run(run) => runs.push(run),
+        }
+    }
+    let mut done: Vec<Box<dyn Completion>> = Vec::with_capacity(replies.len() + runs.len());
     let mut tx = match conn.begin_with("BEGIN IMMEDIATE").await {
         Ok(tx) => tx,
         Err(err) => {
             let message = format!("could not start a write transaction: {err}");
-            // Run nothing; answer every job with the failure.
-            return batch.map(|job| failed_unrun(job, &message)).collect();
+            for reply in replies {
+                let _ = reply.send(Err(StoreError::Unavailable(message.clone())));
+            }
+            // Dropping the other jobs tells their callers the write was abandoned.
+            tracing::warn!(%message, "a batch of writes was not attempted");
+            return done;
         }
     };
-    let mut jobs = batch;
-    while let Some(job) = jobs.next() {
-        // Each job runs inside its own savepoint, so one failed job is undone alone.
-        if let Err(err) = sqlx::query("SAVEPOINT job").execute(&mut *tx).await {
-            let message = format!("could not open a savepoint: {err}");
-            done.push(failed_unrun(job, &message));
-            continue;
-        }
-        let completion = job(&mut tx).await;
-        let close = if completion.succeeded() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
-        done.push(completion);
-        if let Err(err) = sqlx::raw_sql(close).execute(&mut *tx).await {
-            // The transaction state is unknown: abandon the whole batch rather than commit it
-            // half-checked.
-            let message = format!("could not close a savepoint: {err}");
+    if let Err(message) = apply_changes(&mut tx, changes, replies, &mut done).await {
+        drop(tx);
+        tracing::warn!(%message, "a batch of writes was abandoned");
+        return done.into_iter().map(|c| c.fail(&message)).collect();
+    }
+    for run in runs {
+        if let Err(message) = in_savepoint(&mut tx, run, &mut done).await {
             drop(tx);
-            done.extend(jobs.map(|job| failed_unrun(job, &message)));
+            tracing::warn!(%message, "a batch of writes was abandoned");
             return done.into_iter().map(|c| c.fail(&message)).collect();
         }
     }
@@ -97,29 +113,53 @@ async fn commit_batch(conn: &mut SqliteConnection, batch: impl Iterator<Item = W
     }
 }
 
-/// A job that never ran still owes its caller an answer; the job itself holds the reply
-/// channel, so it is answered through a connection-less failure path.
-fn failed_unrun(job: WriteJob, message: &str) -> Box<dyn Completion> {
-    drop(job);
-    Box::new(Dropped(message.to_owned()))
+/// The batch's changes: all at once when possible, else one by one in savepoints. `Err` means
+/// the transaction is in an unknown state and must not commit.
+async fn apply_changes(
+    conn: &mut SqliteConnection,
+    changes: Vec<Change>,
+    replies: Vec<oneshot::Sender<Result<Applied, StoreError>>>,
+    done: &mut Vec<Box<dyn Completion>>,
+) -> Result<(), String> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("SAVEPOINT batch").execute(&mut *conn).await.map_err(|err| format!("could not open a savepoint: {err}"))?;
+    match crate::batch::apply_batch(conn, &changes).await {
+        Ok(results) => {
+            sqlx::query("RELEASE batch")
+                .execute(&mut *conn)
+                .await
+                .map_err(|err| format!("could not close a savepoint: {err}"))?;
+            for (reply, result) in replies.into_iter().zip(results) {
+                done.push(Box::new(Reply { to: reply, result }));
+            }
+            return Ok(());
+        }
+        Err(err) => {
+            tracing::debug!(%err, "batched apply failed; applying change by change");
+            sqlx::raw_sql("ROLLBACK TO batch; RELEASE batch")
+                .execute(&mut *conn)
+                .await
+                .map_err(|err| format!("could not roll a savepoint back: {err}"))?;
+        }
+    }
+    for (change, reply) in changes.into_iter().zip(replies) {
+        let run: RunJob = Box::new(move |conn| {
+            Box::pin(async move { Box::new(Reply { to: reply, result: apply(conn, change).await }) as Box<dyn Completion> })
+        });
+        in_savepoint(conn, run, done).await?;
+    }
+    Ok(())
 }
 
-/// Dropping a job drops its reply sender, which its caller sees as "the writer stopped"; this
-/// placeholder keeps the batch bookkeeping uniform.
-struct Dropped(String);
-
-impl Completion for Dropped {
-    fn succeeded(&self) -> bool {
-        false
-    }
-
-    fn fail(self: Box<Self>, _message: &str) -> Box<dyn Completion> {
-        self
-    }
-
-    fn send(self: Box<Self>) {
-        tracing::warn!(reason = %self.0, "a write was not attempted");
-    }
+/// Runs one job inside its own savepoint, so a failed job is undone alone.
+async fn in_savepoint(conn: &mut SqliteConnection, run: RunJob, done: &mut Vec<Box<dyn Completion>>) -> Result<(), String> {
+    sqlx::query("SAVEPOINT job").execute(&mut *conn).await.map_err(|err| format!("could not open a savepoint: {err}"))?;
+    let completion = run(conn).await;
+    let close = if completion.succeeded() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+    done.push(completion);
+    sqlx::raw_sql(close).execute(&mut *conn).await.map(drop).map_err(|err| format!("could not close a savepoint: {err}"))
 }
 
 pub(crate) async fn insert_company(conn: &mut SqliteConnection, company: &Company) -> Result<(), StoreError> {
@@ -209,7 +249,7 @@ pub(crate) async fn apply(conn: &mut SqliteConnection, change: Change) -> Result
 }
 
 /// The version a write must carry: one past the version it replaces.
-fn check_version(aggregate: &'static str, id: &str, version: u64, expected: Expected) -> Result<(), StoreError> {
+pub(crate) fn check_version(aggregate: &'static str, id: &str, version: u64, expected: Expected) -> Result<(), StoreError> {
     let wanted = match expected {
         Expected::New => 1,
         Expected::Version(v) => v + 1,
@@ -223,7 +263,7 @@ fn check_version(aggregate: &'static str, id: &str, version: u64, expected: Expe
     }
 }
 
-fn conflict(aggregate: &'static str, id: &str, expected: Expected) -> StoreError {
+pub(crate) fn conflict(aggregate: &'static str, id: &str, expected: Expected) -> StoreError {
     let expected = match expected {
         Expected::New => "it not to exist yet".to_owned(),
         Expected::Version(v) => format!("version {v}"),
@@ -251,7 +291,7 @@ pub(crate) fn to_doc(value: &impl serde::Serialize) -> Result<String, StoreError
     serde_json::to_string(value).map_err(|err| StoreError::InvalidChange(format!("cannot encode: {err}")))
 }
 
-async fn write_test(conn: &mut SqliteConnection, test: &CompanyTest, expected: Expected) -> Result<(), StoreError> {
+pub(crate) async fn write_test(conn: &mut SqliteConnection, test: &CompanyTest, expected: Expected) -> Result<(), StoreError> {
     let id = test.id.as_str();
     check_version("test", id, test.version, expected)?;
     let doc = to_doc(test)?;
@@ -365,7 +405,7 @@ async fn write_timer(conn: &mut SqliteConnection, session: &CompanyTestSession, 
     res.map(drop).map_err(unavailable)
 }
 
-async fn write_interview(
+pub(crate) async fn write_interview(
     conn: &mut SqliteConnection,
     interview: &LiveInterview,
     expected: Expected,

@@ -1,0 +1,324 @@
+//! The fast path of group commit: a whole batch of changes in a handful of statements.
+//!
+//! Every statement costs a round trip to the connection's worker thread, which dominates the
+//! cost of a small change. So instead of writing change by change, the batch is checked in
+//! memory against the versions read in one query, and the accepted changes are written with
+//! one statement per table, the rows passed as one JSON array (`json_each`).
+//!
+//! Checking in memory is sound because the writer is the only writer and holds the
+//! `BEGIN IMMEDIATE` lock: nothing can change a version between the read and the writes.
+//! Changes are checked in arrival order, each against the versions the earlier accepted
+//! changes of the batch left, exactly as if they had committed one by one. A change that fails
+//! its check is answered with the error and nothing of it is written. Any other failure
+//! aborts the fast path, and the caller replays the batch change by change.
+
+use std::collections::HashMap;
+
+use screenhook_domain::{Change, CompanyTestSession, Expected};
+use screenhook_store::{Applied, StoreError, StoredEvent, new_event_id};
+use serde_json::{Value, json};
+use sqlx::{Row, SqliteConnection};
+
+use crate::{
+    unavailable,
+    writer::{self, to_doc},
+};
+
+/// What the store holds for one aggregate: its company and version.
+type Current = HashMap<(&'static str, String), Option<(String, u64)>>;
+
+/// Applies `changes` in one go. `Ok` carries each change's own outcome, in order.
+pub(crate) async fn apply_batch(
+    conn: &mut SqliteConnection,
+    changes: &[Change],
+) -> Result<Vec<Result<Applied, StoreError>>, StoreError> {
+    let mut current = read_versions(conn, changes).await?;
+    // What the database held before this batch, to tell inserts from updates.
+    let stored: HashMap<(&'static str, String), bool> = current.iter().map(|(k, v)| (k.clone(), v.is_some())).collect();
+
+    let mut outcomes: Vec<Option<Result<Applied, StoreError>>> = Vec::with_capacity(changes.len());
+    let mut accepted = Vec::new();
+    for (index, change) in changes.iter().enumerate() {
+        match check(change, &mut current) {
+            Ok(()) => {
+                accepted.push(index);
+                outcomes.push(None);
+            }
+            Err(err) => outcomes.push(Some(Err(err))),
+        }
+    }
+
+    // The final state of every session written, in first-write order.
+    let mut sessions: Vec<&CompanyTestSession> = Vec::new();
+    let mut position: HashMap<&str, usize> = HashMap::new();
+    for &index in &accepted {
+        for (session, _) in &changes[index].sessions {
+            match position.get(session.id.as_str()) {
+                Some(&at) => sessions[at] = session,
+                None => {
+                    position.insert(session.id.as_str(), sessions.len());
+                    sessions.push(session);
+                }
+            }
+        }
+    }
+    let (inserts, updates): (Vec<&CompanyTestSession>, Vec<&CompanyTestSession>) =
+        sessions.iter().partition(|s| !stored.get(&("test session", s.id.to_string())).copied().unwrap_or(false));
+    write_sessions(conn, &inserts, &updates).await?;
+    write_timers(conn, &sessions).await?;
+
+    // Tests and interviews change rarely: written one by one, in order, as checked.
+    for &index in &accepted {
+        for (test, expected) in &changes[index].tests {
+            writer::write_test(conn, test, *expected).await?;
+        }
+        for (interview, expected) in &changes[index].interviews {
+            writer::write_interview(conn, interview, *expected).await?;
+        }
+    }
+
+    let mut applied = insert_events(conn, changes, &accepted).await?;
+    for index in accepted.into_iter().rev() {
+        outcomes[index] = Some(Ok(applied.pop().expect("one Applied per accepted change")));
+    }
+    Ok(outcomes.into_iter().map(|o| o.expect("every change has an outcome")).collect())
+}
+
+async fn read_versions(conn: &mut SqliteConnection, changes: &[Change]) -> Result<Current, StoreError> {
+    let mut current = Current::new();
+    for (aggregate, table) in [("test session", "sessions"), ("test", "tests"), ("live interview", "interviews")] {
+        let ids: Vec<&str> = changes
+            .iter()
+            .flat_map(|c| -> Vec<&str> {
+                match aggregate {
+                    "test session" => c.sessions.iter().map(|(s, _)| s.id.as_str()).collect(),
+                    "test" => c.tests.iter().map(|(t, _)| t.id.as_str()).collect(),
+                    _ => c.interviews.iter().map(|(i, _)| i.id.as_str()).collect(),
+                }
+            })
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        for id in &ids {
+            current.insert((aggregate, (*id).to_owned()), None);
+        }
+        let sql = format!("SELECT id, company_id, version FROM {table} WHERE id IN (SELECT value FROM json_each($1))");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(serde_json::to_string(&ids).expect("strings encode"))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(unavailable)?;
+        for row in rows {
+            let id: String = row.try_get("id").map_err(unavailable)?;
+            let company: String = row.try_get("company_id").map_err(unavailable)?;
+            let version: i64 = row.try_get("version").map_err(unavailable)?;
+            current.insert((aggregate, id), Some((company, version as u64)));
+        }
+    }
+    Ok(current)
+}
+
+/// Checks one change against `current` and, when it passes, moves `current` past it.
+fn check(change: &Change, current: &mut Current) -> Result<(), StoreError> {
+    let writes = change
+        .sessions
+        .iter()
+        .map(|(s, e)| ("test session", s.id.as_str(), s.company_id.as_str(), s.version, *e))
+        .chain(change.tests.iter().map(|(t, e)| ("test", t.id.as_str(), t.company_id.as_str(), t.version, *e)))
+        .chain(
+            change.interviews.iter().map(|(i, e)| ("live interview", i.id.as_str(), i.company_id.as_str(), i.version, *e)),
+        );
+    let mut next: Vec<((&'static str, String), Option<(String, u64)>)> = Vec::new();
+    for (aggregate, id, company, version, expected) in writes {
+        writer::check_version(aggregate, id, version, expected)?;
+        let key = (aggregate, id.to_owned());
+        // A write earlier in this same change counts too.
+        let now = next.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| v.clone()).unwrap_or_else(|| current[&key].clone());
+        let matches = match (expected, &now) {
+            (Expected::New, None) => true,
+            (Expected::Version(v), Some((owner, stored))) => owner == company && *stored == v,
+            _ => false,
+        };
+        if !matches {
+            return Err(writer::conflict(aggregate, id, expected));
+        }
+        next.push((key, Some((company.to_owned(), version))));
+    }
+    current.extend(next);
+    Ok(())
+}
+
+fn session_row(session: &CompanyTestSession) -> Result<Value, StoreError> {
+    Ok(json!({
+        "id": session.id.as_str(),
+        "company_id": session.company_id.as_str(),
+        "test_id": session.test_id.as_str(),
+        "version": session.version,
+        "status": session.status.as_str(),
+        "email": session.candidate.email,
+        "framework_id": session.framework_id.as_ref().map(|f| f.as_str()),
+        "create_date": session.create_date.as_millis(),
+        "finish_date": session.finish_date.map(|t| t.as_millis()),
+        "gh_candidate": session.integrations.greenhouse_candidate_id,
+        "gh_application": session.integrations.greenhouse_application_id,
+        "token": session.candidate_token,
+        "doc": to_doc(session)?,
+    }))
+}
+
+async fn write_sessions(
+    conn: &mut SqliteConnection,
+    inserts: &[&CompanyTestSession],
+    updates: &[&CompanyTestSession],
+) -> Result<(), StoreError> {
+    if !inserts.is_empty() {
+        let rows = inserts.iter().map(|s| session_row(s)).collect::<Result<Vec<_>, _>>()?;
+        sqlx::query(
+            "INSERT INTO sessions (id, company_id, test_id, version, status, candidate_email, framework_id, create_date, \
+                                   finish_date, greenhouse_candidate_id, greenhouse_application_id, candidate_token, doc) \
+             SELECT value ->> 'id', value ->> 'company_id', value ->> 'test_id', value ->> 'version', value ->> 'status', \
+                    value ->> 'email', value ->> 'framework_id', value ->> 'create_date', value ->> 'finish_date', \
+                    value ->> 'gh_candidate', value ->> 'gh_application', value ->> 'token', value ->> 'doc' \
+             FROM json_each($1)",
+        )
+        .bind(Value::Array(rows).to_string())
+        .execute(&mut *conn)
+        .await
+        .map_err(unavailable)?;
+    }
+    if !updates.is_empty() {
+        let rows = updates.iter().map(|s| session_row(s)).collect::<Result<Vec<_>, _>>()?;
+        let res = sqlx::query(
+            "UPDATE sessions SET version = u.version, status = u.status, finish_date = u.finish_date, doc = u.doc \
+             FROM (SELECT value ->> 'id' AS id, value ->> 'version' AS version, value ->> 'status' AS status, \
+                          value ->> 'finish_date' AS finish_date, value ->> 'doc' AS doc FROM json_each($1)) AS u \
+             WHERE sessions.id = u.id",
+        )
+        .bind(Value::Array(rows).to_string())
+        .execute(&mut *conn)
+        .await
+        .map_err(unavailable)?;
+        if res.rows_affected() != updates.len() as u64 {
+            return Err(StoreError::Unavailable("a checked session update found no row".into()));
+        }
+    }
+    Ok(())
+}
+
+async fn write_timers(conn: &mut SqliteConnection, sessions: &[&CompanyTestSession]) -> Result<(), StoreError> {
+    let mut due = Vec::new();
+    let mut none = Vec::new();
+    for session in sessions {
+        match session.next_deadline() {
+            Some(deadline) => due.push(json!({
+                "session_id": session.id.as_str(),
+                "company_id": session.company_id.as_str(),
+                "kind": deadline.kind.as_str(),
+                "due_at": deadline.due.as_millis(),
+            })),
+            None => none.push(session.id.as_str()),
+        }
+    }
+    if !due.is_empty() {
+        // `WHERE true` keeps SQLite from reading ON CONFLICT as part of the SELECT.
+        sqlx::query(
+            "INSERT INTO timers (session_id, company_id, kind, due_at) \
+             SELECT value ->> 'session_id', value ->> 'company_id', value ->> 'kind', value ->> 'due_at' \
+             FROM json_each($1) WHERE true \
+             ON CONFLICT (session_id) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at",
+        )
+        .bind(Value::Array(due).to_string())
+        .execute(&mut *conn)
+        .await
+        .map_err(unavailable)?;
+    }
+    if !none.is_empty() {
+        sqlx::query("DELETE FROM timers WHERE session_id IN (SELECT value FROM json_each($1))")
+            .bind(serde_json::to_string(&none).expect("strings encode"))
+            .execute(&mut *conn)
+            .await
+            .map_err(unavailable)?;
+    }
+    Ok(())
+}
+
+/// Inserts the accepted changes' events in firing order and fans them out; returns each
+/// accepted change's events with their outbox positions.
+async fn insert_events(conn: &mut SqliteConnection, changes: &[Change], accepted: &[usize]) -> Result<Vec<Applied>, StoreError> {
+    let mut rows = Vec::new();
+    let mut stored: Vec<Vec<StoredEvent>> = Vec::with_capacity(accepted.len());
+    for &index in accepted {
+        let mut events = Vec::with_capacity(changes[index].events.len());
+        for event in &changes[index].events {
+            let id = new_event_id();
+            rows.push(json!({
+                "id": id.as_str(),
+                "company_id": event.company_id.as_str(),
+                "session_id": event.session_id.as_ref().map(|s| s.as_str()),
+                "test_id": event.test_id.as_ref().map(|t| t.as_str()),
+                "kind": event.kind.name(),
+                "triggered_on": event.triggered_on.as_millis(),
+                "payload": event.payload.to_string(),
+            }));
+            events.push(StoredEvent {
+                seq: 0,
+                id,
+                kind: event.kind,
+                triggered_on: event.triggered_on,
+                company_id: event.company_id.clone(),
+                session_id: event.session_id.clone(),
+                test_id: event.test_id.clone(),
+                payload: event.payload.clone(),
+            });
+        }
+        stored.push(events);
+    }
+    if rows.is_empty() {
+        return Ok(stored.into_iter().map(|events| Applied { events }).collect());
+    }
+    let assigned = sqlx::query(
+        "INSERT INTO events (id, company_id, session_id, test_id, kind, triggered_on, payload) \
+         SELECT value ->> 'id', value ->> 'company_id', value ->> 'session_id', value ->> 'test_id', value ->> 'kind', \
+                value ->> 'triggered_on', value ->> 'payload' \
+         FROM json_each($1) ORDER BY key \
+         RETURNING seq, id",
+    )
+    .bind(Value::Array(rows).to_string())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(unavailable)?;
+    let mut seqs: HashMap<String, i64> = HashMap::with_capacity(assigned.len());
+    for row in &assigned {
+        seqs.insert(row.try_get("id").map_err(unavailable)?, row.try_get("seq").map_err(unavailable)?);
+    }
+    for event in stored.iter_mut().flatten() {
+        event.seq = *seqs.get(event.id.as_str()).ok_or_else(|| StoreError::Unavailable("an event got no position".into()))?;
+    }
+    let first = seqs.values().min().copied().unwrap_or(0);
+    let last = seqs.values().max().copied().unwrap_or(0);
+    fan_out_range(conn, first, last).await?;
+    Ok(stored.into_iter().map(|events| Applied { events }).collect())
+}
+
+/// One delivery per (event, subscribed live webhook) for the events `first..=last`. Within one
+/// (webhook, order key) only the first unfinished delivery is ready: the first of this batch,
+/// unless an older one is still queued.
+async fn fan_out_range(conn: &mut SqliteConnection, first: i64, last: i64) -> Result<(), StoreError> {
+    let sql = format!(
+        "INSERT INTO deliveries (event_seq, webhook_id, company_id, order_key, state, paused, next_attempt_at, created_at) \
+         SELECT seq, webhook_id, company_id, order_key, \
+                CASE WHEN rn = 1 AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.webhook_id = x.webhook_id \
+                     AND p.order_key = x.order_key AND p.state IN ('ready', 'waiting')) THEN 'ready' ELSE 'waiting' END, \
+                paused, 0, triggered_on \
+         FROM (SELECT e.seq, w.id AS webhook_id, w.company_id, {key} AS order_key, w.state <> 'active' AS paused, \
+                      e.triggered_on, ROW_NUMBER() OVER (PARTITION BY w.id, {key} ORDER BY e.seq) AS rn \
+               FROM events e \
+               JOIN webhook_subscriptions s ON s.company_id = e.company_id AND s.event = e.kind \
+               JOIN webhooks w ON w.id = s.webhook_id AND w.deleted = 0 \
+               WHERE e.seq BETWEEN $1 AND $2) AS x \
+         ORDER BY seq",
+        key = crate::delivery::ORDER_KEY_SQL
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(first).bind(last).execute(&mut *conn).await.map(drop).map_err(unavailable)
+}

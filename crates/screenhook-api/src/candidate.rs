@@ -28,9 +28,10 @@ fn unknown_link() -> ApiError {
     ApiError::new(Code::NotFound, "This invitation link is not valid.")
 }
 
-/// The live session behind a token. Tokens are base62; anything else is not looked up.
+/// The live session behind a token (`<session id>.<secret>`, base62 around one dot); anything
+/// else is not looked up.
 async fn session_of(state: &ApiState, token: &str) -> Result<CompanyTestSession, ApiError> {
-    if token.is_empty() || token.len() > 64 || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    if token.is_empty() || token.len() > 128 || !token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.') {
         return Err(unknown_link());
     }
     match state.engine.store.session_by_candidate_token(token).await? {
@@ -73,7 +74,11 @@ struct SubmitBody {
 }
 
 /// `POST /c/{token}/{action}`.
-pub async fn action(State(state): State<ApiState>, Path((token, action)): Path<(String, String)>, body: Body) -> Response {
+pub async fn action(
+    State(state): State<ApiState>,
+    Path((token, action)): Path<(String, String)>,
+    body: Body,
+) -> Response {
     match run(&state, &token, &action, body).await {
         Ok(session) => (StatusCode::OK, Json(status_json(&session))).into_response(),
         Err(err) => err.into_response(),
@@ -89,7 +94,8 @@ async fn run(state: &ApiState, token: &str, action: &str, body: Body) -> Result<
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(json!({}));
         }
-        serde_json::from_slice(bytes).map_err(|err| ApiError::new(Code::BadRequest, format!("the body is not valid JSON: {err}")))
+        serde_json::from_slice(bytes)
+            .map_err(|err| ApiError::new(Code::BadRequest, format!("the body is not valid JSON: {err}")))
     };
     let parse = |field: &str, value: Value| -> Result<Value, ApiError> {
         if value.is_object() { Ok(value) } else { Err(ApiError::invalid(field, "must be a JSON object", "{...}")) }
@@ -109,7 +115,11 @@ async fn run(state: &ApiState, token: &str, action: &str, body: Body) -> Result<
         }
         "submit" => {
             let body: SubmitBody = serde_json::from_value(parse("body", json(&bytes)?)?).map_err(|err| {
-                ApiError::invalid("body", err, "{\"score\": n, \"maxScore\"?: n, \"areaPoints\"?: [n], \"integritySuggested\"?: bool}")
+                ApiError::invalid(
+                    "body",
+                    err,
+                    "{\"score\": n, \"maxScore\"?: n, \"areaPoints\"?: [n], \"integritySuggested\"?: bool}",
+                )
             })?;
             SessionAction::Submit {
                 score: body.score,
@@ -146,7 +156,8 @@ pub async fn page(State(state): State<ApiState>, Path(token): Path<String>) -> R
         Ok(s) => s,
         Err(err) => {
             let status = err.code.status();
-            return (status, Html(layout("Invitation not found", &format!("<p>{}</p>", escape(&err.message))))).into_response();
+            return (status, Html(layout("Invitation not found", &format!("<p>{}</p>", escape(&err.message)))))
+                .into_response();
         }
     };
     let title = escape(&session.test_title);
@@ -159,11 +170,15 @@ pub async fn page(State(state): State<ApiState>, Path(token): Path<String>) -> R
             } else {
                 ""
             };
-            format!(r#"<button data-action="start">Start</button> {share} <button data-action="decline">Decline</button>"#)
+            format!(
+                r#"<button data-action="start">Start</button> {share} <button data-action="decline">Decline</button>"#
+            )
         }
-        SessionStatus::Active => r#"<form id="submit"><label>Score <input name="score" type="number" min="0" required></label>
+        SessionStatus::Active => {
+            r#"<form id="submit"><label>Score <input name="score" type="number" min="0" required></label>
 <button type="submit">Submit</button></form>"#
-            .to_owned(),
+                .to_owned()
+        }
         _ => "<p>There is nothing left to do on this invitation.</p>".to_owned(),
     };
     // The page opens the invitation once when first shown (the `open` action is idempotent

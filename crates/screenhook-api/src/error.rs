@@ -166,7 +166,9 @@ impl From<DomainError> for ApiError {
     fn from(err: DomainError) -> ApiError {
         match err {
             DomainError::Invalid { field, problem, allowed } => ApiError::invalid(field, problem, allowed),
-            DomainError::NotFound { aggregate, .. } => ApiError::new(Code::NotFound, format!("{aggregate} was not found")),
+            DomainError::NotFound { aggregate, .. } => {
+                ApiError::new(Code::NotFound, format!("{aggregate} was not found"))
+            }
             DomainError::TimerNotDue { .. } => {
                 tracing::error!(%err, "a clock refusal reached the API");
                 ApiError::internal()

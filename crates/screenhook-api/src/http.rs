@@ -112,7 +112,10 @@ async fn authenticate(state: &ApiState, headers: &HeaderMap) -> Result<Caller, A
 
 fn parse_request(value: Value) -> Result<Request, ApiError> {
     if !value.is_object() {
-        return Err(ApiError::new(Code::BadRequest, "expected a JSON object {query, variables, operationName}, or an array of them"));
+        return Err(ApiError::new(
+            Code::BadRequest,
+            "expected a JSON object {query, variables, operationName}, or an array of them",
+        ));
     }
     serde_json::from_value(value)
         .map_err(|err| ApiError::new(Code::BadRequest, format!("the request is not a GraphQL operation: {err}")))
@@ -190,7 +193,8 @@ fn is_introspection(query: &str) -> bool {
 
 /// A whole answer that is one error: `{"errors": [...]}` with the code's HTTP status.
 fn transport_error(err: &ApiError, retry_after: Option<u64>) -> axum::response::Response {
-    let mut response = (err.code.status(), Json(serde_json::json!({ "errors": [err.graphql_error()] }))).into_response();
+    let mut response =
+        (err.code.status(), Json(serde_json::json!({ "errors": [err.graphql_error()] }))).into_response();
     if let Some(secs) = retry_after {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }

@@ -26,6 +26,17 @@ pub struct Change {
     pub interviews: Vec<(LiveInterview, Expected)>,
     /// In firing order.
     pub events: Vec<DomainEvent>,
+    /// Aggregates the decision read but does not write: the change commits only if they are
+    /// still at these versions (so a decision made on a cached or stale read cannot commit).
+    pub guards: Vec<Guard>,
+}
+
+/// "This test was still at this version when the change commits."
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guard {
+    pub company_id: crate::ids::CompanyId,
+    pub test_id: crate::ids::TestId,
+    pub version: u64,
 }
 
 impl Change {

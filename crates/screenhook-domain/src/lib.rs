@@ -38,7 +38,7 @@ pub mod validate;
 pub mod webhook;
 
 pub use access::{ApiKey, Permission};
-pub use change::{Change, Deadline, DeadlineKind, Expected};
+pub use change::{Change, Deadline, DeadlineKind, Expected, Guard};
 pub use error::DomainError;
 pub use event::{DomainEvent, EventKind};
 pub use framework::{CooldownClass, Framework, ScoringModel, catalogue, framework};

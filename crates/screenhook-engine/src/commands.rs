@@ -3,30 +3,38 @@
 //! (the test invited to, the candidate's history), then decides and commits.
 
 use screenhook_domain::{
-    Change, CompanyId, CompanyTest, CompanyTestSession, Integrations, Millis, RejectionReason, SessionId, TestId,
-    Timestamp, VerificationStatus,
-    session::{self, Ctx, Decision, Invite, NotVerify, Reactivate, Retake, SessionCommand, ShareResult, Start, Submission},
+    Change, Company, CompanyId, CompanyTest, CompanyTestSession, Guard, Integrations, Millis, RejectionReason,
+    SessionId, TestId, Timestamp, VerificationStatus,
+    session::{
+        self, Ctx, Decision, Invite, NotVerify, Reactivate, Retake, SessionCommand, ShareResult, Start, Submission,
+    },
     test::{self, TestCommand},
 };
-use screenhook_store::{Applied, random_id};
+use screenhook_store::{Applied, random_id, time_ordered_id};
 
 use crate::{Engine, EngineError};
 
 /// Length of generated test and session ids, as in the reference's `'2TgbrRMkBiksAXqEd'`.
 const ID_LEN: usize = 17;
-/// Length of candidate-link and report access tokens (~190 bits).
+/// Length of the secret of candidate-link and report access tokens (~190 bits).
 const TOKEN_LEN: usize = 32;
 
 pub fn new_session_id() -> SessionId {
-    SessionId::parse(random_id("", ID_LEN)).expect("generated ids use the id alphabet")
+    SessionId::parse(time_ordered_id("", ID_LEN - 7)).expect("generated ids use the id alphabet")
 }
 
 pub fn new_test_id() -> TestId {
-    TestId::parse(random_id("", ID_LEN)).expect("generated ids use the id alphabet")
+    TestId::parse(time_ordered_id("", ID_LEN - 7)).expect("generated ids use the id alphabet")
 }
 
+/// A secret token (report links).
 pub fn new_token() -> String {
     random_id("", TOKEN_LEN)
+}
+
+/// The token of a session's candidate link: the session id, then a secret.
+pub fn candidate_token(session: &SessionId) -> String {
+    format!("{session}.{}", random_id("", TOKEN_LEN))
 }
 
 /// `createCompanyTestSession` as the API receives it.
@@ -47,9 +55,15 @@ pub struct InviteInput {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SessionAction {
     Delete,
-    ExtendExpiration { expiration_date: Timestamp },
-    EditDuration { custom_duration: Millis },
-    Reactivate { expire_duration: Option<Millis> },
+    ExtendExpiration {
+        expiration_date: Timestamp,
+    },
+    EditDuration {
+        custom_duration: Millis,
+    },
+    Reactivate {
+        expire_duration: Option<Millis>,
+    },
     Resend,
     Archive,
     Unarchive,
@@ -57,11 +71,21 @@ pub enum SessionAction {
     Decline,
     /// Share an earlier verified result of the same framework: the given session's, or the
     /// best one when `None`.
-    ShareResult { source: Option<SessionId> },
+    ShareResult {
+        source: Option<SessionId>,
+    },
     Start,
-    Submit { score: u32, max_score: Option<u32>, area_points: Vec<u32>, integrity_suggested: bool },
+    Submit {
+        score: u32,
+        max_score: Option<u32>,
+        area_points: Vec<u32>,
+        integrity_suggested: bool,
+    },
     Verify,
-    NotVerify { reasons: Vec<RejectionReason>, technical_issue: bool },
+    NotVerify {
+        reasons: Vec<RejectionReason>,
+        technical_issue: bool,
+    },
 }
 
 /// What a committed session command produced.
@@ -77,17 +101,35 @@ pub struct SessionOutcome {
 impl Engine {
     /// The company's current time (sandbox companies may run ahead).
     pub async fn company_now(&self, company: &CompanyId) -> Result<Timestamp, EngineError> {
-        let company = self
-            .store
-            .company(company)
-            .await?
-            .ok_or_else(|| EngineError::NotFound { what: "company", id: company.to_string() })?;
+        let company = match self.cache.company(company) {
+            Some(cached) => cached,
+            None => {
+                let stored = self
+                    .store
+                    .company(company)
+                    .await?
+                    .ok_or_else(|| EngineError::NotFound { what: "company", id: company.to_string() })?;
+                self.cache.put_company(stored.clone());
+                stored
+            }
+        };
         Ok(company.now(self.clock.now()))
+    }
+
+    /// Saves a changed company (a sandbox clock advance) and forgets this process's copy.
+    pub async fn update_company(&self, company: &Company) -> Result<(), EngineError> {
+        self.store.update_company(company).await?;
+        self.cache.forget_company(&company.id);
+        Ok(())
     }
 
     /// Creates a Pre-Screen (`TestCommand::Create` or `CreateFromFramework`, whose id and
     /// company fields are overwritten with a new id and `company`).
-    pub async fn create_test(&self, company: &CompanyId, cmd: TestCommand) -> Result<(CompanyTest, Applied), EngineError> {
+    pub async fn create_test(
+        &self,
+        company: &CompanyId,
+        cmd: TestCommand,
+    ) -> Result<(CompanyTest, Applied), EngineError> {
         let id = new_test_id();
         let cmd = match cmd {
             TestCommand::Create(mut new) => {
@@ -100,12 +142,15 @@ impl Engine {
                 new.company_id = company.clone();
                 TestCommand::CreateFromFramework(new)
             }
-            other => return Err(screenhook_domain::DomainError::NotFound { aggregate: "test", command: other.name() }.into()),
+            other => {
+                return Err(screenhook_domain::DomainError::NotFound { aggregate: "test", command: other.name() }.into());
+            }
         };
         let now = self.company_now(company).await?;
         let change = test::decide(None, cmd, now)?;
         let test = written_test(&change).expect("a creation writes the test");
         let applied = self.store.apply(change).await?;
+        self.cache.put_test(test.clone());
         Ok((test, applied))
     }
 
@@ -116,23 +161,38 @@ impl Engine {
         id: &TestId,
         cmd: TestCommand,
     ) -> Result<(CompanyTest, Applied), EngineError> {
-        self.commit(|| async {
-            let current = self.load_test(company, id).await?;
-            let now = self.company_now(company).await?;
-            let change = test::decide(Some(&current), cmd.clone(), now)?;
-            let test = written_test(&change).unwrap_or(current);
-            Ok((change, test))
-        })
-        .await
+        let (test, applied) = self
+            .commit(|| async {
+                let current = self.load_test(company, id).await?;
+                let now = self.company_now(company).await?;
+                let change = test::decide(Some(&current), cmd.clone(), now)?;
+                let test = written_test(&change).unwrap_or(current);
+                Ok((change, test))
+            })
+            .await?;
+        self.cache.put_test(test.clone());
+        Ok((test, applied))
     }
 
     /// `createCompanyTestSession`.
     pub async fn invite(&self, company: &CompanyId, input: InviteInput) -> Result<SessionOutcome, EngineError> {
         let session_id = new_session_id();
-        let candidate_token = new_token();
+        let candidate_token = candidate_token(&session_id);
+        let retry = std::sync::atomic::AtomicBool::new(false);
         let (decision, applied) = self
             .commit(|| async {
-                let test = self.load_test(company, &input.test_id).await?;
+                // The first try may use a cached test; the guard below catches a stale one,
+                // and every retry reads afresh.
+                let first_try = !retry.swap(true, std::sync::atomic::Ordering::Relaxed);
+                let test = match self.cache.test(company, &input.test_id).filter(|_| first_try) {
+                    Some(cached) => cached,
+                    None => {
+                        let fresh = self.load_test(company, &input.test_id).await?;
+                        self.cache.put_test(fresh.clone());
+                        fresh
+                    }
+                };
+                let guard = Guard { company_id: company.clone(), test_id: test.id.clone(), version: test.version };
                 let existing = if input.prefer_existing && !input.candidate_email.is_empty() {
                     let email = input.candidate_email.trim().to_lowercase();
                     self.store.pending_session_for(company, &test.id, &email).await?
@@ -155,7 +215,11 @@ impl Engine {
                     existing,
                 };
                 let decision = session::decide(None, SessionCommand::Invite(Box::new(invite)), &self.ctx(), now)?;
-                Ok((decision.clone().into_change(), decision))
+                let mut change = decision.clone().into_change();
+                if !change.is_empty() {
+                    change.guards.push(guard);
+                }
+                Ok((change, decision))
             })
             .await?;
         let session = match decision {
@@ -174,7 +238,8 @@ impl Engine {
         action: SessionAction,
     ) -> Result<SessionOutcome, EngineError> {
         // Generated once, so a retried decision creates the same ids.
-        let (new_id, new_token, report_token) = (new_session_id(), new_token(), new_token());
+        let new_id = new_session_id();
+        let (new_token, report_token) = (candidate_token(&new_id), new_token());
         let ((session, created), applied) = self
             .commit(|| async {
                 let current = self.load_session(company, id).await?;
@@ -263,7 +328,10 @@ impl Engine {
         let Some(framework) = current.framework_id.clone() else {
             // Only Certified Evaluations accept shared results: a custom test has no framework
             // whose results could stand in for it.
-            return Err(EngineError::NotFound { what: "framework of the test (custom Pre-Screens accept no shared results); session", id: current.id.to_string() });
+            return Err(EngineError::NotFound {
+                what: "framework of the test (custom Pre-Screens accept no shared results); session",
+                id: current.id.to_string(),
+            });
         };
         let history = self.store.sessions_of_candidate(&current.candidate.email, &framework).await?;
         let candidates = history.into_iter().filter(|s| {
@@ -273,16 +341,15 @@ impl Engine {
                 && (s.verification_status == Some(VerificationStatus::Verified))
         });
         let chosen = match source {
-            Some(wanted) => candidates.into_iter().find(|s| &s.id == wanted).ok_or_else(|| not_found(wanted.to_string()))?,
+            Some(wanted) => {
+                candidates.into_iter().find(|s| &s.id == wanted).ok_or_else(|| not_found(wanted.to_string()))?
+            }
             None => candidates
                 .max_by_key(|s| s.result.as_ref().map(|r| (r.coding_score_2023, r.score)))
                 .ok_or_else(|| not_found(format!("for {} on framework {framework}", current.candidate.email)))?,
         };
-        let result_date_limit = self
-            .store
-            .test(&current.company_id, &current.test_id)
-            .await?
-            .and_then(|t| t.result_date_limit);
+        let result_date_limit =
+            self.store.test(&current.company_id, &current.test_id).await?.and_then(|t| t.result_date_limit);
         Ok(SessionCommand::ShareResult(Box::new(ShareResult {
             result: chosen.result.clone().expect("filtered on a result"),
             framework_id: framework,

@@ -12,6 +12,7 @@
 //! - this file: [`Engine`] and [`EngineError`].
 
 pub mod bootstrap;
+mod cache;
 pub mod clock;
 pub mod commands;
 pub mod keys;
@@ -67,11 +68,12 @@ pub struct Engine {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<EngineConfig>,
+    cache: Arc<cache::ReadCache>,
 }
 
 impl Engine {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: EngineConfig) -> Engine {
-        Engine { store, clock, config: Arc::new(config) }
+        Engine { store, clock, config: Arc::new(config), cache: Arc::default() }
     }
 
     /// Loads, decides and commits, again and again while another decision commits first.

@@ -47,7 +47,9 @@ impl Engine {
                 match self.fire(&timer, now).await {
                     Ok(true) => fired += 1,
                     Ok(false) => {}
-                    Err(err) => tracing::warn!(session = %timer.session_id, kind = timer.kind.as_str(), %err, "timer failed; retrying on the next tick"),
+                    Err(err) => {
+                        tracing::warn!(session = %timer.session_id, kind = timer.kind.as_str(), %err, "timer failed; retrying on the next tick")
+                    }
                 }
             }
             if !progressed {
@@ -66,7 +68,9 @@ impl Engine {
                 };
                 let cmd = match timer.kind {
                     DeadlineKind::Expiry => SessionCommand::Expire,
-                    DeadlineKind::TimeLimit => SessionCommand::TimeLimitReached(self.submission_timeout(report_token.clone())),
+                    DeadlineKind::TimeLimit => {
+                        SessionCommand::TimeLimitReached(self.submission_timeout(report_token.clone()))
+                    }
                     DeadlineKind::IntegrityReview => SessionCommand::IntegrityReviewDue,
                 };
                 let change = session::decide(Some(&session), cmd, &self.ctx(), now)?.into_change();

@@ -41,12 +41,11 @@ CREATE TABLE sessions (
     finish_date               INTEGER,
     greenhouse_candidate_id   TEXT,
     greenhouse_application_id TEXT,
-    candidate_token           TEXT NOT NULL,
     doc                       TEXT NOT NULL
 );
-CREATE UNIQUE INDEX sessions_by_candidate_token ON sessions (candidate_token);
 CREATE INDEX sessions_by_test ON sessions (company_id, test_id, finish_date);
-CREATE INDEX sessions_by_candidate ON sessions (candidate_email, framework_id);
+-- Only Certified Evaluations need a candidate's history (re-shares, cooldowns).
+CREATE INDEX sessions_by_candidate ON sessions (candidate_email, framework_id) WHERE framework_id IS NOT NULL;
 CREATE INDEX sessions_by_greenhouse_candidate ON sessions (company_id, greenhouse_candidate_id)
     WHERE greenhouse_candidate_id IS NOT NULL;
 CREATE INDEX sessions_by_greenhouse_application ON sessions (company_id, greenhouse_application_id)

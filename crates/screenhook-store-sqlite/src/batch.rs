@@ -16,7 +16,6 @@ use std::collections::HashMap;
 
 use screenhook_domain::{Change, CompanyTestSession, Expected};
 use screenhook_store::{Applied, StoreError, StoredEvent, new_event_id};
-use serde_json::{Value, json};
 use sqlx::{Row, SqliteConnection};
 
 use crate::{
@@ -92,7 +91,12 @@ async fn read_versions(conn: &mut SqliteConnection, changes: &[Change]) -> Resul
             .flat_map(|c| -> Vec<&str> {
                 match aggregate {
                     "test session" => c.sessions.iter().map(|(s, _)| s.id.as_str()).collect(),
-                    "test" => c.tests.iter().map(|(t, _)| t.id.as_str()).collect(),
+                    "test" => c
+                        .tests
+                        .iter()
+                        .map(|(t, _)| t.id.as_str())
+                        .chain(c.guards.iter().map(|g| g.test_id.as_str()))
+                        .collect(),
                     _ => c.interviews.iter().map(|(i, _)| i.id.as_str()).collect(),
                 }
             })
@@ -127,14 +131,27 @@ fn check(change: &Change, current: &mut Current) -> Result<(), StoreError> {
         .map(|(s, e)| ("test session", s.id.as_str(), s.company_id.as_str(), s.version, *e))
         .chain(change.tests.iter().map(|(t, e)| ("test", t.id.as_str(), t.company_id.as_str(), t.version, *e)))
         .chain(
-            change.interviews.iter().map(|(i, e)| ("live interview", i.id.as_str(), i.company_id.as_str(), i.version, *e)),
+            change
+                .interviews
+                .iter()
+                .map(|(i, e)| ("live interview", i.id.as_str(), i.company_id.as_str(), i.version, *e)),
         );
     let mut next: Vec<((&'static str, String), Option<(String, u64)>)> = Vec::new();
+    for guard in &change.guards {
+        let still = match &current[&("test", guard.test_id.to_string())] {
+            Some((owner, version)) => owner == guard.company_id.as_str() && *version == guard.version,
+            None => false,
+        };
+        if !still {
+            return Err(writer::conflict("test", guard.test_id.as_str(), Expected::Version(guard.version)));
+        }
+    }
     for (aggregate, id, company, version, expected) in writes {
         writer::check_version(aggregate, id, version, expected)?;
         let key = (aggregate, id.to_owned());
         // A write earlier in this same change counts too.
-        let now = next.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| v.clone()).unwrap_or_else(|| current[&key].clone());
+        let now =
+            next.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| v.clone()).unwrap_or_else(|| current[&key].clone());
         let matches = match (expected, &now) {
             (Expected::New, None) => true,
             (Expected::Version(v), Some((owner, stored))) => owner == company && *stored == v,
@@ -149,22 +166,68 @@ fn check(change: &Change, current: &mut Current) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn session_row(session: &CompanyTestSession) -> Result<Value, StoreError> {
-    Ok(json!({
-        "id": session.id.as_str(),
-        "company_id": session.company_id.as_str(),
-        "test_id": session.test_id.as_str(),
-        "version": session.version,
-        "status": session.status.as_str(),
-        "email": session.candidate.email,
-        "framework_id": session.framework_id.as_ref().map(|f| f.as_str()),
-        "create_date": session.create_date.as_millis(),
-        "finish_date": session.finish_date.map(|t| t.as_millis()),
-        "gh_candidate": session.integrations.greenhouse_candidate_id,
-        "gh_application": session.integrations.greenhouse_application_id,
-        "token": session.candidate_token,
-        "doc": to_doc(session)?,
-    }))
+/// One bound value of a multi-row statement.
+enum Arg {
+    Text(Option<String>),
+    Int(Option<i64>),
+}
+
+/// The largest number of rows one statement carries. Batches are cut into power-of-two
+/// chunks up to this, so a handful of prepared statements serve every batch size.
+const CHUNK: usize = 64;
+
+/// Runs `prefix VALUES (…), (…) suffix` over `rows` in chunks. Rows are bound as parameters:
+/// unlike one JSON array parameter, no value is parsed again per column.
+async fn each_chunk(
+    conn: &mut SqliteConnection,
+    prefix: &str,
+    suffix: &str,
+    columns: usize,
+    rows: Vec<Vec<Arg>>,
+) -> Result<Vec<sqlx::sqlite::SqliteRow>, StoreError> {
+    let mut returned = Vec::new();
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let remaining = rows.len();
+        let size = if remaining >= CHUNK { CHUNK } else { 1 << (usize::BITS - 1 - remaining.leading_zeros()) };
+        let mut sql = String::with_capacity(prefix.len() + suffix.len() + size * columns * 5);
+        sql.push_str(prefix);
+        sql.push_str(" VALUES ");
+        let mut n = 0;
+        for row in 0..size {
+            sql.push_str(if row == 0 { "(" } else { ", (" });
+            for column in 0..columns {
+                n += 1;
+                if column > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('$');
+                sql.push_str(&n.to_string());
+            }
+            sql.push(')');
+        }
+        sql.push(' ');
+        sql.push_str(suffix);
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for row in rows.by_ref().take(size) {
+            for arg in row {
+                query = match arg {
+                    Arg::Text(value) => query.bind(value),
+                    Arg::Int(value) => query.bind(value),
+                };
+            }
+        }
+        returned.extend(query.fetch_all(&mut *conn).await.map_err(unavailable)?);
+    }
+    Ok(returned)
+}
+
+fn text(value: &str) -> Arg {
+    Arg::Text(Some(value.to_owned()))
+}
+
+fn opt_text(value: Option<&str>) -> Arg {
+    Arg::Text(value.map(str::to_owned))
 }
 
 async fn write_sessions(
@@ -173,33 +236,57 @@ async fn write_sessions(
     updates: &[&CompanyTestSession],
 ) -> Result<(), StoreError> {
     if !inserts.is_empty() {
-        let rows = inserts.iter().map(|s| session_row(s)).collect::<Result<Vec<_>, _>>()?;
-        sqlx::query(
+        let rows = inserts
+            .iter()
+            .map(|s| {
+                Ok(vec![
+                    text(s.id.as_str()),
+                    text(s.company_id.as_str()),
+                    text(s.test_id.as_str()),
+                    Arg::Int(Some(s.version as i64)),
+                    text(s.status.as_str()),
+                    text(&s.candidate.email),
+                    opt_text(s.framework_id.as_ref().map(|f| f.as_str())),
+                    Arg::Int(Some(s.create_date.as_millis())),
+                    Arg::Int(s.finish_date.map(|t| t.as_millis())),
+                    opt_text(s.integrations.greenhouse_candidate_id.as_deref()),
+                    opt_text(s.integrations.greenhouse_application_id.as_deref()),
+                    Arg::Text(Some(to_doc(*s)?)),
+                ])
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        each_chunk(
+            conn,
             "INSERT INTO sessions (id, company_id, test_id, version, status, candidate_email, framework_id, create_date, \
-                                   finish_date, greenhouse_candidate_id, greenhouse_application_id, candidate_token, doc) \
-             SELECT value ->> 'id', value ->> 'company_id', value ->> 'test_id', value ->> 'version', value ->> 'status', \
-                    value ->> 'email', value ->> 'framework_id', value ->> 'create_date', value ->> 'finish_date', \
-                    value ->> 'gh_candidate', value ->> 'gh_application', value ->> 'token', value ->> 'doc' \
-             FROM json_each($1)",
+             finish_date, greenhouse_candidate_id, greenhouse_application_id, doc)",
+            "",
+            12,
+            rows,
         )
-        .bind(Value::Array(rows).to_string())
-        .execute(&mut *conn)
-        .await
-        .map_err(unavailable)?;
+        .await?;
     }
     if !updates.is_empty() {
-        let rows = updates.iter().map(|s| session_row(s)).collect::<Result<Vec<_>, _>>()?;
-        let res = sqlx::query(
-            "UPDATE sessions SET version = u.version, status = u.status, finish_date = u.finish_date, doc = u.doc \
-             FROM (SELECT value ->> 'id' AS id, value ->> 'version' AS version, value ->> 'status' AS status, \
-                          value ->> 'finish_date' AS finish_date, value ->> 'doc' AS doc FROM json_each($1)) AS u \
-             WHERE sessions.id = u.id",
+        let rows = updates
+            .iter()
+            .map(|s| {
+                Ok(vec![
+                    text(s.id.as_str()),
+                    Arg::Int(Some(s.version as i64)),
+                    text(s.status.as_str()),
+                    Arg::Int(s.finish_date.map(|t| t.as_millis())),
+                    Arg::Text(Some(to_doc(*s)?)),
+                ])
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let updated = each_chunk(
+            conn,
+            "UPDATE sessions SET version = u.column2, status = u.column3, finish_date = u.column4, doc = u.column5 FROM (",
+            ") AS u WHERE sessions.id = u.column1 RETURNING sessions.id",
+            5,
+            rows,
         )
-        .bind(Value::Array(rows).to_string())
-        .execute(&mut *conn)
-        .await
-        .map_err(unavailable)?;
-        if res.rows_affected() != updates.len() as u64 {
+        .await?;
+        if updated.len() != updates.len() {
             return Err(StoreError::Unavailable("a checked session update found no row".into()));
         }
     }
@@ -211,27 +298,24 @@ async fn write_timers(conn: &mut SqliteConnection, sessions: &[&CompanyTestSessi
     let mut none = Vec::new();
     for session in sessions {
         match session.next_deadline() {
-            Some(deadline) => due.push(json!({
-                "session_id": session.id.as_str(),
-                "company_id": session.company_id.as_str(),
-                "kind": deadline.kind.as_str(),
-                "due_at": deadline.due.as_millis(),
-            })),
+            Some(deadline) => due.push(vec![
+                text(session.id.as_str()),
+                text(session.company_id.as_str()),
+                text(deadline.kind.as_str()),
+                Arg::Int(Some(deadline.due.as_millis())),
+            ]),
             None => none.push(session.id.as_str()),
         }
     }
     if !due.is_empty() {
-        // `WHERE true` keeps SQLite from reading ON CONFLICT as part of the SELECT.
-        sqlx::query(
-            "INSERT INTO timers (session_id, company_id, kind, due_at) \
-             SELECT value ->> 'session_id', value ->> 'company_id', value ->> 'kind', value ->> 'due_at' \
-             FROM json_each($1) WHERE true \
-             ON CONFLICT (session_id) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at",
+        each_chunk(
+            conn,
+            "INSERT INTO timers (session_id, company_id, kind, due_at)",
+            "ON CONFLICT (session_id) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at",
+            4,
+            due,
         )
-        .bind(Value::Array(due).to_string())
-        .execute(&mut *conn)
-        .await
-        .map_err(unavailable)?;
+        .await?;
     }
     if !none.is_empty() {
         sqlx::query("DELETE FROM timers WHERE session_id IN (SELECT value FROM json_each($1))")
@@ -245,22 +329,26 @@ async fn write_timers(conn: &mut SqliteConnection, sessions: &[&CompanyTestSessi
 
 /// Inserts the accepted changes' events in firing order and fans them out; returns each
 /// accepted change's events with their outbox positions.
-async fn insert_events(conn: &mut SqliteConnection, changes: &[Change], accepted: &[usize]) -> Result<Vec<Applied>, StoreError> {
+async fn insert_events(
+    conn: &mut SqliteConnection,
+    changes: &[Change],
+    accepted: &[usize],
+) -> Result<Vec<Applied>, StoreError> {
     let mut rows = Vec::new();
     let mut stored: Vec<Vec<StoredEvent>> = Vec::with_capacity(accepted.len());
     for &index in accepted {
         let mut events = Vec::with_capacity(changes[index].events.len());
         for event in &changes[index].events {
             let id = new_event_id();
-            rows.push(json!({
-                "id": id.as_str(),
-                "company_id": event.company_id.as_str(),
-                "session_id": event.session_id.as_ref().map(|s| s.as_str()),
-                "test_id": event.test_id.as_ref().map(|t| t.as_str()),
-                "kind": event.kind.name(),
-                "triggered_on": event.triggered_on.as_millis(),
-                "payload": event.payload.to_string(),
-            }));
+            rows.push(vec![
+                text(id.as_str()),
+                text(event.company_id.as_str()),
+                opt_text(event.session_id.as_ref().map(|s| s.as_str())),
+                opt_text(event.test_id.as_ref().map(|t| t.as_str())),
+                text(event.kind.name()),
+                Arg::Int(Some(event.triggered_on.as_millis())),
+                Arg::Text(Some(event.payload.to_string())),
+            ]);
             events.push(StoredEvent {
                 seq: 0,
                 id,
@@ -277,23 +365,21 @@ async fn insert_events(conn: &mut SqliteConnection, changes: &[Change], accepted
     if rows.is_empty() {
         return Ok(stored.into_iter().map(|events| Applied { events }).collect());
     }
-    let assigned = sqlx::query(
-        "INSERT INTO events (id, company_id, session_id, test_id, kind, triggered_on, payload) \
-         SELECT value ->> 'id', value ->> 'company_id', value ->> 'session_id', value ->> 'test_id', value ->> 'kind', \
-                value ->> 'triggered_on', value ->> 'payload' \
-         FROM json_each($1) ORDER BY key \
-         RETURNING seq, id",
+    let assigned = each_chunk(
+        conn,
+        "INSERT INTO events (id, company_id, session_id, test_id, kind, triggered_on, payload)",
+        "RETURNING seq, id",
+        7,
+        rows,
     )
-    .bind(Value::Array(rows).to_string())
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(unavailable)?;
+    .await?;
     let mut seqs: HashMap<String, i64> = HashMap::with_capacity(assigned.len());
     for row in &assigned {
         seqs.insert(row.try_get("id").map_err(unavailable)?, row.try_get("seq").map_err(unavailable)?);
     }
     for event in stored.iter_mut().flatten() {
-        event.seq = *seqs.get(event.id.as_str()).ok_or_else(|| StoreError::Unavailable("an event got no position".into()))?;
+        event.seq =
+            *seqs.get(event.id.as_str()).ok_or_else(|| StoreError::Unavailable("an event got no position".into()))?;
     }
     let first = seqs.values().min().copied().unwrap_or(0);
     let last = seqs.values().max().copied().unwrap_or(0);
@@ -320,5 +406,11 @@ async fn fan_out_range(conn: &mut SqliteConnection, first: i64, last: i64) -> Re
          ORDER BY seq",
         key = crate::delivery::ORDER_KEY_SQL
     );
-    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(first).bind(last).execute(&mut *conn).await.map(drop).map_err(unavailable)
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(first)
+        .bind(last)
+        .execute(&mut *conn)
+        .await
+        .map(drop)
+        .map_err(unavailable)
 }

@@ -7,10 +7,12 @@
 //!   claim of healthy work reads one partial index and never wades through a dead endpoint's
 //!   backlog; an unhealthy webhook gets one probe at a time instead.
 
-use screenhook_domain::{CompanyId, EventId, EventKind, Millis, SessionId, Timestamp, Webhook, WebhookHealth, WebhookId, WebhookState};
+use screenhook_domain::{
+    CompanyId, EventId, EventKind, Millis, SessionId, Timestamp, Webhook, WebhookHealth, WebhookId, WebhookState,
+};
 use screenhook_store::{
-    AttemptRecord, AttemptResult, AttemptRow, ClaimedDelivery, DeliveryFilter, DeliveryRow, DeliveryState, HealthPolicy,
-    Notification, StoreError, StoredEvent,
+    AttemptRecord, AttemptResult, AttemptRow, ClaimedDelivery, DeliveryFilter, DeliveryRow, DeliveryState,
+    HealthPolicy, Notification, StoreError, StoredEvent,
 };
 use sqlx::{Row, SqliteConnection, sqlite::SqliteRow};
 
@@ -21,7 +23,11 @@ pub(crate) const ORDER_KEY_SQL: &str = "COALESCE(e.session_id, 'test:' || e.test
 
 /// Fans one committed event out to every live webhook of its company subscribed to its kind.
 /// Fresh deliveries are due at once (`next_attempt_at` 0), whatever clock the company runs on.
-pub(crate) async fn fan_out(conn: &mut SqliteConnection, event: &StoredEvent, order_key: &str) -> Result<(), StoreError> {
+pub(crate) async fn fan_out(
+    conn: &mut SqliteConnection,
+    event: &StoredEvent,
+    order_key: &str,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO deliveries (event_seq, webhook_id, company_id, order_key, state, paused, next_attempt_at, created_at) \
          SELECT $1, w.id, w.company_id, $2, \
@@ -75,13 +81,14 @@ async fn write_subscriptions(conn: &mut SqliteConnection, webhook: &Webhook) -> 
 }
 
 pub(crate) async fn insert_webhook(conn: &mut SqliteConnection, webhook: &Webhook) -> Result<(), StoreError> {
-    let res = sqlx::query("INSERT INTO webhooks (id, company_id, state, created_at, doc) VALUES ($1, $2, 'active', $3, $4)")
-        .bind(webhook.id.as_str())
-        .bind(webhook.company_id.as_str())
-        .bind(webhook.created_at.as_millis())
-        .bind(to_doc(webhook)?)
-        .execute(&mut *conn)
-        .await;
+    let res =
+        sqlx::query("INSERT INTO webhooks (id, company_id, state, created_at, doc) VALUES ($1, $2, 'active', $3, $4)")
+            .bind(webhook.id.as_str())
+            .bind(webhook.company_id.as_str())
+            .bind(webhook.created_at.as_millis())
+            .bind(to_doc(webhook)?)
+            .execute(&mut *conn)
+            .await;
     match res {
         Err(sqlx::Error::Database(err)) if err.is_unique_violation() => {
             return Err(StoreError::Duplicate { what: format!("webhook {}", webhook.id) });
@@ -100,12 +107,20 @@ pub(crate) async fn update_webhook(conn: &mut SqliteConnection, webhook: &Webhoo
         .await
         .map_err(unavailable)?;
     if res.rows_affected() != 1 {
-        return Err(StoreError::Conflict { aggregate: "webhook", id: webhook.id.to_string(), expected: "an existing webhook".into() });
+        return Err(StoreError::Conflict {
+            aggregate: "webhook",
+            id: webhook.id.to_string(),
+            expected: "an existing webhook".into(),
+        });
     }
     write_subscriptions(conn, webhook).await
 }
 
-pub(crate) async fn delete_webhook(conn: &mut SqliteConnection, company: &CompanyId, id: &WebhookId) -> Result<bool, StoreError> {
+pub(crate) async fn delete_webhook(
+    conn: &mut SqliteConnection,
+    company: &CompanyId,
+    id: &WebhookId,
+) -> Result<bool, StoreError> {
     let res = sqlx::query("UPDATE webhooks SET deleted = 1 WHERE id = $1 AND company_id = $2 AND deleted = 0")
         .bind(id.as_str())
         .bind(company.as_str())
@@ -168,8 +183,8 @@ pub(crate) async fn claim(
     saturated: &[WebhookId],
 ) -> Result<Vec<(i64, i64, u32, WebhookId, i64, bool)>, StoreError> {
     let until = now.plus(lease).as_millis();
-    let saturated = serde_json::to_string(&saturated.iter().map(|w| w.as_str()).collect::<Vec<_>>())
-        .expect("strings encode");
+    let saturated =
+        serde_json::to_string(&saturated.iter().map(|w| w.as_str()).collect::<Vec<_>>()).expect("strings encode");
     let rows = sqlx::query(
         "UPDATE deliveries SET lease_until = $2, claim = claim + 1 \
          WHERE id IN (SELECT id FROM deliveries \
@@ -246,7 +261,9 @@ pub(crate) fn assemble(
     claimed
         .into_iter()
         .map(|(delivery_id, claim, attempts, webhook_id, seq, probe)| {
-            let event = by_seq.get(&seq).ok_or_else(|| StoreError::Corrupt(format!("delivery {delivery_id}: event {seq} is missing")))?;
+            let event = by_seq
+                .get(&seq)
+                .ok_or_else(|| StoreError::Corrupt(format!("delivery {delivery_id}: event {seq} is missing")))?;
             Ok(ClaimedDelivery { delivery_id, claim, attempts, webhook_id, event: (*event).clone(), probe })
         })
         .collect()
@@ -269,14 +286,22 @@ pub(crate) async fn events_by_seq(conn: &mut SqliteConnection, seqs: &[i64]) -> 
 }
 
 /// Records attempts and their consequences, one after the other, in the caller's transaction.
-pub(crate) async fn record(conn: &mut SqliteConnection, attempts: &[AttemptRecord], policy: &HealthPolicy) -> Result<(), StoreError> {
+pub(crate) async fn record(
+    conn: &mut SqliteConnection,
+    attempts: &[AttemptRecord],
+    policy: &HealthPolicy,
+) -> Result<(), StoreError> {
     for attempt in attempts {
         record_one(conn, attempt, policy).await?;
     }
     Ok(())
 }
 
-async fn record_one(conn: &mut SqliteConnection, attempt: &AttemptRecord, policy: &HealthPolicy) -> Result<(), StoreError> {
+async fn record_one(
+    conn: &mut SqliteConnection,
+    attempt: &AttemptRecord,
+    policy: &HealthPolicy,
+) -> Result<(), StoreError> {
     let (state, next_attempt_at, finished_at) = match attempt.result {
         AttemptResult::Delivered => ("delivered", None, Some(attempt.at.as_millis())),
         AttemptResult::RetryAt(at) => ("ready", Some(at.as_millis()), None),
@@ -361,7 +386,11 @@ async fn webhook_succeeded(conn: &mut SqliteConnection, webhook: &WebhookId) -> 
     Ok(())
 }
 
-async fn webhook_failed(conn: &mut SqliteConnection, attempt: &AttemptRecord, policy: &HealthPolicy) -> Result<(), StoreError> {
+async fn webhook_failed(
+    conn: &mut SqliteConnection,
+    attempt: &AttemptRecord,
+    policy: &HealthPolicy,
+) -> Result<(), StoreError> {
     let row = sqlx::query("SELECT state, consecutive_failures, company_id FROM webhooks WHERE id = $1 AND deleted = 0")
         .bind(attempt.webhook_id.as_str())
         .fetch_optional(&mut *conn)
@@ -426,13 +455,15 @@ async fn attempt_was_probe(conn: &mut SqliteConnection, attempt: &AttemptRecord)
 }
 
 async fn set_paused(conn: &mut SqliteConnection, webhook: &WebhookId, paused: bool) -> Result<(), StoreError> {
-    sqlx::query("UPDATE deliveries SET paused = $2 WHERE webhook_id = $1 AND state IN ('ready', 'waiting') AND paused <> $2")
-        .bind(webhook.as_str())
-        .bind(paused)
-        .execute(&mut *conn)
-        .await
-        .map(drop)
-        .map_err(unavailable)
+    sqlx::query(
+        "UPDATE deliveries SET paused = $2 WHERE webhook_id = $1 AND state IN ('ready', 'waiting') AND paused <> $2",
+    )
+    .bind(webhook.as_str())
+    .bind(paused)
+    .execute(&mut *conn)
+    .await
+    .map(drop)
+    .map_err(unavailable)
 }
 
 /// Queues one event to one webhook again, behind the session's unfinished deliveries.
@@ -505,8 +536,10 @@ pub(crate) fn decode_delivery(row: &SqliteRow) -> Result<DeliveryRow, StoreError
     let session: Option<String> = row.try_get("session_id").map_err(unavailable)?;
     Ok(DeliveryRow {
         id: row.try_get("id").map_err(unavailable)?,
-        webhook_id: WebhookId::parse(row.try_get::<String, _>("webhook_id").map_err(unavailable)?).map_err(|_| corrupt("webhook id"))?,
-        event_id: EventId::parse(row.try_get::<String, _>("event_id").map_err(unavailable)?).map_err(|_| corrupt("event id"))?,
+        webhook_id: WebhookId::parse(row.try_get::<String, _>("webhook_id").map_err(unavailable)?)
+            .map_err(|_| corrupt("webhook id"))?,
+        event_id: EventId::parse(row.try_get::<String, _>("event_id").map_err(unavailable)?)
+            .map_err(|_| corrupt("event id"))?,
         event_kind: EventKind::from_name(kind).ok_or_else(|| corrupt("kind"))?,
         session_id: session.map(SessionId::parse).transpose().map_err(|_| corrupt("session id"))?,
         state: DeliveryState::parse(state).ok_or_else(|| corrupt("state"))?,

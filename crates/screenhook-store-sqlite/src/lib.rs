@@ -31,13 +31,12 @@ use screenhook_domain::{
     InterviewId, LiveInterview, Millis, SessionId, TestId, Timestamp, Webhook, WebhookHealth, WebhookId,
 };
 use screenhook_store::{
-    Applied, AtsIdType, AttemptRecord, AttemptRow, ClaimedDelivery, DeliveryFilter, DeliveryRow, HealthPolicy, Notification,
-    Page, StoreError, StoredEvent, Timer,
+    Applied, AtsIdType, AttemptRecord, AttemptRow, ClaimedDelivery, DeliveryFilter, DeliveryRow, HealthPolicy,
+    Notification, Page, StoreError, StoredEvent, Timer,
 };
 use serde::de::DeserializeOwned;
 use sqlx::{
-    Row,
-    SqliteConnection,
+    Row, SqliteConnection,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous},
 };
 use tokio::sync::{mpsc, oneshot};
@@ -58,9 +57,10 @@ impl SqliteStore {
     pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let options = connect_options(path)?;
         let mut write_conn = sqlx::ConnectOptions::connect(&options).await.map_err(unavailable)?;
-        sqlx::migrate!("./migrations").run(&mut write_conn).await.map_err(|err| {
-            StoreError::Unavailable(format!("migrating {}: {err}", path.display()))
-        })?;
+        sqlx::migrate!("./migrations")
+            .run(&mut write_conn)
+            .await
+            .map_err(|err| StoreError::Unavailable(format!("migrating {}: {err}", path.display())))?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)
@@ -87,7 +87,8 @@ impl SqliteStore {
                 Box::new(Reply { to, result }) as Box<dyn Completion>
             })
         }));
-        let abandoned = || StoreError::Unavailable("the write was abandoned before it committed; see the server log".into());
+        let abandoned =
+            || StoreError::Unavailable("the write was abandoned before it committed; see the server log".into());
         self.writer.send(job).await.map_err(|_| abandoned())?;
         answer.await.map_err(|_| abandoned())?
     }
@@ -119,6 +120,11 @@ fn connect_options(path: &Path) -> Result<SqliteConnectOptions, StoreError> {
         .busy_timeout(Duration::from_secs(5))
         .foreign_keys(true);
     Ok(options)
+}
+
+/// Compares secrets without an early exit, so timing does not tell how much of a guess matched.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 pub(crate) fn unavailable(err: impl std::fmt::Display) -> StoreError {
@@ -198,7 +204,8 @@ impl screenhook_store::Store for SqliteStore {
 
     async fn revoke_api_key(&self, company: &CompanyId, public_id: &str, at: Timestamp) -> Result<bool, StoreError> {
         let (company, public_id) = (company.clone(), public_id.to_owned());
-        self.write(move |conn| Box::pin(async move { writer::revoke_api_key(conn, &company, &public_id, at).await })).await
+        self.write(move |conn| Box::pin(async move { writer::revoke_api_key(conn, &company, &public_id, at).await }))
+            .await
     }
 
     async fn test(&self, company: &CompanyId, id: &TestId) -> Result<Option<CompanyTest>, StoreError> {
@@ -302,7 +309,10 @@ impl screenhook_store::Store for SqliteStore {
     }
 
     async fn session_by_candidate_token(&self, token: &str) -> Result<Option<CompanyTestSession>, StoreError> {
-        self.fetch_doc(sqlx::query("SELECT doc FROM sessions WHERE candidate_token = $1").bind(token)).await
+        let Some((id, _)) = token.split_once('.') else { return Ok(None) };
+        let session: Option<CompanyTestSession> =
+            self.fetch_doc(sqlx::query("SELECT doc FROM sessions WHERE id = $1").bind(id)).await?;
+        Ok(session.filter(|s| constant_time_eq(s.candidate_token.as_bytes(), token.as_bytes())))
     }
 
     async fn interview(&self, company: &CompanyId, id: &InterviewId) -> Result<Option<LiveInterview>, StoreError> {
@@ -316,7 +326,8 @@ impl screenhook_store::Store for SqliteStore {
 
     async fn apply(&self, change: Change) -> Result<Applied, StoreError> {
         let (to, answer) = oneshot::channel();
-        let abandoned = || StoreError::Unavailable("the write was abandoned before it committed; see the server log".into());
+        let abandoned =
+            || StoreError::Unavailable("the write was abandoned before it committed; see the server log".into());
         self.writer.send(WriteJob::Apply(change, to)).await.map_err(|_| abandoned())?;
         answer.await.map_err(|_| abandoned())?
     }
@@ -347,25 +358,24 @@ impl screenhook_store::Store for SqliteStore {
     }
 
     async fn next_timer_due(&self) -> Result<Option<Timestamp>, StoreError> {
-        let due: Option<i64> = sqlx::query_scalar("SELECT MIN(due_at) FROM timers")
-            .fetch_one(&self.read)
-            .await
-            .map_err(unavailable)?;
+        let due: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(due_at) FROM timers").fetch_one(&self.read).await.map_err(unavailable)?;
         Ok(due.map(Timestamp::from_millis))
     }
 
     async fn events_after(&self, after_seq: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2"));
-        let rows = sqlx::query(sql)
-            .bind(after_seq)
-            .bind(i64::from(limit))
-            .fetch_all(&self.read)
-            .await
-            .map_err(unavailable)?;
+        let sql =
+            sqlx::AssertSqlSafe(format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2"));
+        let rows =
+            sqlx::query(sql).bind(after_seq).bind(i64::from(limit)).fetch_all(&self.read).await.map_err(unavailable)?;
         rows.iter().map(decode_event).collect()
     }
 
-    async fn events_of_session(&self, company: &CompanyId, session: &SessionId) -> Result<Vec<StoredEvent>, StoreError> {
+    async fn events_of_session(
+        &self,
+        company: &CompanyId,
+        session: &SessionId,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE session_id = $1 AND company_id = $2 ORDER BY seq"
         ));
@@ -393,7 +403,11 @@ impl screenhook_store::Store for SqliteStore {
         self.write(move |conn| Box::pin(async move { delivery::delete_webhook(conn, &company, &id).await })).await
     }
 
-    async fn webhook(&self, company: &CompanyId, id: &WebhookId) -> Result<Option<(Webhook, WebhookHealth)>, StoreError> {
+    async fn webhook(
+        &self,
+        company: &CompanyId,
+        id: &WebhookId,
+    ) -> Result<Option<(Webhook, WebhookHealth)>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {} FROM webhooks WHERE id = $1 AND company_id = $2 AND deleted = 0",
             delivery::WEBHOOK_COLUMNS
@@ -492,7 +506,13 @@ impl screenhook_store::Store for SqliteStore {
         delivery::decode_delivery(&row).map(Some)
     }
 
-    async fn recover(&self, company: &CompanyId, webhook: &WebhookId, since: Timestamp, now: Timestamp) -> Result<u32, StoreError> {
+    async fn recover(
+        &self,
+        company: &CompanyId,
+        webhook: &WebhookId,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Result<u32, StoreError> {
         let (c, w) = (company.clone(), webhook.clone());
         self.write(move |conn| Box::pin(async move { delivery::recover(conn, &c, &w, since, now).await })).await
     }

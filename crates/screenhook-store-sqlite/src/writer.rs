@@ -2,7 +2,10 @@
 
 use std::{future::Future, pin::Pin};
 
-use screenhook_domain::{ApiKey, Change, CompanyId, Timestamp, Company, CompanyTest, CompanyTestSession, DomainEvent, Expected, LiveInterview};
+use screenhook_domain::{
+    ApiKey, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DomainEvent, Expected, LiveInterview,
+    Timestamp,
+};
 use screenhook_store::{Applied, StoreError, StoredEvent, new_event_id};
 use sqlx::{Connection, SqliteConnection, sqlite::SqliteQueryResult};
 use tokio::sync::{mpsc, oneshot};
@@ -15,8 +18,10 @@ pub const MAX_BATCH: usize = 256;
 
 /// One write: runs inside the batch transaction, in its own savepoint, and yields the reply
 /// to send once the batch is durable.
-pub(crate) type RunJob =
-    Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> Pin<Box<dyn Future<Output = Box<dyn Completion>> + Send + 'c>> + Send>;
+pub(crate) type RunJob = Box<
+    dyn for<'c> FnOnce(&'c mut SqliteConnection) -> Pin<Box<dyn Future<Output = Box<dyn Completion>> + Send + 'c>>
+        + Send,
+>;
 
 /// What the writer task is asked to do.
 pub(crate) enum WriteJob {
@@ -124,7 +129,10 @@ async fn apply_changes(
     if changes.is_empty() {
         return Ok(());
     }
-    sqlx::query("SAVEPOINT batch").execute(&mut *conn).await.map_err(|err| format!("could not open a savepoint: {err}"))?;
+    sqlx::query("SAVEPOINT batch")
+        .execute(&mut *conn)
+        .await
+        .map_err(|err| format!("could not open a savepoint: {err}"))?;
     match crate::batch::apply_batch(conn, &changes).await {
         Ok(results) => {
             sqlx::query("RELEASE batch")
@@ -146,7 +154,9 @@ async fn apply_changes(
     }
     for (change, reply) in changes.into_iter().zip(replies) {
         let run: RunJob = Box::new(move |conn| {
-            Box::pin(async move { Box::new(Reply { to: reply, result: apply(conn, change).await }) as Box<dyn Completion> })
+            Box::pin(
+                async move { Box::new(Reply { to: reply, result: apply(conn, change).await }) as Box<dyn Completion> },
+            )
         });
         in_savepoint(conn, run, done).await?;
     }
@@ -154,12 +164,23 @@ async fn apply_changes(
 }
 
 /// Runs one job inside its own savepoint, so a failed job is undone alone.
-async fn in_savepoint(conn: &mut SqliteConnection, run: RunJob, done: &mut Vec<Box<dyn Completion>>) -> Result<(), String> {
-    sqlx::query("SAVEPOINT job").execute(&mut *conn).await.map_err(|err| format!("could not open a savepoint: {err}"))?;
+async fn in_savepoint(
+    conn: &mut SqliteConnection,
+    run: RunJob,
+    done: &mut Vec<Box<dyn Completion>>,
+) -> Result<(), String> {
+    sqlx::query("SAVEPOINT job")
+        .execute(&mut *conn)
+        .await
+        .map_err(|err| format!("could not open a savepoint: {err}"))?;
     let completion = run(conn).await;
     let close = if completion.succeeded() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
     done.push(completion);
-    sqlx::raw_sql(close).execute(&mut *conn).await.map(drop).map_err(|err| format!("could not close a savepoint: {err}"))
+    sqlx::raw_sql(close)
+        .execute(&mut *conn)
+        .await
+        .map(drop)
+        .map_err(|err| format!("could not close a savepoint: {err}"))
 }
 
 pub(crate) async fn insert_company(conn: &mut SqliteConnection, company: &Company) -> Result<(), StoreError> {
@@ -231,6 +252,17 @@ pub(crate) async fn revoke_api_key(
 }
 
 pub(crate) async fn apply(conn: &mut SqliteConnection, change: Change) -> Result<Applied, StoreError> {
+    for guard in &change.guards {
+        let version: Option<i64> = sqlx::query_scalar("SELECT version FROM tests WHERE id = $1 AND company_id = $2")
+            .bind(guard.test_id.as_str())
+            .bind(guard.company_id.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(unavailable)?;
+        if version != Some(guard.version as i64) {
+            return Err(conflict("test", guard.test_id.as_str(), Expected::Version(guard.version)));
+        }
+    }
     for (test, expected) in &change.tests {
         write_test(conn, test, *expected).await?;
     }
@@ -249,7 +281,12 @@ pub(crate) async fn apply(conn: &mut SqliteConnection, change: Change) -> Result
 }
 
 /// The version a write must carry: one past the version it replaces.
-pub(crate) fn check_version(aggregate: &'static str, id: &str, version: u64, expected: Expected) -> Result<(), StoreError> {
+pub(crate) fn check_version(
+    aggregate: &'static str,
+    id: &str,
+    version: u64,
+    expected: Expected,
+) -> Result<(), StoreError> {
     let wanted = match expected {
         Expected::New => 1,
         Expected::Version(v) => v + 1,
@@ -291,7 +328,11 @@ pub(crate) fn to_doc(value: &impl serde::Serialize) -> Result<String, StoreError
     serde_json::to_string(value).map_err(|err| StoreError::InvalidChange(format!("cannot encode: {err}")))
 }
 
-pub(crate) async fn write_test(conn: &mut SqliteConnection, test: &CompanyTest, expected: Expected) -> Result<(), StoreError> {
+pub(crate) async fn write_test(
+    conn: &mut SqliteConnection,
+    test: &CompanyTest,
+    expected: Expected,
+) -> Result<(), StoreError> {
     let id = test.id.as_str();
     check_version("test", id, test.version, expected)?;
     let doc = to_doc(test)?;
@@ -346,8 +387,8 @@ async fn write_session(
     match expected {
         Expected::New => sqlx::query(
             "INSERT INTO sessions (id, company_id, test_id, version, status, candidate_email, framework_id, \
-             create_date, finish_date, greenhouse_candidate_id, greenhouse_application_id, candidate_token, doc) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             create_date, finish_date, greenhouse_candidate_id, greenhouse_application_id, doc) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(id)
         .bind(session.company_id.as_str())
@@ -360,7 +401,6 @@ async fn write_session(
         .bind(finish)
         .bind(session.integrations.greenhouse_candidate_id.as_deref())
         .bind(session.integrations.greenhouse_application_id.as_deref())
-        .bind(&session.candidate_token)
         .bind(doc)
         .execute(&mut *conn)
         .await
@@ -387,20 +427,28 @@ async fn write_session(
 }
 
 /// Rewrites the session's timer from its new state, in the same transaction.
-async fn write_timer(conn: &mut SqliteConnection, session: &CompanyTestSession, expected: Expected) -> Result<(), StoreError> {
+async fn write_timer(
+    conn: &mut SqliteConnection,
+    session: &CompanyTestSession,
+    expected: Expected,
+) -> Result<(), StoreError> {
     let res = match session.next_deadline() {
-        Some(deadline) => sqlx::query(
-            "INSERT INTO timers (session_id, company_id, kind, due_at) VALUES ($1, $2, $3, $4) \
+        Some(deadline) => {
+            sqlx::query(
+                "INSERT INTO timers (session_id, company_id, kind, due_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (session_id) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at",
-        )
-        .bind(session.id.as_str())
-        .bind(session.company_id.as_str())
-        .bind(deadline.kind.as_str())
-        .bind(deadline.due.as_millis())
-        .execute(&mut *conn)
-        .await,
+            )
+            .bind(session.id.as_str())
+            .bind(session.company_id.as_str())
+            .bind(deadline.kind.as_str())
+            .bind(deadline.due.as_millis())
+            .execute(&mut *conn)
+            .await
+        }
         None if expected == Expected::New => return Ok(()),
-        None => sqlx::query("DELETE FROM timers WHERE session_id = $1").bind(session.id.as_str()).execute(&mut *conn).await,
+        None => {
+            sqlx::query("DELETE FROM timers WHERE session_id = $1").bind(session.id.as_str()).execute(&mut *conn).await
+        }
     };
     res.map(drop).map_err(unavailable)
 }

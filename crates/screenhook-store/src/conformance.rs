@@ -6,9 +6,9 @@
 use std::sync::Arc;
 
 use screenhook_domain::{
-    ApiKey, Candidate, Permission, Webhook, WebhookId, WebhookState, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, DomainEvent, EventKind,
-    Expected, FrameworkId, IntegrityReview, Integrations, Millis, SessionId, SessionStatus, TestId, TestStatus,
-    Timestamp,
+    ApiKey, Candidate, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, DomainEvent,
+    EventKind, Expected, FrameworkId, Guard, Integrations, IntegrityReview, Millis, Permission, SessionId,
+    SessionStatus, TestId, TestStatus, Timestamp, Webhook, WebhookId, WebhookState,
 };
 use serde_json::json;
 
@@ -31,6 +31,7 @@ macro_rules! conformance_tests {
             a_rejected_change_writes_nothing,
             creating_an_existing_aggregate_conflicts,
             versions_must_advance_by_one,
+            guards_hold_a_change_to_the_versions_it_read,
             timers_follow_session_state,
             outbox_sequence_follows_commit_order,
             concurrent_changes_to_different_sessions_all_commit,
@@ -68,7 +69,13 @@ fn company_id(name: &str) -> CompanyId {
 }
 
 fn company(name: &str) -> Company {
-    Company { id: company_id(name), name: name.to_uppercase(), sandbox: false, clock_offset: Millis::from_millis(0), created_at: T0 }
+    Company {
+        id: company_id(name),
+        name: name.to_uppercase(),
+        sandbox: false,
+        clock_offset: Millis::from_millis(0),
+        created_at: T0,
+    }
 }
 
 fn test_of(company: &str, id: &str) -> CompanyTest {
@@ -119,7 +126,7 @@ fn session_of(test: &CompanyTest, id: &str, email: &str) -> CompanyTestSession {
         retake_of: None,
         retake_session: None,
         reactivated_session: None,
-        candidate_token: format!("token-{id}"),
+        candidate_token: format!("{id}.secret-{id}"),
     }
 }
 
@@ -151,10 +158,7 @@ async fn seed(store: &dyn Store, company_name: &str, session_id: &str) -> (Compa
     }
     let test = test_of(company_name, &format!("{company_name}-test"));
     if store.test(&test.company_id, &test.id).await.unwrap().is_none() {
-        store
-            .apply(Change { tests: vec![(test.clone(), Expected::New)], ..Change::default() })
-            .await
-            .unwrap();
+        store.apply(Change { tests: vec![(test.clone(), Expected::New)], ..Change::default() }).await.unwrap();
     }
     let session = session_of(&test, session_id, &format!("{session_id}@example.com"));
     store
@@ -248,13 +252,8 @@ pub async fn updates_need_the_expected_version(store: Arc<dyn Store>) {
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
     assert_eq!(store.session(&session.company_id, &session.id).await.unwrap(), Some(v2));
-    let kinds: Vec<_> = store
-        .events_of_session(&session.company_id, &session.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.kind)
-        .collect();
+    let kinds: Vec<_> =
+        store.events_of_session(&session.company_id, &session.id).await.unwrap().into_iter().map(|e| e.kind).collect();
     assert_eq!(kinds, vec![EventKind::CompanyTestSessionCreated, EventKind::CompanyTestSessionStarted]);
 }
 
@@ -294,10 +293,7 @@ pub async fn creating_an_existing_aggregate_conflicts(store: Arc<dyn Store>) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
-    let err = store
-        .apply(Change { tests: vec![(test, Expected::New)], ..Change::default() })
-        .await
-        .unwrap_err();
+    let err = store.apply(Change { tests: vec![(test, Expected::New)], ..Change::default() }).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
 }
 
@@ -305,12 +301,37 @@ pub async fn versions_must_advance_by_one(store: Arc<dyn Store>) {
     let (_, session) = seed(&*store, "acme", "s1").await;
     let mut skipped = started(&session, T0);
     skipped.version = 3;
-    let err = store
-        .apply(Change { sessions: vec![(skipped, Expected::Version(1))], ..Change::default() })
-        .await
-        .unwrap_err();
+    let err =
+        store.apply(Change { sessions: vec![(skipped, Expected::Version(1))], ..Change::default() }).await.unwrap_err();
     assert!(matches!(err, StoreError::InvalidChange(_)), "{err:?}");
     assert_eq!(store.session(&session.company_id, &session.id).await.unwrap(), Some(session));
+}
+
+pub async fn guards_hold_a_change_to_the_versions_it_read(store: Arc<dyn Store>) {
+    let (test, _) = seed(&*store, "acme", "s1").await;
+    let guard = |version| Guard { company_id: test.company_id.clone(), test_id: test.id.clone(), version };
+    let invite = |id: &str, version| {
+        let session = session_of(&test, id, &format!("{id}@example.com"));
+        Change {
+            events: vec![event_for(&session, EventKind::CompanyTestSessionCreated, T0)],
+            sessions: vec![(session, Expected::New)],
+            guards: vec![guard(version)],
+            ..Change::default()
+        }
+    };
+    store.apply(invite("s2", 1)).await.unwrap();
+    // The test moves on (archived, say): a decision made on version 1 no longer commits.
+    let archived = CompanyTest { version: 2, status: TestStatus::Archived, ..test.clone() };
+    store.apply(Change { tests: vec![(archived, Expected::Version(1))], ..Change::default() }).await.unwrap();
+    let err = store.apply(invite("s3", 1)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+    assert_eq!(store.session(&test.company_id, &SessionId::parse("s3").unwrap()).await.unwrap(), None);
+    // Another company's test never satisfies a guard.
+    store.insert_company(&company("globex")).await.unwrap();
+    let mut foreign = invite("s4", 2);
+    foreign.guards[0].company_id = company_id("globex");
+    assert!(matches!(store.apply(foreign).await.unwrap_err(), StoreError::Conflict { .. }));
+    store.apply(invite("s5", 2)).await.unwrap();
 }
 
 pub async fn timers_follow_session_state(store: Arc<dyn Store>) {
@@ -320,7 +341,10 @@ pub async fn timers_follow_session_state(store: Arc<dyn Store>) {
     assert!(store.due_timers(expiry.plus(Millis::from_millis(-1)), 10).await.unwrap().is_empty());
     let due = store.due_timers(expiry, 10).await.unwrap();
     assert_eq!(due.len(), 1);
-    assert_eq!((due[0].kind, due[0].due, due[0].session_id.clone()), (DeadlineKind::Expiry, expiry, session.id.clone()));
+    assert_eq!(
+        (due[0].kind, due[0].due, due[0].session_id.clone()),
+        (DeadlineKind::Expiry, expiry, session.id.clone())
+    );
     assert_eq!(due[0].company_id, session.company_id);
 
     // Starting replaces the expiry with the time limit.
@@ -332,11 +356,7 @@ pub async fn timers_follow_session_state(store: Arc<dyn Store>) {
     assert_eq!((due[0].kind, due[0].due), (DeadlineKind::TimeLimit, at.plus(session.duration)));
 
     // A finished custom session whose integrity review is done needs no timer.
-    let over = CompanyTestSession {
-        version: 3,
-        status: SessionStatus::Declined,
-        ..active
-    };
+    let over = CompanyTestSession { version: 3, status: SessionStatus::Declined, ..active };
     store.apply(Change { sessions: vec![(over, Expected::Version(2))], ..Change::default() }).await.unwrap();
     assert!(store.due_timers(T0.plus(Millis::days(365)), 10).await.unwrap().is_empty());
     assert_eq!(store.next_timer_due().await.unwrap(), None);
@@ -445,10 +465,8 @@ pub async fn reads_are_scoped_to_the_company(store: Arc<dyn Store>) {
     // Writing another company's session under your own company id finds nothing to update.
     let mut hijack = started(&session, T0);
     hijack.company_id = other;
-    let err = store
-        .apply(Change { sessions: vec![(hijack, Expected::Version(1))], ..Change::default() })
-        .await
-        .unwrap_err();
+    let err =
+        store.apply(Change { sessions: vec![(hijack, Expected::Version(1))], ..Change::default() }).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
 }
 
@@ -504,13 +522,24 @@ pub async fn sessions_by_ats_id_and_candidate_token(store: Arc<dyn Store>) {
     store.apply(Change { sessions: vec![(linked.clone(), Expected::New)], ..Change::default() }).await.unwrap();
     let by_app = store.sessions_by_ats_id(&test.company_id, AtsIdType::GreenhouseApplicationId, "app-7").await.unwrap();
     assert_eq!(by_app.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), vec!["s2"]);
-    let by_candidate = store.sessions_by_ats_id(&test.company_id, AtsIdType::GreenhouseCandidateId, "cand-9").await.unwrap();
+    let by_candidate =
+        store.sessions_by_ats_id(&test.company_id, AtsIdType::GreenhouseCandidateId, "cand-9").await.unwrap();
     assert_eq!(by_candidate.len(), 1);
-    assert!(store.sessions_by_ats_id(&test.company_id, AtsIdType::GreenhouseCandidateId, "app-7").await.unwrap().is_empty());
+    assert!(
+        store.sessions_by_ats_id(&test.company_id, AtsIdType::GreenhouseCandidateId, "app-7").await.unwrap().is_empty()
+    );
     store.insert_company(&company("globex")).await.unwrap();
-    assert!(store.sessions_by_ats_id(&company_id("globex"), AtsIdType::GreenhouseApplicationId, "app-7").await.unwrap().is_empty());
-    assert_eq!(store.session_by_candidate_token("token-s2").await.unwrap().map(|s| s.id), Some(linked.id));
-    assert_eq!(store.session_by_candidate_token("token-nope").await.unwrap(), None);
+    assert!(
+        store
+            .sessions_by_ats_id(&company_id("globex"), AtsIdType::GreenhouseApplicationId, "app-7")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.session_by_candidate_token("s2.secret-s2").await.unwrap().map(|s| s.id), Some(linked.id));
+    assert_eq!(store.session_by_candidate_token("s2.secret-s1").await.unwrap(), None, "the whole token must match");
+    assert_eq!(store.session_by_candidate_token("s2").await.unwrap(), None);
+    assert_eq!(store.session_by_candidate_token("nope.secret").await.unwrap(), None);
 }
 
 // Delivery.
@@ -598,7 +627,8 @@ pub async fn events_fan_out_to_subscribed_webhooks_only(store: Arc<dyn Store>) {
     let (saved, health) = store.webhook(&company_id("acme"), &started_only.id).await.unwrap().unwrap();
     assert_eq!(saved, started_only);
     assert_eq!(health.state, WebhookState::Active);
-    let listed: Vec<_> = store.webhooks(&company_id("acme")).await.unwrap().into_iter().map(|(w, _)| w.id.to_string()).collect();
+    let listed: Vec<_> =
+        store.webhooks(&company_id("acme")).await.unwrap().into_iter().map(|(w, _)| w.id.to_string()).collect();
     assert_eq!(listed, vec!["wh-all", "wh-started"]);
     assert!(store.webhook(&company_id("globex"), &started_only.id).await.unwrap().is_none());
 }
@@ -641,7 +671,10 @@ pub async fn a_session_events_are_delivered_in_order(store: Arc<dyn Store>) {
     let kinds: Vec<_> = first.iter().map(|c| (c.event.session_id.clone().unwrap(), c.event.kind)).collect();
     assert_eq!(
         kinds,
-        vec![(session.id.clone(), EventKind::CompanyTestSessionCreated), (other.id.clone(), EventKind::CompanyTestSessionCreated)],
+        vec![
+            (session.id.clone(), EventKind::CompanyTestSessionCreated),
+            (other.id.clone(), EventKind::CompanyTestSessionCreated)
+        ],
         "one delivery per session at a time"
     );
     let records = first.iter().map(|c| record(c, T0, AttemptResult::Delivered)).collect();
@@ -662,7 +695,8 @@ pub async fn a_failure_pauses_the_webhook_until_one_probe_succeeds(store: Arc<dy
     let (_, failing) = seed(&*store, "acme", "s1").await;
     let claimed = claim(&*store, T0).await;
     let to_wh = claimed.iter().find(|c| c.webhook_id == wh).unwrap().clone();
-    let healthy: Vec<_> = claimed.iter().filter(|c| c.webhook_id != wh).map(|c| record(c, T0, AttemptResult::Delivered)).collect();
+    let healthy: Vec<_> =
+        claimed.iter().filter(|c| c.webhook_id != wh).map(|c| record(c, T0, AttemptResult::Delivered)).collect();
     store.record_attempts(healthy, &policy()).await.unwrap();
     let retry_at = T0.plus(Millis::minutes(10));
     store.record_attempts(vec![record(&to_wh, T0, AttemptResult::RetryAt(retry_at))], &policy()).await.unwrap();
@@ -678,8 +712,14 @@ pub async fn a_failure_pauses_the_webhook_until_one_probe_succeeds(store: Arc<dy
     assert!(claimed.iter().all(|c| c.webhook_id != wh), "paused until the probe is due");
     let healthy: Vec<_> = claimed.iter().map(|c| record(c, now, AttemptResult::Delivered)).collect();
     store.record_attempts(healthy, &policy()).await.unwrap();
-    let log = store.deliveries(&acme, &DeliveryFilter { webhook: Some(wh.clone()), limit: 10, ..Default::default() }).await.unwrap();
-    assert!(log.iter().filter(|d| d.state == DeliveryState::Ready).all(|d| d.paused), "queued deliveries show as paused");
+    let log = store
+        .deliveries(&acme, &DeliveryFilter { webhook: Some(wh.clone()), limit: 10, ..Default::default() })
+        .await
+        .unwrap();
+    assert!(
+        log.iter().filter(|d| d.state == DeliveryState::Ready).all(|d| d.paused),
+        "queued deliveries show as paused"
+    );
 
     // ...but probed with one request once the probe is due, preferring a fresh delivery.
     let now = T0.plus(Millis::SECOND);
@@ -713,7 +753,10 @@ pub async fn stale_claims_cannot_record(store: Arc<dyn Store>) {
     let second = claim(&*store, later).await.remove(0);
     assert_eq!(second.delivery_id, first.delivery_id);
     assert_ne!(second.claim, first.claim);
-    store.record_attempts(vec![record(&first, later, AttemptResult::RetryAt(later.plus(Millis::HOUR)))], &policy()).await.unwrap();
+    store
+        .record_attempts(vec![record(&first, later, AttemptResult::RetryAt(later.plus(Millis::HOUR)))], &policy())
+        .await
+        .unwrap();
     let acme = company_id("acme");
     let log = store.deliveries(&acme, &DeliveryFilter { limit: 10, ..Default::default() }).await.unwrap();
     assert_eq!((log[0].state, log[0].attempts), (DeliveryState::Ready, 0), "the stale result was ignored");
@@ -735,7 +778,10 @@ pub async fn consecutive_failures_disable_and_email_and_nothing_is_dropped(store
         let claimed = claim(&*store, now).await;
         assert_eq!(claimed.len(), 1, "attempt {n}: exactly one request");
         store
-            .record_attempts(vec![record(&claimed[0], now, AttemptResult::RetryAt(now.plus(Millis::SECOND)))], &policy())
+            .record_attempts(
+                vec![record(&claimed[0], now, AttemptResult::RetryAt(now.plus(Millis::SECOND)))],
+                &policy(),
+            )
             .await
             .unwrap();
         let (_, health) = store.webhook(&acme, &wh).await.unwrap().unwrap();
@@ -756,7 +802,10 @@ pub async fn consecutive_failures_disable_and_email_and_nothing_is_dropped(store
     seed(&*store, "acme", "s2").await;
     let far = now.plus(Millis::days(30));
     assert!(claim(&*store, far).await.is_empty());
-    let log = store.deliveries(&acme, &DeliveryFilter { webhook: Some(wh.clone()), limit: 10, ..Default::default() }).await.unwrap();
+    let log = store
+        .deliveries(&acme, &DeliveryFilter { webhook: Some(wh.clone()), limit: 10, ..Default::default() })
+        .await
+        .unwrap();
     assert_eq!(log.len(), 2);
     assert!(log.iter().all(|d| d.state == DeliveryState::Ready && d.paused));
 

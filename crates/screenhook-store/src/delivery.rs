@@ -100,7 +100,9 @@ impl DeliveryState {
     }
 
     pub fn parse(raw: &str) -> Option<DeliveryState> {
-        [Self::Ready, Self::Waiting, Self::Delivered, Self::Failed, Self::Cancelled].into_iter().find(|s| s.as_str() == raw)
+        [Self::Ready, Self::Waiting, Self::Delivered, Self::Failed, Self::Cancelled]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
     }
 }
 

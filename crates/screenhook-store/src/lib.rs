@@ -25,8 +25,8 @@ pub mod conformance;
 pub mod delivery;
 
 pub use delivery::{
-    AttemptRecord, AttemptResult, AttemptRow, ClaimedDelivery, DeliveryFilter, DeliveryRow, DeliveryState, HealthPolicy,
-    Notification,
+    AttemptRecord, AttemptResult, AttemptRow, ClaimedDelivery, DeliveryFilter, DeliveryRow, DeliveryState,
+    HealthPolicy, Notification,
 };
 
 /// Errors a store reports. Callers match on these; anything else is `Unavailable`.
@@ -152,7 +152,9 @@ pub trait Store: Send + Sync + 'static {
         id_type: AtsIdType,
         id: &str,
     ) -> Result<Vec<CompanyTestSession>, StoreError>;
-    /// The session whose candidate link carries `token` (any company: the token is the credential).
+    /// The session whose candidate link carries `token` (any company: the token is the
+    /// credential). Tokens read `<session id>.<secret>`: the id finds the session, and the
+    /// whole token must match.
     async fn session_by_candidate_token(&self, token: &str) -> Result<Option<CompanyTestSession>, StoreError>;
 
     async fn interview(&self, company: &CompanyId, id: &InterviewId) -> Result<Option<LiveInterview>, StoreError>;
@@ -169,7 +171,8 @@ pub trait Store: Send + Sync + 'static {
     /// Outbox events after `after_seq`, in commit order.
     async fn events_after(&self, after_seq: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError>;
     /// A session's events in firing order.
-    async fn events_of_session(&self, company: &CompanyId, session: &SessionId) -> Result<Vec<StoredEvent>, StoreError>;
+    async fn events_of_session(&self, company: &CompanyId, session: &SessionId)
+    -> Result<Vec<StoredEvent>, StoreError>;
 
     // Webhooks and delivery.
 
@@ -179,7 +182,11 @@ pub trait Store: Send + Sync + 'static {
     async fn update_webhook(&self, webhook: &Webhook) -> Result<(), StoreError>;
     /// Deletes a webhook: no new deliveries, and its queued ones are cancelled.
     async fn delete_webhook(&self, company: &CompanyId, id: &WebhookId) -> Result<bool, StoreError>;
-    async fn webhook(&self, company: &CompanyId, id: &WebhookId) -> Result<Option<(Webhook, WebhookHealth)>, StoreError>;
+    async fn webhook(
+        &self,
+        company: &CompanyId,
+        id: &WebhookId,
+    ) -> Result<Option<(Webhook, WebhookHealth)>, StoreError>;
     async fn webhooks(&self, company: &CompanyId) -> Result<Vec<(Webhook, WebhookHealth)>, StoreError>;
     /// A webhook by id alone: for delivery workers, which act for every company.
     async fn webhook_unscoped(&self, id: &WebhookId) -> Result<Option<(Webhook, WebhookHealth)>, StoreError>;
@@ -215,15 +222,39 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<DeliveryRow>, StoreError>;
     /// Queues again every delivery to `webhook` created since `since` that failed for good;
     /// returns how many.
-    async fn recover(&self, company: &CompanyId, webhook: &WebhookId, since: Timestamp, now: Timestamp) -> Result<u32, StoreError>;
+    async fn recover(
+        &self,
+        company: &CompanyId,
+        webhook: &WebhookId,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Result<u32, StoreError>;
 
     async fn pending_notifications(&self, limit: u32) -> Result<Vec<Notification>, StoreError>;
     async fn mark_notification(&self, id: i64, at: Timestamp, outcome: &str) -> Result<(), StoreError>;
 }
 
-/// A new outbox event id: `evt_` + 22 base62 characters of randomness (~131 bits).
+/// A new outbox event id: `evt_` + a time-ordered id with 15 random characters.
 pub fn new_event_id() -> EventId {
-    EventId::parse(random_id("evt_", 22)).expect("generated ids use the id alphabet")
+    EventId::parse(time_ordered_id("evt_", 15)).expect("generated ids use the id alphabet")
+}
+
+/// `prefix`, 7 base62 characters of the current time in ms (good until 2081), then `len`
+/// random base62 characters. Ids that sort by creation time land at the end of their
+/// indexes, so a batch of inserts touches a few pages instead of one random page per row.
+pub fn time_ordered_id(prefix: &str, len: usize) -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    let mut time = [b'0'; 7];
+    for digit in time.iter_mut().rev() {
+        *digit = ALPHABET[(ms % 62) as usize];
+        ms /= 62;
+    }
+    let mut id = String::with_capacity(prefix.len() + 7 + len);
+    id.push_str(prefix);
+    id.push_str(std::str::from_utf8(&time).expect("ASCII"));
+    id.push_str(&random_id("", len));
+    id
 }
 
 /// `prefix` followed by `len` random base62 characters.

@@ -60,15 +60,19 @@ pub enum ConfigError {
 
 impl Config {
     /// Defaults, then the file, then the environment.
-    pub fn load(file: Option<&std::path::Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+    pub fn load(
+        file: Option<&std::path::Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
         let defaults: Table = DEFAULTS.parse().expect("the embedded defaults are valid TOML");
         let mut merged = defaults.clone();
         if let Some(path) = file {
             let text = std::fs::read_to_string(path)
                 .map_err(|source| ConfigError::Unreadable { path: path.to_owned(), source })?;
-            let table: Table = text
-                .parse()
-                .map_err(|err: toml::de::Error| ConfigError::Syntax { path: path.to_owned(), message: err.message().to_owned() })?;
+            let table: Table = text.parse().map_err(|err: toml::de::Error| ConfigError::Syntax {
+                path: path.to_owned(),
+                message: err.message().to_owned(),
+            })?;
             let origin = path.display().to_string();
             for (key, value) in flatten(&table) {
                 set(&mut merged, &defaults, &key, value, &origin)?;
@@ -91,9 +95,16 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        let bad = |key: &str, problem: String| ConfigError::BadValue { key: key.into(), origin: "the configuration".into(), problem };
+        let bad = |key: &str, problem: String| ConfigError::BadValue {
+            key: key.into(),
+            origin: "the configuration".into(),
+            problem,
+        };
         if self.server.listen.parse::<SocketAddr>().is_err() {
-            return Err(bad("server.listen", format!("must be an address and port such as 127.0.0.1:8740, found {:?}", self.server.listen)));
+            return Err(bad(
+                "server.listen",
+                format!("must be an address and port such as 127.0.0.1:8740, found {:?}", self.server.listen),
+            ));
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(bad("log.format", format!("must be \"text\" or \"json\", found {:?}", self.log.format)));
@@ -209,7 +220,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("screenhook.toml");
         std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:9000\"\n[database]\npath = \"from-file.db\"\n").unwrap();
-        let config = Config::load(Some(&file), env(&[("SCREENHOOK_DATABASE__PATH", "from-env.db"), ("SCREENHOOK_CONFIG", "x")])).unwrap();
+        let config =
+            Config::load(Some(&file), env(&[("SCREENHOOK_DATABASE__PATH", "from-env.db"), ("SCREENHOOK_CONFIG", "x")]))
+                .unwrap();
         assert_eq!(config.listen().port(), 9000);
         assert_eq!(config.database.path, PathBuf::from("from-env.db"));
     }
@@ -217,7 +230,10 @@ mod tests {
     #[test]
     fn unknown_keys_are_named() {
         let err = Config::load(None, env(&[("SCREENHOOK_SERVER__LISTN", "x")])).unwrap_err().to_string();
-        assert!(err.contains("`server.listn`") && err.contains("SCREENHOOK_SERVER__LISTN") && err.contains("server.listen"), "{err}");
+        assert!(
+            err.contains("`server.listn`") && err.contains("SCREENHOOK_SERVER__LISTN") && err.contains("server.listen"),
+            "{err}"
+        );
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("screenhook.toml");
         std::fs::write(&file, "[sever]\nlisten = 1\n").unwrap();
@@ -227,7 +243,8 @@ mod tests {
 
     #[test]
     fn bad_values_are_named() {
-        let err = Config::load(None, env(&[("SCREENHOOK_SCHEDULER__POLL_INTERVAL_MS", "soon")])).unwrap_err().to_string();
+        let err =
+            Config::load(None, env(&[("SCREENHOOK_SCHEDULER__POLL_INTERVAL_MS", "soon")])).unwrap_err().to_string();
         assert!(err.contains("scheduler.poll_interval_ms") && err.contains("integer"), "{err}");
         let err = Config::load(None, env(&[("SCREENHOOK_SERVER__PUBLIC_URL", "ftp://x")])).unwrap_err().to_string();
         assert!(err.contains("server.public_url"), "{err}");

@@ -1,8 +1,10 @@
 //! `screenhook`: the one binary. `serve` runs the product; the other subcommands are tools
 //! around it.
 
+mod bench;
 mod config;
 mod serve;
+mod tools;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -36,6 +38,34 @@ enum Command {
         #[command(flatten)]
         source: ConfigSource,
     },
+    /// Print the invitation lifecycle: states, commands (with their actor) and events.
+    ///
+    /// Example: screenhook lifecycle --format mermaid > lifecycle.mmd
+    Lifecycle {
+        #[arg(long, value_enum, default_value = "text")]
+        format: tools::LifecycleFormat,
+    },
+    /// Create, list and revoke API keys in the database.
+    ///
+    /// Example: screenhook keys create --company sandbox --permissions tests,sessions
+    Keys {
+        /// The SQLite database file.
+        #[arg(long, global = true, default_value = "screenhook.db", env = "SCREENHOOK_DATABASE__PATH")]
+        database: PathBuf,
+        #[command(subcommand)]
+        command: tools::KeysCommand,
+    },
+    /// Measure throughput on this machine (see docs/PERFORMANCE.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Committed lifecycle transitions/s, each with its outbox event, on durable SQLite.
+    ///
+    /// Example: screenhook bench transitions --seconds 10 --concurrency 256
+    Transitions(bench::TransitionsArgs),
 }
 
 /// Where the configuration comes from, besides the defaults and SCREENHOOK_* variables.
@@ -66,7 +96,15 @@ fn main() -> ExitCode {
             print!("{}", config::DEFAULTS);
             Ok(())
         }
-        Command::Config { defaults: false, source } => load_config(&source, Vec::new()).map(|config| println!("{config:#?}")),
+        Command::Config { defaults: false, source } => {
+            load_config(&source, Vec::new()).map(|config| println!("{config:#?}"))
+        }
+        Command::Lifecycle { format } => {
+            tools::print_lifecycle(format);
+            Ok(())
+        }
+        Command::Keys { database, command } => tools::run_keys(&database, command),
+        Command::Bench(BenchCommand::Transitions(args)) => bench::transitions(args),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,

@@ -120,6 +120,8 @@ async fn healthz() -> impl IntoResponse {
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     match state.store.ping().await {
         Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
-        Err(err) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "reason": err.to_string() }))),
+        Err(err) => {
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "reason": err.to_string() })))
+        }
     }
 }

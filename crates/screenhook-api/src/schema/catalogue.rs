@@ -100,7 +100,11 @@ impl CatalogueQuery {
             .collect();
         let total_count = all.len() as i32;
         let (items, has_next_page) = paginate(all, page);
-        Ok(Frameworks { total_count, frameworks: items.into_iter().map(FrameworkObj).collect(), page_info: PageInfo { has_next_page } })
+        Ok(Frameworks {
+            total_count,
+            frameworks: items.into_iter().map(FrameworkObj).collect(),
+            page_info: PageInfo { has_next_page },
+        })
     }
 
     /// Certification tests available to the company: one per framework.

@@ -129,7 +129,8 @@ impl KeyMutation {
         }
         let engine = engine(ctx);
         let now = engine.clock.now();
-        let issued = keys::issue(&*engine.store, caller.company(), description, granted, now).await.map_err(ApiError::from)?;
+        let issued =
+            keys::issue(&*engine.store, caller.company(), description, granted, now).await.map_err(ApiError::from)?;
         Ok(CreatedApiKey { key: issued.token, api_key: issued.key.into() })
     }
 

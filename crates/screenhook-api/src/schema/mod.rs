@@ -97,7 +97,11 @@ pub(crate) fn parse_id<T>(
 /// A duration argument (`Float`, ms) as whole milliseconds.
 pub(crate) fn millis(field: &str, value: f64) -> Result<Millis, ApiError> {
     if !value.is_finite() || !(0.0..=1e15).contains(&value) {
-        return Err(ApiError::invalid(field, format!("{value} is not a usable duration"), "a non-negative number of milliseconds"));
+        return Err(ApiError::invalid(
+            field,
+            format!("{value} is not a usable duration"),
+            "a non-negative number of milliseconds",
+        ));
     }
     Ok(Millis::from_millis(value.round() as i64))
 }

@@ -21,7 +21,11 @@ pub struct RejectionReasonInput {
 #[Object]
 impl ProctorMutation {
     /// Verifies a proctored result awaiting verification.
-    async fn verify_company_test_session(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<CompanyTestSessionObj>> {
+    async fn verify_company_test_session(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<CompanyTestSessionObj>> {
         session_action(ctx, Permission::Proctor, &id, SessionAction::Verify).await
     }
 
@@ -34,7 +38,8 @@ impl ProctorMutation {
         reasons: Vec<RejectionReasonInput>,
         technical_issue: Option<bool>,
     ) -> async_graphql::Result<Option<CompanyTestSessionObj>> {
-        let reasons = reasons.into_iter().map(|r| RejectionReason { name: r.name, description: r.description }).collect();
+        let reasons =
+            reasons.into_iter().map(|r| RejectionReason { name: r.name, description: r.description }).collect();
         let action = SessionAction::NotVerify { reasons, technical_issue: technical_issue.unwrap_or(false) };
         session_action(ctx, Permission::Proctor, &id, action).await
     }

@@ -66,7 +66,12 @@ fn session_id(id: &ID) -> Result<SessionId, ApiError> {
 }
 
 /// Runs `action` on a session of the caller's company.
-pub(crate) async fn session_action(ctx: &Context<'_>, permission: Permission, id: &ID, action: SessionAction) -> async_graphql::Result<Option<CompanyTestSessionObj>> {
+pub(crate) async fn session_action(
+    ctx: &Context<'_>,
+    permission: Permission,
+    id: &ID,
+    action: SessionAction,
+) -> async_graphql::Result<Option<CompanyTestSessionObj>> {
     let caller = allowed(ctx, permission)?;
     let id = session_id(id)?;
     let outcome = engine(ctx).session_command(caller.company(), &id, action).await.map_err(ApiError::from)?;
@@ -76,7 +81,11 @@ pub(crate) async fn session_action(ctx: &Context<'_>, permission: Permission, id
 #[Object]
 impl SessionQuery {
     #[graphql(complexity = "2 + child_complexity")]
-    async fn company_test_session(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<CompanyTestSessionObj>> {
+    async fn company_test_session(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<CompanyTestSessionObj>> {
         let caller = allowed(ctx, Permission::Sessions)?;
         let sid = session_id(&id)?;
         let session = engine(ctx).store.session(caller.company(), &sid).await.map_err(ApiError::from)?;
@@ -100,7 +109,11 @@ impl SessionQuery {
         let caller = allowed(ctx, Permission::Sessions)?;
         let test_id = parse_id("companyTestId", &company_test_id, TestId::parse)?;
         let store = &engine(ctx).store;
-        store.test(caller.company(), &test_id).await.map_err(ApiError::from)?.ok_or_else(|| ApiError::not_found("test", company_test_id.as_str()))?;
+        store
+            .test(caller.company(), &test_id)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found("test", company_test_id.as_str()))?;
         let page = page(first.unwrap_or(DEFAULT_SESSIONS), offset)?;
         let sessions = match ids {
             None => store.sessions_of_test(caller.company(), &test_id, page).await.map_err(ApiError::from)?,
@@ -116,7 +129,11 @@ impl SessionQuery {
                 }
                 // Same order as the store's: newest finish first, unfinished last (newest created first).
                 found.sort_by(|a, b| {
-                    b.finish_date.is_some().cmp(&a.finish_date.is_some()).then(b.finish_date.cmp(&a.finish_date)).then(b.create_date.cmp(&a.create_date))
+                    b.finish_date
+                        .is_some()
+                        .cmp(&a.finish_date.is_some())
+                        .then(b.finish_date.cmp(&a.finish_date))
+                        .then(b.create_date.cmp(&a.create_date))
                 });
                 super::paginate(found, page).0
             }
@@ -136,7 +153,8 @@ impl SessionQuery {
             AtsIdType::GreenhouseApplicationId => StoreAtsIdType::GreenhouseApplicationId,
             AtsIdType::GreenhouseCandidateId => StoreAtsIdType::GreenhouseCandidateId,
         };
-        let sessions = engine(ctx).store.sessions_by_ats_id(caller.company(), id_type, &id).await.map_err(ApiError::from)?;
+        let sessions =
+            engine(ctx).store.sessions_by_ats_id(caller.company(), id_type, &id).await.map_err(ApiError::from)?;
         Ok(sessions.into_iter().map(|s| Some(CompanyTestSessionObj(s))).collect())
     }
 }
@@ -191,7 +209,13 @@ impl SessionMutation {
         id: ID,
         expiration_date: Ts,
     ) -> async_graphql::Result<Option<CompanyTestSessionObj>> {
-        session_action(ctx, Permission::Sessions, &id, SessionAction::ExtendExpiration { expiration_date: expiration_date.0 }).await
+        session_action(
+            ctx,
+            Permission::Sessions,
+            &id,
+            SessionAction::ExtendExpiration { expiration_date: expiration_date.0 },
+        )
+        .await
     }
 
     /// `customDuration` in ms.
@@ -217,15 +241,27 @@ impl SessionMutation {
         session_action(ctx, Permission::Sessions, &id, SessionAction::Reactivate { expire_duration: None }).await
     }
 
-    async fn resend_company_test_session(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<CompanyTestSessionObj>> {
+    async fn resend_company_test_session(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<CompanyTestSessionObj>> {
         session_action(ctx, Permission::Sessions, &id, SessionAction::Resend).await
     }
 
-    async fn archive_company_test_session(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<CompanyTestSessionObj>> {
+    async fn archive_company_test_session(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<CompanyTestSessionObj>> {
         session_action(ctx, Permission::Sessions, &id, SessionAction::Archive).await
     }
 
-    async fn unarchive_company_test_session(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<CompanyTestSessionObj>> {
+    async fn unarchive_company_test_session(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<CompanyTestSessionObj>> {
         session_action(ctx, Permission::Sessions, &id, SessionAction::Unarchive).await
     }
 }

@@ -8,7 +8,9 @@ use screenhook_domain::{
 };
 
 use super::{
-    allowed, catalogue::own_company, engine, list_cost, millis, page, paginate, parse_id,
+    allowed,
+    catalogue::own_company,
+    engine, list_cost, millis, page, paginate, parse_id,
     sessions::EmailReminder,
     types::{CompanyTestObj, PageInfo},
 };
@@ -149,8 +151,12 @@ impl TestQuery {
                 && labels.as_ref().is_none_or(|ls| ls.iter().all(|l| t.labels.contains(l)))
         });
         match sort_by.unwrap_or(CompanyTestSortBy::Title) {
-            CompanyTestSortBy::Title => tests.sort_by(|a, b| a.title.to_lowercase().cmp(&b.title.to_lowercase()).then(a.id.cmp(&b.id))),
-            CompanyTestSortBy::CreateDate => tests.sort_by(|a, b| a.create_date.cmp(&b.create_date).then(a.id.cmp(&b.id))),
+            CompanyTestSortBy::Title => {
+                tests.sort_by(|a, b| a.title.to_lowercase().cmp(&b.title.to_lowercase()).then(a.id.cmp(&b.id)))
+            }
+            CompanyTestSortBy::CreateDate => {
+                tests.sort_by(|a, b| a.create_date.cmp(&b.create_date).then(a.id.cmp(&b.id)))
+            }
         }
         if sort_direction == Some(SortDirection::Desc) {
             tests.reverse();
@@ -245,10 +251,16 @@ impl TestMutation {
                 MaybeUndefined::Null => Some(None),
                 MaybeUndefined::Value(v) => Some(Some(millis("resultDateLimit", v)?)),
             },
-            framework_id: test_fields.framework_id.as_ref().map(|f| parse_id("frameworkId", f, FrameworkId::parse)).transpose()?,
+            framework_id: test_fields
+                .framework_id
+                .as_ref()
+                .map(|f| parse_id("frameworkId", f, FrameworkId::parse))
+                .transpose()?,
         };
-        let (test, _) =
-            engine(ctx).test_command(caller.company(), &test_id, TestCommand::Edit(edit)).await.map_err(ApiError::from)?;
+        let (test, _) = engine(ctx)
+            .test_command(caller.company(), &test_id, TestCommand::Edit(edit))
+            .await
+            .map_err(ApiError::from)?;
         Ok(Some(CompanyTestObj(test)))
     }
 }

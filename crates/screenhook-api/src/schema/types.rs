@@ -1,7 +1,8 @@
 //! Object types, enums and scalars of reference §5.4, over the domain aggregates.
 
 use async_graphql::{
-    Context, Description, Enum, ID, InputValueError, InputValueResult, Interface, Object, Scalar, ScalarType, SimpleObject, Value,
+    Context, Description, Enum, ID, InputValueError, InputValueResult, Interface, Object, Scalar, ScalarType,
+    SimpleObject, Value,
 };
 use screenhook_domain::{
     CompanyTest, CompanyTestSession, Framework, Permission, SessionStatus, TestResult, Timestamp, framework,
@@ -23,7 +24,11 @@ impl ScalarType for Ts {
             Some(ms) => ms,
             None => match n.as_f64() {
                 Some(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 => f as i64,
-                _ => return Err(InputValueError::custom("a Timestamp is a whole number of milliseconds since the epoch")),
+                _ => {
+                    return Err(InputValueError::custom(
+                        "a Timestamp is a whole number of milliseconds since the epoch",
+                    ));
+                }
             },
         };
         Ok(Ts(Timestamp::from_millis(ms)))
@@ -229,7 +234,11 @@ impl FrameworkObj {
 }
 
 fn slug(name: &str) -> String {
-    name.to_ascii_lowercase().split(|c: char| !c.is_ascii_alphanumeric()).filter(|s| !s.is_empty()).collect::<Vec<_>>().join("-")
+    name.to_ascii_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// `Company`.
@@ -338,7 +347,11 @@ impl CompanyTestObj {
     ) -> async_graphql::Result<Vec<Option<CompanyTestSessionObj>>> {
         let caller = allowed(ctx, Permission::Sessions)?;
         let page = page(first.unwrap_or(super::sessions::DEFAULT_SESSIONS), offset)?;
-        let sessions = engine(ctx).store.sessions_of_test(caller.company(), &self.0.id, page).await.map_err(crate::ApiError::from)?;
+        let sessions = engine(ctx)
+            .store
+            .sessions_of_test(caller.company(), &self.0.id, page)
+            .await
+            .map_err(crate::ApiError::from)?;
         Ok(sessions.into_iter().map(|s| Some(CompanyTestSessionObj(s))).collect())
     }
 }
@@ -420,7 +433,10 @@ impl ResultObj {
                 .iter()
                 .map(|a| SkillArea {
                     name: a.name.clone(),
-                    label: serde_json::to_value(a.label).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                    label: serde_json::to_value(a.label)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
                     questions: a.questions as i32,
                 })
                 .collect(),
@@ -489,9 +505,8 @@ impl CompanyTestSessionObj {
 
     /// The candidate's link; only while the invitation is pending.
     async fn invitation_url(&self, ctx: &Context<'_>) -> Option<String> {
-        (self.0.status == SessionStatus::Pending).then(|| {
-            format!("{}/c/{}", engine(ctx).config.public_url.trim_end_matches('/'), self.0.candidate_token)
-        })
+        (self.0.status == SessionStatus::Pending)
+            .then(|| format!("{}/c/{}", engine(ctx).config.public_url.trim_end_matches('/'), self.0.candidate_token))
     }
 
     async fn integrations(&self) -> Integrations {

@@ -12,7 +12,9 @@ use crate::{App, code, message, spawn_app, spawn_app_with};
 const INVITE: &str = "mutation($s: TestSessionInput!) { createCompanyTestSession(sessionFields: $s) { id } }";
 
 async fn session_count(app: &App, test: &str) -> usize {
-    let data = app.gql("query($t: ID!) { companyTestSessions(companyTestId: $t, first: 100) { id } }", json!({ "t": test })).await;
+    let data = app
+        .gql("query($t: ID!) { companyTestSessions(companyTestId: $t, first: 100) { id } }", json!({ "t": test }))
+        .await;
     data["companyTestSessions"].as_array().unwrap().len()
 }
 
@@ -33,11 +35,26 @@ async fn invalid_arguments_are_bad_user_input_and_change_nothing() {
     assert_eq!(body["errors"][0]["extensions"]["field"], "id");
 
     let cases: Vec<(Value, &str)> = vec![
-        (json!({ "testId": test, "candidateFirstName": "Ann", "candidateLastName": "Lee", "candidateEmail": "not-an-email" }), "candidateEmail"),
-        (json!({ "testId": test, "candidateFirstName": "Ann", "candidateLastName": "Lee", "candidateEmail": "ok@example.com", "expireDuration": 1000.0 }), "expireDuration"),
-        (json!({ "testId": test, "candidateFirstName": "Ann", "candidateLastName": "Lee", "candidateEmail": "ok@example.com", "expireDuration": Millis::days(200).as_millis() }), "expireDuration"),
-        (json!({ "testId": test, "candidateFirstName": "Ann", "candidateLastName": "Lee", "candidateEmail": "ok@example.com", "expireDuration": -5 }), "expireDuration"),
-        (json!({ "testId": test, "candidateFirstName": "Ann", "candidateLastName": "Lee", "candidateEmail": "ok@example.com", "externalId": "x".repeat(300) }), "externalId"),
+        (
+            json!({ "testId": test, "candidateFirstName": "Ann", "candidateLastName": "Lee", "candidateEmail": "not-an-email" }),
+            "candidateEmail",
+        ),
+        (
+            json!({ "testId": test, "candidateFirstName": "Ann", "candidateLastName": "Lee", "candidateEmail": "ok@example.com", "expireDuration": 1000.0 }),
+            "expireDuration",
+        ),
+        (
+            json!({ "testId": test, "candidateFirstName": "Ann", "candidateLastName": "Lee", "candidateEmail": "ok@example.com", "expireDuration": Millis::days(200).as_millis() }),
+            "expireDuration",
+        ),
+        (
+            json!({ "testId": test, "candidateFirstName": "Ann", "candidateLastName": "Lee", "candidateEmail": "ok@example.com", "expireDuration": -5 }),
+            "expireDuration",
+        ),
+        (
+            json!({ "testId": test, "candidateFirstName": "Ann", "candidateLastName": "Lee", "candidateEmail": "ok@example.com", "externalId": "x".repeat(300) }),
+            "externalId",
+        ),
     ];
     for (input, field) in cases {
         let (status, body) = app.gql_as(&app.admin_key, INVITE, json!({ "s": input })).await;
@@ -87,12 +104,18 @@ async fn malformed_operations_are_refused_before_running() {
 
     // Unknown input field, wrong variable type, unknown field, syntax error.
     let (status, body) = app
-        .gql_as(&app.admin_key, INVITE, json!({ "s": { "testId": test, "candidateEmail": "a@example.com", "bogus": 1 } }))
+        .gql_as(
+            &app.admin_key,
+            INVITE,
+            json!({ "s": { "testId": test, "candidateEmail": "a@example.com", "bogus": 1 } }),
+        )
         .await;
     assert_eq!(body["data"], Value::Null, "{body:#}");
     assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "GRAPHQL_VALIDATION_FAILED"), "{body:#}");
     assert!(message(&body).contains("unknown field \"bogus\""), "{body:#}");
-    let (status, body) = app.gql_as(&app.admin_key, "query($n: Int!) { companyTests(first: $n) { totalCount } }", json!({ "n": "ten" })).await;
+    let (status, body) = app
+        .gql_as(&app.admin_key, "query($n: Int!) { companyTests(first: $n) { totalCount } }", json!({ "n": "ten" }))
+        .await;
     assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "GRAPHQL_VALIDATION_FAILED"), "{body:#}");
     let (status, body) = app.gql_as(&app.admin_key, "{ companyTests(first: 1) { nope } }", json!({})).await;
     assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "GRAPHQL_VALIDATION_FAILED"), "{body:#}");
@@ -106,7 +129,8 @@ async fn malformed_operations_are_refused_before_running() {
     assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "QUERY_TOO_DEEP"), "{body:#}");
 
     // Too costly: cost is `first` times the selection.
-    let (status, body) = app.gql_as(&app.admin_key, "{ companyTests(first: 100000) { companyTests { id title } } }", json!({})).await;
+    let (status, body) =
+        app.gql_as(&app.admin_key, "{ companyTests(first: 100000) { companyTests { id title } } }", json!({})).await;
     assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "QUERY_TOO_COMPLEX"), "{body:#}");
     assert!(message(&body).contains("10000"), "{body:#}");
 
@@ -153,7 +177,10 @@ async fn transport_limits() {
     let res = post(Value::Array(vec![op.clone(); 2]).to_string()).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();
-    assert_eq!(body, json!([{ "data": { "company": { "id": "sandbox" } } }, { "data": { "company": { "id": "sandbox" } } }]));
+    assert_eq!(
+        body,
+        json!([{ "data": { "company": { "id": "sandbox" } } }, { "data": { "company": { "id": "sandbox" } } }])
+    );
 
     let res = app
         .http
@@ -185,7 +212,9 @@ async fn credentials_and_permissions() {
     assert_eq!(data["createApiKey"]["apiKey"]["permissions"], json!(["tests"]));
     let (status, _) = app.gql_as(&temp, "{ companyTests(first: 1) { totalCount } }", json!({})).await;
     assert_eq!(status, StatusCode::OK);
-    let data = app.gql("mutation($id: String!) { revokeApiKey(publicId: $id) { revokeDate } }", json!({ "id": temp_id })).await;
+    let data = app
+        .gql("mutation($id: String!) { revokeApiKey(publicId: $id) { revokeDate } }", json!({ "id": temp_id }))
+        .await;
     assert!(data["revokeApiKey"]["revokeDate"].is_number());
     for key in ["garbage", "sk_nope_nope", temp.as_str()] {
         let (status, body) = app.gql_as(key, query, json!({})).await;
@@ -196,7 +225,13 @@ async fn credentials_and_permissions() {
     // A key without the permission an operation needs.
     let tests_only = key_with(&app, &[Permission::Tests]).await;
     let test = app.create_framework_test(&tests_only, true).await.expect("tests permission suffices");
-    let (_, body) = app.gql_as(&tests_only, INVITE, json!({ "s": { "testId": test, "candidateFirstName": "A", "candidateEmail": "a@example.com" } })).await;
+    let (_, body) = app
+        .gql_as(
+            &tests_only,
+            INVITE,
+            json!({ "s": { "testId": test, "candidateFirstName": "A", "candidateEmail": "a@example.com" } }),
+        )
+        .await;
     assert_eq!(code(&body), "ACCESS_DENIED");
     assert_eq!(message(&body), "Access Denied: this API key lacks the 'sessions' permission");
     assert_eq!(session_count(&app, &test).await, 0);
@@ -208,7 +243,11 @@ async fn credentials_and_permissions() {
     let invited = app.invite(&app.admin_key, &test, "a@example.com", "gh").await;
     let sessions_only = key_with(&app, &[Permission::Sessions]).await;
     let (_, body) = app
-        .gql_as(&sessions_only, "query($id: ID!) { companyTestSession(id: $id) { status result { score } } }", json!({ "id": invited["id"] }))
+        .gql_as(
+            &sessions_only,
+            "query($id: ID!) { companyTestSession(id: $id) { status result { score } } }",
+            json!({ "id": invited["id"] }),
+        )
         .await;
     assert_eq!(body["data"]["companyTestSession"]["status"], "pending");
     assert_eq!(body["data"]["companyTestSession"]["result"], Value::Null);
@@ -216,10 +255,18 @@ async fn credentials_and_permissions() {
 
     // Proctor actions need the proctor permission, which admin does not imply.
     let admin_only = key_with(&app, &[Permission::Admin]).await;
-    let (_, body) = app.gql_as(&admin_only, "mutation($id: ID!) { verifyCompanyTestSession(id: $id) { id } }", json!({ "id": invited["id"] })).await;
+    let (_, body) = app
+        .gql_as(
+            &admin_only,
+            "mutation($id: ID!) { verifyCompanyTestSession(id: $id) { id } }",
+            json!({ "id": invited["id"] }),
+        )
+        .await;
     assert_eq!(message(&body), "Access Denied: this API key lacks the 'proctor' permission");
     // ... and a key cannot grant what it does not hold.
-    let (_, body) = app.gql_as(&admin_only, "mutation { createApiKey(description: \"p\", permissions: [proctor]) { key } }", json!({})).await;
+    let (_, body) = app
+        .gql_as(&admin_only, "mutation { createApiKey(description: \"p\", permissions: [proctor]) { key } }", json!({}))
+        .await;
     assert_eq!(code(&body), "ACCESS_DENIED");
 }
 

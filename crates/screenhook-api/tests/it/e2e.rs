@@ -50,7 +50,10 @@ async fn proctored_framework_test_verified() {
     assert!(body.get("score").is_none(), "the candidate does not see the score");
 
     let data = app
-        .gql("mutation($id: ID!) { verifyCompanyTestSession(id: $id) { id verificationStatus } }", json!({ "id": session }))
+        .gql(
+            "mutation($id: ID!) { verifyCompanyTestSession(id: $id) { id verificationStatus } }",
+            json!({ "id": session }),
+        )
         .await;
     assert_eq!(data["verifyCompanyTestSession"]["verificationStatus"], "verified");
 
@@ -66,7 +69,10 @@ async fn proctored_framework_test_verified() {
     assert_eq!(s["startDate"], json!(crate::START));
     assert_eq!(s["finishDate"], json!(crate::START + Millis::minutes(40).as_millis()));
     assert_eq!(s["test"]["framework"]["id"], "general-coding");
-    assert_eq!(s["test"]["scoringModel"], json!({ "type": "codingScore2023", "scoreRange": { "min": 200, "max": 600 } }));
+    assert_eq!(
+        s["test"]["scoringModel"],
+        json!({ "type": "codingScore2023", "scoreRange": { "min": 200, "max": 600 } })
+    );
     let result = &s["result"];
     assert_eq!(result["score"], 1000);
     assert!(result["url"].as_str().unwrap().starts_with(&format!("{}/test-result/{session}?accessToken=", app.base)));
@@ -74,7 +80,10 @@ async fn proctored_framework_test_verified() {
     let value = result["versionedCodingScore"]["value"].as_i64().unwrap();
     assert!((200..=600).contains(&value), "{value}");
     assert_eq!(result["versionedCodingScore"]["skillAreas"].as_array().unwrap().len(), 4);
-    assert_eq!(result["versionedCodingScore"]["skillAreas"][0], json!({ "name": "Basic Coding", "label": "expert", "questions": 1 }));
+    assert_eq!(
+        result["versionedCodingScore"]["skillAreas"][0],
+        json!({ "name": "Basic Coding", "label": "expert", "questions": 1 })
+    );
 
     // Found by its Greenhouse id, and in its test's list.
     let data = app
@@ -94,7 +103,8 @@ async fn proctored_framework_test_verified() {
     let second = app.create_framework_test(&app.admin_key, true).await.expect("second test");
     let again = app.invite(&app.admin_key, &second, "ada@example.com", "gh-app-2").await;
     let again_id = again["id"].as_str().unwrap().to_owned();
-    let (status, body) = app.candidate(&token_of(&again["invitationUrl"]), "share", json!({ "sourceSessionId": session })).await;
+    let (status, body) =
+        app.candidate(&token_of(&again["invitationUrl"]), "share", json!({ "sourceSessionId": session })).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "over");
     let shared = app.gql(SESSION, json!({ "id": again_id })).await["companyTestSession"].clone();
@@ -239,7 +249,8 @@ async fn customer_session_commands_and_test_listing() {
     assert_eq!(data["all"]["companyTests"], json!([{ "title": "A custom one" }]));
     assert_eq!(data["all"]["pageInfo"]["hasNextPage"], true);
     assert_eq!(data["senior"], json!({ "totalCount": 1, "companyTests": [{ "id": second }] }));
-    let by_date: Vec<&str> = data["byDate"]["companyTests"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
+    let by_date: Vec<&str> =
+        data["byDate"]["companyTests"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
     assert_eq!(by_date.len(), 2);
     assert!(by_date.contains(&first.as_str()));
     assert_eq!(data["frameworks"]["totalCount"], 4);
@@ -280,7 +291,12 @@ async fn customer_session_commands_and_test_listing() {
         .await;
     assert_eq!(body["data"]["createCompanyTestSession"]["id"], json!(session));
 
-    let data = app.gql("mutation($id: ID!) { deleteCompanyTestSession(id: $id, sendNotificationEmail: false) }", json!({ "id": session })).await;
+    let data = app
+        .gql(
+            "mutation($id: ID!) { deleteCompanyTestSession(id: $id, sendNotificationEmail: false) }",
+            json!({ "id": session }),
+        )
+        .await;
     assert_eq!(data["deleteCompanyTestSession"], json!(session));
     let token = token_of(&invited["invitationUrl"]);
     let (status, _) = app.candidate(&token, "start", json!({})).await;
@@ -302,7 +318,13 @@ async fn customer_session_commands_and_test_listing() {
     assert!(reactivated["reactivatedSession"]["newSessionId"].is_string());
 
     // Only settled results may be archived.
-    let (_, body) = app.gql_as(&app.admin_key, "mutation($id: ID!) { archiveCompanyTestSession(id: $id) { status } }", json!({ "id": expiring })).await;
+    let (_, body) = app
+        .gql_as(
+            &app.admin_key,
+            "mutation($id: ID!) { archiveCompanyTestSession(id: $id) { status } }",
+            json!({ "id": expiring }),
+        )
+        .await;
     assert_eq!(crate::code(&body), "ILLEGAL_STATE", "{body:#}");
     assert_eq!(crate::message(&body), "cannot archive when the session is expired");
 }

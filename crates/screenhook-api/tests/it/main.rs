@@ -87,13 +87,8 @@ impl App {
 
     /// POST to the candidate link; the status and JSON body.
     pub async fn candidate(&self, token: &str, action: &str, body: Value) -> (StatusCode, Value) {
-        let res = self
-            .http
-            .post(format!("{}/c/{token}/{action}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .expect("request");
+        let res =
+            self.http.post(format!("{}/c/{token}/{action}", self.base)).json(&body).send().await.expect("request");
         let status = res.status();
         (status, res.json().await.expect("JSON body"))
     }

@@ -27,9 +27,10 @@ async fn company_b(app: &App) -> CompanyB {
         created_at: Timestamp::from_millis(crate::START),
     };
     app.store.insert_company(&company).await.expect("insert B");
-    let issued = keys::issue(&*app.store, &id, "B admin", Permission::ALL.to_vec(), Timestamp::from_millis(crate::START))
-        .await
-        .expect("B key");
+    let issued =
+        keys::issue(&*app.store, &id, "B admin", Permission::ALL.to_vec(), Timestamp::from_millis(crate::START))
+            .await
+            .expect("B key");
     let test = app.create_framework_test(&issued.token, true).await.expect("B's test");
     let invited = app.invite(&issued.token, &test, "bee@example.com", "gh-b").await;
     CompanyB {
@@ -107,9 +108,12 @@ async fn company_a_cannot_reach_company_b() {
 
     // The same answers as for ids that exist nowhere.
     let guessed = "Zz9Yy8Xx7Ww6Vv5Uu";
-    let (_, body) = app.gql_as(&app.admin_key, "query($id: ID!) { companyTestSession(id: $id) { id } }", json!({ "id": guessed })).await;
+    let (_, body) = app
+        .gql_as(&app.admin_key, "query($id: ID!) { companyTestSession(id: $id) { id } }", json!({ "id": guessed }))
+        .await;
     assert_eq!(message(&body), format!("test session {guessed} was not found"));
-    let (_, body) = app.gql_as(&app.admin_key, "query($id: ID!) { companyTest(id: $id) { id } }", json!({ "id": guessed })).await;
+    let (_, body) =
+        app.gql_as(&app.admin_key, "query($id: ID!) { companyTest(id: $id) { id } }", json!({ "id": guessed })).await;
     assert_eq!(message(&body), format!("test {guessed} was not found"));
 
     // ATS lookups and listings of A never include B's sessions.

@@ -58,9 +58,12 @@ async fn every_lifecycle_path_fires_its_events_in_order() {
                     continue;
                 }
                 Act::Start => SessionAction::Start,
-                Act::Submit => {
-                    SessionAction::Submit { score: 900, max_score: None, area_points: vec![], integrity_suggested: true }
-                }
+                Act::Submit => SessionAction::Submit {
+                    score: 900,
+                    max_score: None,
+                    area_points: vec![],
+                    integrity_suggested: true,
+                },
                 Act::Verify => SessionAction::Verify,
                 Act::Reject => SessionAction::NotVerify { reasons: vec![reason()], technical_issue: false },
                 Act::RejectTechnical => SessionAction::NotVerify { reasons: vec![], technical_issue: true },
@@ -104,7 +107,8 @@ async fn certified_evaluations_also_fire_the_legacy_certify_events() {
     ] {
         h.engine.session_command(&h.company, &session.id, action).await.unwrap();
     }
-    let kinds: Vec<_> = h.engine.store.events_of_session(&h.company, &session.id).await.unwrap().into_iter().map(|e| e.kind).collect();
+    let kinds: Vec<_> =
+        h.engine.store.events_of_session(&h.company, &session.id).await.unwrap().into_iter().map(|e| e.kind).collect();
     assert_eq!(
         kinds,
         vec![
@@ -120,7 +124,8 @@ async fn certified_evaluations_also_fire_the_legacy_certify_events() {
     let custom = h.test(false, false).await;
     let session = h.engine.invite(&h.company, h.invitation(&custom, "joe@example.com")).await.unwrap().session;
     h.engine.session_command(&h.company, &session.id, SessionAction::Decline).await.unwrap();
-    let kinds: Vec<_> = h.engine.store.events_of_session(&h.company, &session.id).await.unwrap().into_iter().map(|e| e.kind).collect();
+    let kinds: Vec<_> =
+        h.engine.store.events_of_session(&h.company, &session.id).await.unwrap().into_iter().map(|e| e.kind).collect();
     assert_eq!(kinds, vec![EventKind::CompanyTestSessionCreated, EventKind::PreScreenCandidateDeclined]);
 }
 

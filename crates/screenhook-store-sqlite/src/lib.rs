@@ -23,7 +23,7 @@ mod batch;
 mod delivery;
 mod writer;
 
-use std::{future::Future, path::Path, pin::Pin, str::FromStr, time::Duration};
+use std::{future::Future, path::Path, pin::Pin, str::FromStr, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use screenhook_domain::{
@@ -39,7 +39,7 @@ use sqlx::{
     Row, SqliteConnection,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous},
 };
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 pub use writer::MAX_BATCH;
 use writer::{Completion, Reply, WriteJob};
@@ -49,6 +49,7 @@ use writer::{Completion, Reply, WriteJob};
 pub struct SqliteStore {
     read: SqlitePool,
     writer: mpsc::Sender<WriteJob>,
+    work: Arc<Notify>,
 }
 
 impl SqliteStore {
@@ -68,8 +69,9 @@ impl SqliteStore {
             .await
             .map_err(unavailable)?;
         let (writer, jobs) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(writer::run(write_conn, jobs));
-        Ok(SqliteStore { read, writer })
+        let work = Arc::new(Notify::new());
+        tokio::spawn(writer::run(write_conn, jobs, work.clone()));
+        Ok(SqliteStore { read, writer, work })
     }
 
     /// Runs `write` in the writer task's next batch and waits until that batch is durable.
@@ -165,6 +167,10 @@ impl screenhook_store::Store for SqliteStore {
             return Err(StoreError::Unavailable("the writer task has stopped".into()));
         }
         Ok(())
+    }
+
+    fn work_signal(&self) -> Arc<Notify> {
+        self.work.clone()
     }
 
     async fn insert_company(&self, company: &Company) -> Result<(), StoreError> {

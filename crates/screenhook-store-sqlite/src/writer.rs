@@ -1,6 +1,6 @@
 //! The single writer: batches every waiting change into one durable commit.
 
-use std::{future::Future, pin::Pin};
+use std::{future::Future, pin::Pin, sync::Arc};
 
 use screenhook_domain::{
     ApiKey, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DomainEvent, Expected, LiveInterview,
@@ -8,7 +8,7 @@ use screenhook_domain::{
 };
 use screenhook_store::{Applied, StoreError, StoredEvent, new_event_id};
 use sqlx::{Connection, SqliteConnection, sqlite::SqliteQueryResult};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::unavailable;
 
@@ -63,10 +63,14 @@ impl<T: Send + 'static> Completion for Reply<T> {
     }
 }
 
-pub(crate) async fn run(mut conn: SqliteConnection, mut jobs: mpsc::Receiver<WriteJob>) {
+pub(crate) async fn run(mut conn: SqliteConnection, mut jobs: mpsc::Receiver<WriteJob>, work: Arc<Notify>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let completions = commit_batch(&mut conn, batch.drain(..)).await;
+        if completions.iter().any(|c| c.succeeded()) {
+            // Stores a permit when no worker is waiting, so the signal is never lost.
+            work.notify_one();
+        }
         completions.into_iter().for_each(|c| c.send());
     }
 }

@@ -104,6 +104,11 @@ pub trait Store: Send + Sync + 'static {
     /// Checks that the database answers (`/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// Signalled after commits that may have made deliveries due (new events, replays,
+    /// restored webhooks, recorded attempts), so delivery workers need not poll to notice.
+    /// Workers still poll as a fallback, since retries fall due by time alone.
+    fn work_signal(&self) -> std::sync::Arc<tokio::sync::Notify>;
+
     async fn insert_company(&self, company: &Company) -> Result<(), StoreError>;
     async fn update_company(&self, company: &Company) -> Result<(), StoreError>;
     async fn company(&self, id: &CompanyId) -> Result<Option<Company>, StoreError>;

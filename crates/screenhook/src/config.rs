@@ -17,7 +17,48 @@ pub struct Config {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
     pub scheduler: SchedulerConfig,
+    pub api: ApiSection,
+    pub delivery: DeliverySection,
+    pub retry: RetrySection,
+    pub smtp: SmtpSection,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiSection {
+    pub rate_limit_per_second: u32,
+    pub rate_limit_burst: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeliverySection {
+    pub concurrency: usize,
+    pub per_webhook: usize,
+    pub lease_ms: u64,
+    pub poll_interval_ms: u64,
+    pub allow_loopback: bool,
+    /// Checked by [`Config::load`]; read them with [`Config::allowed_cidrs`].
+    allowed_cidrs: Vec<String>,
+    pub allow_http: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RetrySection {
+    pub max_attempts: u32,
+    pub random_max_secs: u32,
+    pub disable_after: u32,
+    pub email_after: Vec<u32>,
+    pub email_every_from: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SmtpSection {
+    pub host: String,
+    pub port: u16,
+    pub tls: String,
+    pub username: String,
+    pub password: String,
+    pub from: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -119,11 +160,35 @@ impl Config {
         if self.database.path.as_os_str().is_empty() {
             return Err(bad("database.path", "must not be empty".into()));
         }
+        for cidr in &self.delivery.allowed_cidrs {
+            if cidr.parse::<ipnet::IpNet>().is_err() {
+                return Err(bad("delivery.allowed_cidrs", format!("{cidr:?} is not a CIDR range such as 127.0.0.0/8 or ::1/128")));
+            }
+        }
+        if self.delivery.concurrency == 0 || self.delivery.per_webhook == 0 {
+            return Err(bad("delivery.concurrency", "delivery.concurrency and delivery.per_webhook must be at least 1".into()));
+        }
+        if self.delivery.lease_ms < 15_000 {
+            return Err(bad("delivery.lease_ms", "must be at least 15000, longer than a request may take".into()));
+        }
+        if self.retry.max_attempts == 0 || self.retry.disable_after == 0 {
+            return Err(bad("retry.max_attempts", "retry.max_attempts and retry.disable_after must be at least 1".into()));
+        }
+        if !matches!(self.smtp.tls.as_str(), "starttls" | "tls" | "none") {
+            return Err(bad("smtp.tls", format!("must be \"starttls\", \"tls\" or \"none\", found {:?}", self.smtp.tls)));
+        }
+        if self.api.rate_limit_per_second == 0 {
+            return Err(bad("api.rate_limit_per_second", "must be at least 1".into()));
+        }
         Ok(())
     }
 
     pub fn listen(&self) -> SocketAddr {
         self.server.listen.parse().expect("checked by Config::load")
+    }
+
+    pub fn allowed_cidrs(&self) -> Vec<ipnet::IpNet> {
+        self.delivery.allowed_cidrs.iter().map(|c| c.parse().expect("checked by Config::load")).collect()
     }
 
     pub fn log_json(&self) -> bool {
@@ -169,6 +234,17 @@ fn set(merged: &mut Table, defaults: &Table, key: &str, value: Value, origin: &s
             problem: format!("must be a {}, found a {}", default.type_str(), value.type_str()),
         });
     }
+    if let (Value::Array(defaults), Value::Array(items)) = (default, &value) {
+        // An empty default list holds strings.
+        let item_type = defaults.first().map_or("string", Value::type_str);
+        if let Some(odd) = items.iter().find(|item| item.type_str() != item_type) {
+            return Err(ConfigError::BadValue {
+                key: key.into(),
+                origin: origin.into(),
+                problem: format!("must be a list of {item_type}s, found a {} in it", odd.type_str()),
+            });
+        }
+    }
     let (section, field) = key.split_once('.').expect("known keys have a section");
     merged
         .get_mut(section)
@@ -195,6 +271,22 @@ fn typed_from_env(defaults: &Table, key: &str, raw: &str, name: &str) -> Result<
     match default {
         Value::Integer(_) => raw.trim().parse().map(Value::Integer).map_err(|_| bad("an integer")),
         Value::Boolean(_) => raw.trim().parse().map(Value::Boolean).map_err(|_| bad("true or false")),
+        // Lists are comma-separated, typed like the default's items (strings when it is empty).
+        Value::Array(items) => {
+            let integers = matches!(items.first(), Some(Value::Integer(_)));
+            raw.split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(|item| {
+                    if integers {
+                        item.parse().map(Value::Integer).map_err(|_| bad("a comma-separated list of integers"))
+                    } else {
+                        Ok(Value::String(item.to_owned()))
+                    }
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array)
+        }
         _ => Ok(Value::String(raw.to_owned())),
     }
 }
@@ -239,6 +331,21 @@ mod tests {
         std::fs::write(&file, "[sever]\nlisten = 1\n").unwrap();
         let err = Config::load(Some(&file), env(&[])).unwrap_err().to_string();
         assert!(err.contains("`sever.listen`"), "{err}");
+    }
+
+    #[test]
+    fn lists_come_from_comma_separated_variables() {
+        let config = Config::load(
+            None,
+            env(&[("SCREENHOOK_DELIVERY__ALLOWED_CIDRS", "127.0.0.0/8, ::1/128"), ("SCREENHOOK_RETRY__EMAIL_AFTER", "3,9")]),
+        )
+        .unwrap();
+        assert_eq!(config.allowed_cidrs().len(), 2);
+        assert_eq!(config.retry.email_after, vec![3, 9]);
+        let err = Config::load(None, env(&[("SCREENHOOK_DELIVERY__ALLOWED_CIDRS", "localhost")])).unwrap_err().to_string();
+        assert!(err.contains("delivery.allowed_cidrs") && err.contains("localhost"), "{err}");
+        let err = Config::load(None, env(&[("SCREENHOOK_RETRY__EMAIL_AFTER", "five")])).unwrap_err().to_string();
+        assert!(err.contains("retry.email_after"), "{err}");
     }
 
     #[test]

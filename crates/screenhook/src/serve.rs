@@ -6,9 +6,12 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use anyhow::Context;
 use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
 use screenhook_domain::Millis;
+use screenhook_api::{ApiConfig, ApiState};
+use screenhook_delivery::{DeliveryConfig, Notifier, Worker};
 use screenhook_engine::{Engine, EngineConfig, SystemClock, bootstrap};
 use screenhook_store::Store;
 use screenhook_store_sqlite::SqliteStore;
+use screenhook_webhooks::{EgressPolicy, Mailer, RetryPolicy, Sender, SenderConfig, SmtpConfig, SmtpTls};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -64,11 +67,34 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, database = %path.display(), "screenhook is listening");
 
+    let sender = Sender::new(sender_config(&config)).context("building the delivery HTTP client")?;
+    let worker = Worker::new(store.clone(), sender, engine.clock.clone(), delivery_config(&config));
+    let mailer = Mailer::from_config(smtp_config(&config).as_ref()).context("configuring SMTP (smtp.*)")?;
+    if matches!(mailer, Mailer::Log(_)) {
+        tracing::info!("no SMTP relay configured (smtp.host): owner emails will be written to the log");
+    }
+    let notifier = Notifier {
+        store: store.clone(),
+        mailer,
+        clock: engine.clock.clone(),
+        poll_interval: Duration::from_millis(config.delivery.poll_interval_ms),
+    };
+
     let shutdown = CancellationToken::new();
     let scheduler = tokio::spawn(
         engine.clone().run_scheduler(Duration::from_millis(config.scheduler.poll_interval_ms), shutdown.clone()),
     );
-    let app = router(AppState { store });
+    let delivery = tokio::spawn(worker.run(shutdown.clone()));
+    let notifications = tokio::spawn(notifier.run(shutdown.clone()));
+    let api = ApiState::new(
+        engine.clone(),
+        ApiConfig {
+            rate_limit_per_second: config.api.rate_limit_per_second,
+            rate_limit_burst: config.api.rate_limit_burst,
+            ..ApiConfig::default()
+        },
+    );
+    let app = router(AppState { store }).merge(screenhook_api::router(api));
     let server = axum::serve(listener, app).with_graceful_shutdown({
         let shutdown = shutdown.clone();
         async move { shutdown.cancelled().await }
@@ -77,8 +103,59 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     server.await.context("HTTP server")?;
     shutdown.cancel();
     scheduler.await.context("scheduler")?;
+    delivery.await.context("delivery worker")?;
+    notifications.await.context("owner-email notifier")?;
     tracing::info!("screenhook stopped");
     Ok(())
+}
+
+fn sender_config(config: &Config) -> SenderConfig {
+    SenderConfig {
+        egress: EgressPolicy {
+            allow_loopback: config.delivery.allow_loopback,
+            allowed_cidrs: config.allowed_cidrs(),
+            allow_http: config.delivery.allow_http,
+        },
+        // Keep enough warm connections for the per-webhook concurrency.
+        pool_max_idle_per_host: config.delivery.per_webhook,
+        ..SenderConfig::default()
+    }
+}
+
+fn delivery_config(config: &Config) -> DeliveryConfig {
+    let retry = &config.retry;
+    DeliveryConfig {
+        concurrency: config.delivery.concurrency,
+        per_webhook: config.delivery.per_webhook,
+        lease: Millis::from_millis(config.delivery.lease_ms as i64),
+        poll_interval: Duration::from_millis(config.delivery.poll_interval_ms),
+        retry: RetryPolicy {
+            max_attempts: retry.max_attempts,
+            random_max_secs: f64::from(retry.random_max_secs),
+            owner_email_after: retry.email_after.clone(),
+            owner_email_every_from: retry.email_every_from,
+            disable_after_consecutive_failures: retry.disable_after,
+            ..RetryPolicy::default()
+        },
+    }
+}
+
+fn smtp_config(config: &Config) -> Option<SmtpConfig> {
+    let smtp = &config.smtp;
+    if smtp.host.is_empty() {
+        return None;
+    }
+    let mut out = SmtpConfig::new(&smtp.host, smtp.port, &smtp.from);
+    out.tls = match smtp.tls.as_str() {
+        "tls" => SmtpTls::Tls,
+        "none" => SmtpTls::None,
+        _ => SmtpTls::StartTls,
+    };
+    if !smtp.username.is_empty() {
+        out.username = Some(smtp.username.clone());
+        out.password = Some(smtp.password.clone());
+    }
+    Some(out)
 }
 
 async fn cancel_on_signal(shutdown: CancellationToken) {

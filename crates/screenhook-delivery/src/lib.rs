@@ -1,0 +1,17 @@
+//! Webhook delivery: the worker that sends what the store's queue holds, and the owner-email
+//! notifier.
+//!
+//! Delivery is **at-least-once**. Each delivery is leased to one worker while it is in flight
+//! (no database transaction is held across the HTTP call), and its result is recorded only
+//! under the claim's fencing token. A worker that dies loses nothing: its leases expire and
+//! the deliveries are claimed again, with the same `webhook-id`, so receivers can de-duplicate.
+//!
+//! # Layout
+//! - [`worker`]: claim → sign → send → record, with per-webhook concurrency caps.
+//! - [`notify`]: owner emails after repeated failures, over SMTP or recorded in the log.
+
+pub mod notify;
+pub mod worker;
+
+pub use notify::{Notifier, send_pending_notifications};
+pub use worker::{DeliveryConfig, Worker};

@@ -1,0 +1,309 @@
+//! The delivery worker.
+//!
+//! The loop leases due deliveries (at most `concurrency` in flight, at most `per_webhook` per
+//! webhook, so one slow endpoint can use only its share of the worker), sends each on its own
+//! task, and hands the outcomes to a recorder that commits them in batches. It sleeps until
+//! the store signals new work, a slot frees up, or `poll_interval` passes (retries fall due by
+//! time alone).
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use screenhook_domain::{Millis, Webhook, WebhookId};
+use screenhook_engine::Clock;
+use screenhook_store::{AttemptRecord, AttemptResult, ClaimedDelivery, HealthPolicy, Store, StoreError};
+use screenhook_webhooks::{
+    AttemptOutcome, DeliveryHeaderParams, NextStep, OutgoingRequest, RetryPolicy, Sender, delay_after_failure,
+    delivery_headers, envelope_body, next_attempt,
+};
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
+
+/// How long a webhook's configuration is reused before it is read again.
+const WEBHOOK_TTL: Duration = Duration::from_secs(1);
+
+/// Worker settings.
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    /// Requests in flight at once, over all webhooks.
+    pub concurrency: usize,
+    /// Requests in flight at once to one webhook.
+    pub per_webhook: usize,
+    /// How long a claimed delivery stays leased. Longer than the worst case of waiting for a
+    /// webhook slot plus the request timeout, so a live worker never loses its claim.
+    pub lease: Millis,
+    /// The longest sleep between looks at the queue.
+    pub poll_interval: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            concurrency: 512,
+            per_webhook: 64,
+            lease: Millis::from_millis(120_000),
+            poll_interval: Duration::from_secs(1),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Worker {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    sender: Sender,
+    clock: Arc<dyn Clock>,
+    config: DeliveryConfig,
+    webhooks: Mutex<HashMap<WebhookId, (Option<Arc<Webhook>>, Instant)>>,
+    in_flight: Mutex<InFlight>,
+    slot_freed: Notify,
+}
+
+#[derive(Default)]
+struct InFlight {
+    total: usize,
+    by_webhook: HashMap<WebhookId, usize>,
+}
+
+impl Worker {
+    pub fn new(store: Arc<dyn Store>, sender: Sender, clock: Arc<dyn Clock>, config: DeliveryConfig) -> Worker {
+        let inner = Inner {
+            store,
+            sender,
+            clock,
+            config,
+            webhooks: Mutex::default(),
+            in_flight: Mutex::default(),
+            slot_freed: Notify::new(),
+        };
+        Worker { inner: Arc::new(inner) }
+    }
+
+    /// Sends everything due now, records it, and repeats until nothing is due; returns the
+    /// number of attempts made. Tests use it to run pending work on demand.
+    pub async fn run_pending(&self) -> Result<usize, StoreError> {
+        let mut attempts = 0;
+        loop {
+            let claimed = self.claim().await?;
+            if claimed.is_empty() {
+                return Ok(attempts);
+            }
+            attempts += claimed.len();
+            let done: Vec<WebhookId> = claimed.iter().map(|c| c.webhook_id.clone()).collect();
+            let tasks: Vec<_> = claimed
+                .into_iter()
+                .map(|delivery| {
+                    let worker = self.clone();
+                    tokio::spawn(async move { worker.attempt(delivery).await })
+                })
+                .collect();
+            let mut records = Vec::with_capacity(tasks.len());
+            for task in tasks {
+                records.extend(task.await.expect("an attempt does not panic"));
+            }
+            self.inner.store.record_attempts(records, &self.health_policy()).await?;
+            self.release(&done);
+        }
+    }
+
+    /// Runs until `shutdown`, then lets the requests in flight finish and records them.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let (records, mut to_record) = mpsc::unbounded_channel::<(WebhookId, Option<AttemptRecord>)>();
+        let recorder = {
+            let worker = self.clone();
+            tokio::spawn(async move {
+                let mut batch = Vec::new();
+                while to_record.recv_many(&mut batch, 1024).await > 0 {
+                    worker.record(std::mem::take(&mut batch)).await;
+                }
+            })
+        };
+        let signal = self.inner.store.work_signal();
+        while !shutdown.is_cancelled() {
+            let claimed = match self.claim().await {
+                Ok(claimed) => claimed,
+                Err(err) => {
+                    tracing::warn!(%err, "claiming deliveries failed; retrying");
+                    Vec::new()
+                }
+            };
+            if !claimed.is_empty() {
+                for delivery in claimed {
+                    let (worker, records) = (self.clone(), records.clone());
+                    tokio::spawn(async move {
+                        let webhook = delivery.webhook_id.clone();
+                        let record = worker.attempt(delivery).await;
+                        let _ = records.send((webhook, record));
+                    });
+                }
+                continue;
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => {}
+                () = signal.notified() => {}
+                () = self.inner.slot_freed.notified() => {}
+                () = tokio::time::sleep(self.inner.config.poll_interval) => {}
+            }
+        }
+        // Requests in flight finish within the sender's timeout; their results are recorded.
+        drop(records);
+        if tokio::time::timeout(Duration::from_secs(30), recorder).await.is_err() {
+            tracing::warn!("delivery results still unrecorded at shutdown; their leases will expire and they will be retried");
+        }
+    }
+
+    async fn record(&self, batch: Vec<(WebhookId, Option<AttemptRecord>)>) {
+        let done: Vec<WebhookId> = batch.iter().map(|(w, _)| w.clone()).collect();
+        let records: Vec<AttemptRecord> = batch.into_iter().filter_map(|(_, r)| r).collect();
+        if !records.is_empty() {
+            let policy = self.health_policy();
+            let mut delay = Duration::from_millis(50);
+            // A failed write is retried; if it never succeeds the leases expire and the
+            // deliveries go out again (at-least-once), never lost.
+            for _ in 0..5 {
+                match self.inner.store.record_attempts(records.clone(), &policy).await {
+                    Ok(()) => break,
+                    Err(err) => {
+                        tracing::warn!(%err, "recording delivery attempts failed; retrying");
+                        tokio::time::sleep(delay).await;
+                        delay *= 2;
+                    }
+                }
+            }
+        }
+        self.release(&done);
+    }
+
+    fn release(&self, done: &[WebhookId]) {
+        let mut in_flight = self.inner.in_flight.lock().expect("not poisoned");
+        for webhook in done {
+            in_flight.total = in_flight.total.saturating_sub(1);
+            if let Some(n) = in_flight.by_webhook.get_mut(webhook) {
+                *n -= 1;
+                if *n == 0 {
+                    in_flight.by_webhook.remove(webhook);
+                }
+            }
+        }
+        drop(in_flight);
+        self.inner.slot_freed.notify_one();
+    }
+
+    /// Leases as many due deliveries as there are free slots, skipping saturated webhooks.
+    async fn claim(&self) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        let config = &self.inner.config;
+        let (free, saturated) = {
+            let in_flight = self.inner.in_flight.lock().expect("not poisoned");
+            let saturated: Vec<WebhookId> =
+                in_flight.by_webhook.iter().filter(|(_, n)| **n >= config.per_webhook).map(|(w, _)| w.clone()).collect();
+            (config.concurrency.saturating_sub(in_flight.total), saturated)
+        };
+        if free == 0 {
+            return Ok(Vec::new());
+        }
+        let now = self.inner.clock.now();
+        let claimed = self.inner.store.claim_deliveries(now, config.lease, free.min(1024) as u32, &saturated).await?;
+        let mut in_flight = self.inner.in_flight.lock().expect("not poisoned");
+        for delivery in &claimed {
+            in_flight.total += 1;
+            *in_flight.by_webhook.entry(delivery.webhook_id.clone()).or_default() += 1;
+        }
+        Ok(claimed)
+    }
+
+    /// One attempt: sign, send, decide what follows. `None` when the webhook is gone (its
+    /// queue was cancelled with it).
+    async fn attempt(&self, delivery: ClaimedDelivery) -> Option<AttemptRecord> {
+        let webhook = self.webhook(&delivery.webhook_id).await?;
+        let event = &delivery.event;
+        let now = self.inner.clock.now();
+        let body = envelope_body(event.kind.name(), event.triggered_on.as_millis(), &event.payload.to_string());
+        let headers = delivery_headers(DeliveryHeaderParams {
+            user_agent: &self.inner.sender.config().user_agent,
+            url: &webhook.url,
+            event: event.kind.name(),
+            triggered_on_ms: event.triggered_on.as_millis(),
+            webhook_id: event.id.as_str(),
+            attempt_unix_secs: now.as_millis().div_euclid(1000),
+            secret: webhook.secret.as_deref(),
+            body: &body,
+            custom_headers: &webhook.custom_headers,
+        });
+        let report =
+            self.inner.sender.send(OutgoingRequest { url: webhook.url.clone(), body: body.into(), headers }).await;
+        let at = self.inner.clock.now();
+        let result = if report.outcome.is_success() {
+            AttemptResult::Delivered
+        } else {
+            let random = self.inner.config.retry.draw_random(&mut rand::rng());
+            let fail_count = delivery.attempts + 1;
+            match next_attempt(&self.inner.config.retry, fail_count, random, report.retry_after, report.status) {
+                NextStep::RetryAfter(delay) => AttemptResult::RetryAt(at.plus(millis(delay))),
+                NextStep::GiveUp => AttemptResult::GiveUp,
+            }
+        };
+        let error_class = match report.outcome {
+            AttemptOutcome::Failed(class) => Some(class.as_str().to_owned()),
+            AttemptOutcome::Delivered | AttemptOutcome::Rejected { .. } => None,
+        };
+        let excerpt = match (&report.error, report.response_excerpt.is_empty()) {
+            (Some(error), true) => error.clone(),
+            _ => report.response_excerpt,
+        };
+        Some(AttemptRecord {
+            delivery_id: delivery.delivery_id,
+            claim: delivery.claim,
+            webhook_id: delivery.webhook_id,
+            at,
+            status: report.status,
+            error_class,
+            latency_ms: report.latency.as_millis().min(u128::from(u32::MAX)) as u32,
+            excerpt,
+            result,
+        })
+    }
+
+    /// The webhook's configuration, reused for [`WEBHOOK_TTL`].
+    async fn webhook(&self, id: &WebhookId) -> Option<Arc<Webhook>> {
+        if let Some((webhook, read_at)) = self.inner.webhooks.lock().expect("not poisoned").get(id)
+            && read_at.elapsed() < WEBHOOK_TTL
+        {
+            return webhook.clone();
+        }
+        let webhook = match self.inner.store.webhook_unscoped(id).await {
+            Ok(found) => found.map(|(webhook, _)| Arc::new(webhook)),
+            Err(err) => {
+                tracing::warn!(webhook = %id, %err, "could not read the webhook; the delivery will be retried");
+                return None;
+            }
+        };
+        self.inner.webhooks.lock().expect("not poisoned").insert(id.clone(), (webhook.clone(), Instant::now()));
+        webhook
+    }
+
+    /// The webhook health rules of the retry policy, with this batch's random draws.
+    fn health_policy(&self) -> HealthPolicy {
+        let retry = &self.inner.config.retry;
+        let mut rng = rand::rng();
+        HealthPolicy {
+            probe_delays: (1..=retry.disable_after_consecutive_failures.max(1))
+                .map(|n| millis(delay_after_failure(n, retry.draw_random(&mut rng))))
+                .collect(),
+            disable_after: retry.disable_after_consecutive_failures,
+            email_after: retry.owner_email_after.clone(),
+            email_every_from: retry.owner_email_every_from,
+        }
+    }
+}
+
+fn millis(duration: Duration) -> Millis {
+    Millis::from_millis(duration.as_millis().min(i64::MAX as u128) as i64)
+}

@@ -234,16 +234,20 @@ pub fn failure_email(webhook_url: &str, fail_count: u32, last_error: &str, disab
     };
     // Fixed text is wrapped at 72 columns: plain-text mail clients do not
     // reflow, and short lines keep the body 7-bit clean.
+    // screenhook keeps a disabled webhook's queue (unlike the reference, which clears it), and
+    // only a session's own later events wait behind a failing one.
     let what_now = if disabled {
-        "The webhook has been DISABLED and its queued events were cleared.\n\
-         To enable it again, fix the endpoint so that it answers HTTP 200 OK,\n\
-         then open the webhook's settings and run \"test and save\"."
+        "The webhook has been DISABLED. Its queued events are kept: nothing is\n\
+         lost. Fix the endpoint so that it answers HTTP 200 OK, then open the\n\
+         webhook's settings and run \"test and save\": the kept events are\n\
+         delivered at once."
     } else {
-        "Events are queued in order and retried with growing delays; nothing\n\
-         later is delivered until the oldest event gets an HTTP 200 OK. Fix\n\
-         the endpoint so that it answers 200 OK (any other status, a redirect\n\
-         or a timeout counts as a failure). If failures continue, the webhook\n\
-         will be disabled."
+        "Events are retried with growing delays, and each test session's events\n\
+         stay in order behind its oldest undelivered one. While the endpoint\n\
+         fails, it is probed with one request at a time. Fix the endpoint so\n\
+         that it answers 200 OK (any other status, a redirect or a timeout\n\
+         counts as a failure). If failures continue, the webhook will be\n\
+         disabled; its events are kept."
     };
     let body = format!(
         "Deliveries to your webhook have failed: {attempts} in a row.\n\

@@ -26,7 +26,9 @@
 //!   ([`RESPONSE_EXCERPT_CAP`]).
 //! * The SSRF guard runs at **every attempt**: IP literals before sending,
 //!   names in the client's resolver, which refuses a host if any address is
-//!   forbidden and dials only the vetted addresses.
+//!   forbidden and dials only the vetted addresses. The one exception is
+//!   [`SenderConfig::trusted_prefixes`]: URLs this server answers itself (the
+//!   inspector's bins), so that testing an integration needs no open guard.
 //!
 //! # Layout
 //!

@@ -30,6 +30,17 @@
 //! same `webhook-id`, and [`delivery_headers`] stamps each attempt with a
 //! fresh timestamp and signatures.
 //!
+//! # Trusted prefixes
+//!
+//! [`SenderConfig::trusted_prefixes`] lists URL prefixes the server itself
+//! answers — `serve` sets exactly `{public_url}/inspect/`, the inspector's
+//! bins — so a webhook may point at a bin without opening the SSRF guard to
+//! loopback as a whole. A trusted URL skips [`check_url`] and goes through a
+//! second client without [`GuardedResolver`] (a `localhost` public URL must
+//! resolve); it is still never redirected or proxied. The match is made on
+//! the *parsed* URL (scheme, host, port, then a path prefix ending in `/`),
+//! so `..` segments, user-info or look-alike hosts cannot ride on a prefix.
+//!
 //! # Headers and secrets
 //!
 //! [`delivery_headers`] emits, in order: `Content-Type`, `User-Agent`,
@@ -67,6 +78,7 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, LOCATION, RETRY_AFTER};
 use reqwest::redirect::Policy;
 use sha2::{Digest, Sha256};
+use url::Url;
 
 use crate::classify::{
     AttemptOutcome, ErrorClass, Exchange, RESPONSE_EXCERPT_CAP, RESPONSE_READ_CAP, classify, excerpt,
@@ -105,6 +117,9 @@ pub struct SenderConfig {
     pub pool_max_idle_per_host: usize,
     /// Most response-body bytes read before the attempt fails.
     pub read_cap: usize,
+    /// URL prefixes answered by this server itself (the inspector's bins),
+    /// sent to without the egress checks; see the module docs.
+    pub trusted_prefixes: Vec<String>,
 }
 
 impl Default for SenderConfig {
@@ -119,6 +134,7 @@ impl Default for SenderConfig {
             // order), so a couple of warm connections per host suffice.
             pool_max_idle_per_host: 2,
             read_cap: RESPONSE_READ_CAP,
+            trusted_prefixes: Vec::new(),
         }
     }
 }
@@ -128,6 +144,8 @@ impl Default for SenderConfig {
 pub enum SenderError {
     #[error("could not build the HTTP client: {0}")]
     Client(#[from] reqwest::Error),
+    #[error("trusted prefix {0:?} is not a URL: {1}")]
+    TrustedPrefix(String, url::ParseError),
 }
 
 /// One request to send: the URL exactly as configured, the exact body
@@ -194,27 +212,59 @@ pub enum PingError {
 #[derive(Debug, Clone)]
 pub struct Sender {
     client: reqwest::Client,
+    /// For [`SenderConfig::trusted_prefixes`] only: the plain system resolver.
+    trusted_client: reqwest::Client,
+    trusted: Arc<Vec<Url>>,
     config: Arc<SenderConfig>,
 }
 
 impl Sender {
     pub fn new(config: SenderConfig) -> Result<Self, SenderError> {
+        let builder = || {
+            reqwest::Client::builder()
+                .redirect(Policy::none())
+                .no_proxy()
+                .connect_timeout(config.connect_timeout)
+                .timeout(config.total_timeout)
+                .user_agent(config.user_agent.clone())
+                .pool_max_idle_per_host(config.pool_max_idle_per_host)
+                .pool_idle_timeout(Duration::from_secs(90))
+        };
         let resolver = GuardedResolver::new(config.egress.clone(), config.connect_timeout);
-        let client = reqwest::Client::builder()
-            .redirect(Policy::none())
-            .no_proxy()
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.total_timeout)
-            .user_agent(config.user_agent.clone())
-            .pool_max_idle_per_host(config.pool_max_idle_per_host)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .dns_resolver(resolver)
-            .build()?;
-        Ok(Self { client, config: Arc::new(config) })
+        let client = builder().dns_resolver(resolver).build()?;
+        let trusted_client = builder().build()?;
+        let trusted = config
+            .trusted_prefixes
+            .iter()
+            .map(|prefix| Url::parse(prefix).map_err(|error| SenderError::TrustedPrefix(prefix.clone(), error)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { client, trusted_client, trusted: Arc::new(trusted), config: Arc::new(config) })
     }
 
     pub fn config(&self) -> &SenderConfig {
         &self.config
+    }
+
+    /// Whether `url` falls under one of [`SenderConfig::trusted_prefixes`]:
+    /// same scheme, host and port, no user-info, and a normalised path
+    /// under the prefix's path. Such URLs skip the SSRF checks, at save time
+    /// too.
+    pub fn is_trusted(&self, url: &str) -> bool {
+        self.trusted_url(url).is_some()
+    }
+
+    fn trusted_url(&self, url: &str) -> Option<Url> {
+        let parsed = Url::parse(url).ok()?;
+        let trusted = self.trusted.iter().any(|prefix| {
+            parsed.scheme() == prefix.scheme()
+                && parsed.host() == prefix.host()
+                && parsed.port_or_known_default() == prefix.port_or_known_default()
+                && parsed.username().is_empty()
+                && parsed.password().is_none()
+                && prefix.path().ends_with('/')
+                && parsed.path().starts_with(prefix.path())
+        });
+        trusted.then_some(parsed)
     }
 
     /// One delivery attempt. Never panics and never returns early without a
@@ -293,13 +343,18 @@ impl Sender {
     ) -> Result<Answer, Failure> {
         // reqwest skips the resolver for IP-literal hosts, so every URL rule
         // (literal addresses included) is re-checked here at each attempt.
-        let target = check_url(&self.config.egress, url)
-            .map_err(|error| Failure::new(ErrorClass::BlockedBySsrfGuard, error.to_string()))?;
+        let (client, target) = match self.trusted_url(url) {
+            Some(target) => (&self.trusted_client, target),
+            None => (
+                &self.client,
+                check_url(&self.config.egress, url)
+                    .map_err(|error| Failure::new(ErrorClass::BlockedBySsrfGuard, error.to_string()))?,
+            ),
+        };
         let header_map = header_map(headers)?;
         let read_cap = self.config.read_cap;
         let work = async {
-            let mut response = self
-                .client
+            let mut response = client
                 .post(target)
                 .headers(header_map)
                 .body(body)

@@ -411,3 +411,44 @@ async fn a_failed_tls_handshake_is_a_tls_failure() {
     let error = sender.ping(&url, None, &[]).await.unwrap_err();
     assert!(matches!(error, PingError::Tls(_)), "{error}");
 }
+
+#[tokio::test]
+async fn trusted_prefixes_pass_the_strict_guard_and_nothing_else_does() {
+    // A loopback server whose `/capture` route stands for the inspector's bins.
+    let server = receiver("http://unused.example/").await;
+    let prefix = server.url("/capture/");
+    let sender = Sender::new(SenderConfig { trusted_prefixes: vec![prefix.clone()], ..config(false) }).unwrap();
+    assert!(sender.is_trusted(&format!("{prefix}bin1/in")));
+    let via_localhost = format!("http://localhost:{}/capture/x", server.addr.port());
+    for untrusted in [
+        server.url("/capture"),
+        server.url("/status/200"),
+        server.url("/capture/../status/200"),
+        server.url("/capture/%2e%2e/status/200"),
+        format!("http://user@{}/capture/x", server.addr),
+        format!("https://{}/capture/x", server.addr),
+        via_localhost.clone(),
+    ] {
+        assert!(!sender.is_trusted(&untrusted), "{untrusted}");
+    }
+
+    // The capture route is `/capture` exactly; a trusted URL under it still
+    // reaches the server (404 here), which proves it was not blocked.
+    let report = sender.send(request(format!("{prefix}bin1/in"))).await;
+    assert_eq!(report.outcome, AttemptOutcome::Rejected { status: 404 }, "{report:?}");
+    let report = sender.send(request(server.url("/status/200"))).await;
+    assert_eq!(report.outcome, AttemptOutcome::Failed(ErrorClass::BlockedBySsrfGuard));
+    let report = sender.send(request(via_localhost)).await;
+    assert_eq!(report.outcome, AttemptOutcome::Failed(ErrorClass::BlockedBySsrfGuard));
+
+    // A `localhost` prefix goes through the system resolver, not the guarded one.
+    let named = Sender::new(SenderConfig {
+        trusted_prefixes: vec![format!("http://localhost:{}/status/", server.addr.port())],
+        ..config(false)
+    })
+    .unwrap();
+    let report = named.send(request(format!("http://localhost:{}/status/200", server.addr.port()))).await;
+    assert_eq!(report.outcome, AttemptOutcome::Delivered, "{report:?}");
+    assert_eq!(named.ping(&format!("http://localhost:{}/status/200", server.addr.port()), None, &[]).await, Ok(()));
+    assert!(Sender::new(SenderConfig { trusted_prefixes: vec!["not a url".into()], ..config(false) }).is_err());
+}

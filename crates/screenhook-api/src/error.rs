@@ -29,6 +29,9 @@ pub enum Code {
     IllegalState,
     /// The object kept changing concurrently; retrying may succeed.
     Conflict,
+    /// A webhook's endpoint did not answer the verification ping with 200 within 10 s, so
+    /// nothing was saved; the message says what it did instead.
+    WebhookVerificationFailed,
     RateLimited,
     QueryTooDeep,
     QueryTooComplex,
@@ -50,6 +53,7 @@ impl Code {
             Code::BadUserInput => "BAD_USER_INPUT",
             Code::IllegalState => "ILLEGAL_STATE",
             Code::Conflict => "CONFLICT",
+            Code::WebhookVerificationFailed => "WEBHOOK_VERIFICATION_FAILED",
             Code::RateLimited => "RATE_LIMITED",
             Code::QueryTooDeep => "QUERY_TOO_DEEP",
             Code::QueryTooComplex => "QUERY_TOO_COMPLEX",
@@ -67,7 +71,7 @@ impl Code {
             Code::Unauthenticated => StatusCode::UNAUTHORIZED,
             Code::AccessDenied => StatusCode::FORBIDDEN,
             Code::NotFound => StatusCode::NOT_FOUND,
-            Code::BadUserInput => StatusCode::UNPROCESSABLE_ENTITY,
+            Code::BadUserInput | Code::WebhookVerificationFailed => StatusCode::UNPROCESSABLE_ENTITY,
             Code::IllegalState | Code::Conflict => StatusCode::CONFLICT,
             Code::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Code::QueryTooDeep | Code::QueryTooComplex | Code::GraphqlValidationFailed | Code::BadRequest => {

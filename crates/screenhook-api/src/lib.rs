@@ -27,6 +27,7 @@ use axum::{
     Router,
     routing::{get, post},
 };
+use screenhook_delivery::WebhookManager;
 use screenhook_engine::Engine;
 
 pub use error::{ApiError, Code};
@@ -79,9 +80,11 @@ pub struct ApiState {
 }
 
 impl ApiState {
-    pub fn new(engine: Engine, config: ApiConfig) -> ApiState {
-        let schema = build_schema(engine.clone(), config.max_depth, config.max_complexity);
-        let introspection = build_schema(engine.clone(), INTROSPECTION_DEPTH, config.max_complexity);
+    /// `webhooks` saves webhooks behind the verification ping; its sender's egress policy
+    /// decides which URLs may be configured.
+    pub fn new(engine: Engine, webhooks: WebhookManager, config: ApiConfig) -> ApiState {
+        let schema = build_schema(engine.clone(), webhooks.clone(), config.max_depth, config.max_complexity);
+        let introspection = build_schema(engine.clone(), webhooks, INTROSPECTION_DEPTH, config.max_complexity);
         let limiter = Arc::new(limit::RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst));
         ApiState { engine, config: Arc::new(config), schema, introspection, limiter }
     }

@@ -7,7 +7,7 @@ use anyhow::Context;
 use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
 use screenhook_domain::Millis;
 use screenhook_api::{ApiConfig, ApiState};
-use screenhook_delivery::{DeliveryConfig, Notifier, Worker};
+use screenhook_delivery::{DeliveryConfig, Notifier, WebhookManager, Worker};
 use screenhook_engine::{Engine, EngineConfig, SystemClock, bootstrap};
 use screenhook_store::Store;
 use screenhook_store_sqlite::SqliteStore;
@@ -68,7 +68,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(%addr, database = %path.display(), "screenhook is listening");
 
     let sender = Sender::new(sender_config(&config)).context("building the delivery HTTP client")?;
-    let worker = Worker::new(store.clone(), sender, engine.clock.clone(), delivery_config(&config));
+    let worker = Worker::new(store.clone(), sender.clone(), engine.clock.clone(), delivery_config(&config));
     let mailer = Mailer::from_config(smtp_config(&config).as_ref()).context("configuring SMTP (smtp.*)")?;
     if matches!(mailer, Mailer::Log(_)) {
         tracing::info!("no SMTP relay configured (smtp.host): owner emails will be written to the log");
@@ -88,6 +88,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let notifications = tokio::spawn(notifier.run(shutdown.clone()));
     let api = ApiState::new(
         engine.clone(),
+        WebhookManager::new(store.clone(), sender, engine.clock.clone()),
         ApiConfig {
             rate_limit_per_second: config.api.rate_limit_per_second,
             rate_limit_burst: config.api.rate_limit_burst,

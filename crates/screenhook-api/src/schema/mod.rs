@@ -9,6 +9,7 @@
 //! - [`sessions`]: invitations (`companyTestSession…`, `createCompanyTestSession`, …).
 //! - [`proctor`]: verifying and rejecting proctored results.
 //! - [`keys`]: API key management.
+//! - [`webhooks`]: webhook management, the delivery log, replay and recovery.
 //!
 //! Every resolver takes the company from the [`Caller`] (the authenticated key), never from
 //! arguments: an id of another company reads exactly like an id that does not exist.
@@ -19,8 +20,10 @@ pub mod proctor;
 pub mod sessions;
 pub mod tests;
 pub mod types;
+pub mod webhooks;
 
 use async_graphql::{Context, EmptySubscription, ID, MergedObject, Schema};
+use screenhook_delivery::WebhookManager;
 use screenhook_domain::{ApiKey, CompanyId, Millis, Permission};
 use screenhook_engine::Engine;
 
@@ -33,11 +36,23 @@ pub const MAX_PAGE: i32 = 1000;
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(catalogue::CatalogueQuery, tests::TestQuery, sessions::SessionQuery, keys::KeyQuery);
+pub struct QueryRoot(
+    catalogue::CatalogueQuery,
+    tests::TestQuery,
+    sessions::SessionQuery,
+    keys::KeyQuery,
+    webhooks::WebhookQuery,
+);
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(tests::TestMutation, sessions::SessionMutation, proctor::ProctorMutation, keys::KeyMutation);
+pub struct MutationRoot(
+    tests::TestMutation,
+    sessions::SessionMutation,
+    proctor::ProctorMutation,
+    keys::KeyMutation,
+    webhooks::WebhookMutation,
+);
 
 /// The authenticated API key of the request.
 #[derive(Debug, Clone)]
@@ -55,10 +70,11 @@ impl Caller {
     }
 }
 
-/// Builds the schema with its limits; `engine` is available to every resolver.
-pub fn build_schema(engine: Engine, max_depth: usize, max_complexity: usize) -> ApiSchema {
+/// Builds the schema with its limits; `engine` and `webhooks` are available to every resolver.
+pub fn build_schema(engine: Engine, webhooks: WebhookManager, max_depth: usize, max_complexity: usize) -> ApiSchema {
     Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .data(engine)
+        .data(webhooks)
         .limit_depth(max_depth)
         .limit_complexity(max_complexity)
         .finish()

@@ -1,19 +1,23 @@
 //! Integration tests of the API over real HTTP: a SQLite store in a temp dir, the engine on a
-//! manual clock, the router on 127.0.0.1:0.
+//! manual clock, the router on 127.0.0.1:0. Webhooks may target loopback, so tests can use
+//! `TestReceiver`s; `App::worker` delivers on demand.
 
 mod bad_input;
 mod e2e;
 mod sdl;
 mod tenant;
+mod webhooks;
 
 use std::sync::Arc;
 
 use reqwest::StatusCode;
 use screenhook_api::{ApiConfig, ApiState, router};
+use screenhook_delivery::{DeliveryConfig, WebhookManager, Worker};
 use screenhook_domain::{CompanyId, Millis, Timestamp};
 use screenhook_engine::{Engine, EngineConfig, ManualClock, bootstrap};
 use screenhook_store::Store;
 use screenhook_store_sqlite::SqliteStore;
+use screenhook_webhooks::{EgressPolicy, Sender, SenderConfig};
 use serde_json::{Value, json};
 
 /// 2025-06-15T12:00:00Z.
@@ -27,6 +31,8 @@ pub struct App {
     pub engine: Engine,
     pub store: Arc<dyn Store>,
     pub company: CompanyId,
+    /// Sends due deliveries when a test calls `run_pending`.
+    pub worker: Worker,
     pub http: reqwest::Client,
     _dir: tempfile::TempDir,
 }
@@ -48,7 +54,11 @@ pub async fn spawn_app_with(config: ApiConfig) -> App {
     );
     let (company, key) =
         bootstrap::ensure_sandbox(&*store, &*clock).await.expect("bootstrap").expect("a fresh database");
-    let app = router(ApiState::new(engine.clone(), config));
+    let egress = EgressPolicy { allow_loopback: true, ..EgressPolicy::default() };
+    let sender = Sender::new(SenderConfig { egress, ..SenderConfig::default() }).expect("a delivery client");
+    let worker = Worker::new(store.clone(), sender.clone(), clock.clone(), DeliveryConfig::default());
+    let webhooks = WebhookManager::new(store.clone(), sender, clock.clone());
+    let app = router(ApiState::new(engine.clone(), webhooks, config));
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
     App {
         base,
@@ -57,6 +67,7 @@ pub async fn spawn_app_with(config: ApiConfig) -> App {
         engine,
         store,
         company: company.id,
+        worker,
         http: reqwest::Client::new(),
         _dir: dir,
     }

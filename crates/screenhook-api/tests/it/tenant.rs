@@ -5,9 +5,10 @@
 use reqwest::StatusCode;
 use screenhook_domain::{Company, CompanyId, Millis, Permission, SessionId, Timestamp};
 use screenhook_engine::keys;
+use screenhook_testkit::TestReceiver;
 use serde_json::{Value, json};
 
-use crate::{App, code, message, spawn_app, token_of};
+use crate::{App, code, message, spawn_app, token_of, webhooks::create_webhook};
 
 struct CompanyB {
     key: String,
@@ -15,6 +16,20 @@ struct CompanyB {
     test: String,
     session: String,
     token: String,
+    webhook: String,
+    /// The event B's invitation fired.
+    event: String,
+    receiver: TestReceiver,
+}
+
+/// The id of the first event `session` fired.
+async fn first_event(app: &App, company: &str, session: &str) -> String {
+    let events = app
+        .store
+        .events_of_session(&CompanyId::parse(company).unwrap(), &SessionId::parse(session).unwrap())
+        .await
+        .unwrap();
+    events[0].id.to_string()
 }
 
 async fn company_b(app: &App) -> CompanyB {
@@ -31,14 +46,20 @@ async fn company_b(app: &App) -> CompanyB {
         keys::issue(&*app.store, &id, "B admin", Permission::ALL.to_vec(), Timestamp::from_millis(crate::START))
             .await
             .expect("B key");
+    let receiver = TestReceiver::start().await;
+    let webhook = create_webhook(app, &issued.token, receiver.url("/b"), &["companyTestSessionCreated"]).await;
     let test = app.create_framework_test(&issued.token, true).await.expect("B's test");
     let invited = app.invite(&issued.token, &test, "bee@example.com", "gh-b").await;
+    let session = invited["id"].as_str().unwrap().to_owned();
     CompanyB {
         key: issued.token,
         public_id: issued.key.public_id,
         test,
-        session: invited["id"].as_str().unwrap().to_owned(),
+        event: first_event(app, "company-b", &session).await,
+        session,
         token: token_of(&invited["invitationUrl"]),
+        webhook: webhook["webhook"]["id"].as_str().unwrap().to_owned(),
+        receiver,
     }
 }
 
@@ -51,7 +72,9 @@ async fn snapshot(app: &App, b: &CompanyB) -> Value {
                 companyTest(id: $t) { id title externalTitle labels internalDescription }
                 companyTestSession(id: $s) { id status expirationDate customDuration verificationStatus reactivatedSession { newSessionId } }
                 companyTestSessions(companyTestId: $t) { id }
-                apiKeys { publicId revokeDate } }",
+                apiKeys { publicId revokeDate }
+                webhooks { id url events ownerEmails customHeaders { name value } state consecutiveFailures updateDate }
+                webhookDeliveries(first: 100) { id eventId state attempts replay } }",
             json!({ "t": b.test, "s": b.session }),
         )
         .await;
@@ -62,18 +85,36 @@ async fn snapshot(app: &App, b: &CompanyB) -> Value {
         .await
         .unwrap()
         .len();
-    json!({ "data": body["data"], "events": events })
+    let secret = app
+        .store
+        .webhook(
+            &CompanyId::parse("company-b").unwrap(),
+            &screenhook_domain::WebhookId::parse(b.webhook.as_str()).unwrap(),
+        )
+        .await
+        .unwrap()
+        .map(|(webhook, _)| webhook.secret);
+    json!({ "data": body["data"], "events": events, "secret": secret, "received": b.receiver.received().len() })
 }
 
 #[tokio::test]
 async fn company_a_cannot_reach_company_b() {
     let app = spawn_app().await;
     let b = company_b(&app).await;
+    let a_receiver = TestReceiver::start().await;
+    let a_webhook = create_webhook(&app, &app.admin_key, a_receiver.url("/a"), &["companyTestSessionCreated"]).await;
+    let a_webhook = a_webhook["webhook"]["id"].as_str().unwrap().to_owned();
     let a_test = app.create_framework_test(&app.admin_key, true).await.expect("A's test");
+    let a_session =
+        app.invite(&app.admin_key, &a_test, "ay@example.com", "gh-a").await["id"].as_str().unwrap().to_owned();
+    let a_event = first_event(&app, app.company.as_str(), &a_session).await;
+    assert_eq!(app.worker.run_pending().await.unwrap(), 2, "A's and B's invitations are delivered");
     let before = snapshot(&app, &b).await;
     let later = crate::START + Millis::days(30).as_millis();
 
     let (t, s) = (b.test.as_str(), b.session.as_str());
+    let (wh, ev) = (b.webhook.as_str(), b.event.as_str());
+    let webhook_nf = format!("webhook {wh} was not found");
     let test_nf = format!("test {t} was not found");
     let session_nf = format!("test session {s} was not found");
     let attempts: Vec<(&str, String, Value, String)> = vec![
@@ -96,6 +137,18 @@ async fn company_a_cannot_reach_company_b() {
         ("verify B's session as proctor", "mutation($id: ID!) { verifyCompanyTestSession(id: $id) { id } }".into(), json!({ "id": s }), session_nf.clone()),
         ("reject B's session as proctor", "mutation($id: ID!) { rejectCompanyTestSession(id: $id, reasons: [{ name: \"x\", description: \"y\" }]) { id } }".into(), json!({ "id": s }), session_nf.clone()),
         ("revoke B's API key", "mutation($id: String!) { revokeApiKey(publicId: $id) { publicId } }".into(), json!({ "id": b.public_id }), format!("API key {} was not found", b.public_id)),
+        ("read B's webhook", "query($id: ID!) { webhook(id: $id) { url } }".into(), json!({ "id": wh }), webhook_nf.clone()),
+        ("update B's webhook", "mutation($id: ID!, $u: String!) { updateWebhook(id: $id, webhookFields: { url: $u }) { id } }".into(), json!({ "id": wh, "u": a_receiver.url("/stolen") }), webhook_nf.clone()),
+        ("rotate B's secret", "mutation($id: ID!) { updateWebhook(id: $id, webhookFields: { generateSecret: true }) { id } }".into(), json!({ "id": wh }), webhook_nf.clone()),
+        ("delete B's webhook", "mutation($id: ID!) { deleteWebhook(id: $id) }".into(), json!({ "id": wh }), webhook_nf.clone()),
+        ("test and save B's webhook", "mutation($id: ID!) { testAndSaveWebhook(id: $id) { id } }".into(), json!({ "id": wh }), webhook_nf.clone()),
+        ("reveal B's webhook secret", "mutation($id: ID!) { revealWebhookSecret(id: $id) }".into(), json!({ "id": wh }), webhook_nf.clone()),
+        ("B's delivery log", "query($id: ID!) { webhookDeliveries(webhookId: $id) { id } }".into(), json!({ "id": wh }), webhook_nf.clone()),
+        ("B's session's deliveries", "query($s: ID!) { webhookDeliveries(sessionId: $s) { id } }".into(), json!({ "s": s }), session_nf.clone()),
+        ("B's session events", "query($s: ID!) { sessionEvents(sessionId: $s) { id payload } }".into(), json!({ "s": s }), session_nf.clone()),
+        ("replay B's event to A's webhook", "mutation($w: ID!, $e: ID!) { replayWebhookEvent(webhookId: $w, eventId: $e) { id } }".into(), json!({ "w": a_webhook, "e": ev }), format!("event {ev} was not found")),
+        ("replay A's event to B's webhook", "mutation($w: ID!, $e: ID!) { replayWebhookEvent(webhookId: $w, eventId: $e) { id } }".into(), json!({ "w": wh, "e": a_event }), webhook_nf.clone()),
+        ("recover B's webhook", "mutation($w: ID!) { recoverWebhook(webhookId: $w, since: 0) }".into(), json!({ "w": wh }), webhook_nf.clone()),
         ("traverse from A's test into B's session", "query($t: ID!, $s: ID!) { companyTest(id: $t) { testSession(id: $s) { id } } }".into(), json!({ "t": a_test, "s": s }), session_nf.clone()),
     ];
     assert!(attempts.len() >= 15);
@@ -115,6 +168,9 @@ async fn company_a_cannot_reach_company_b() {
     let (_, body) =
         app.gql_as(&app.admin_key, "query($id: ID!) { companyTest(id: $id) { id } }", json!({ "id": guessed })).await;
     assert_eq!(message(&body), format!("test {guessed} was not found"));
+    let (_, body) =
+        app.gql_as(&app.admin_key, "query($id: ID!) { webhook(id: $id) { id } }", json!({ "id": guessed })).await;
+    assert_eq!(message(&body), format!("webhook {guessed} was not found"));
 
     // ATS lookups and listings of A never include B's sessions.
     let data = app
@@ -123,6 +179,15 @@ async fn company_a_cannot_reach_company_b() {
     assert_eq!(data["atsCompanyTestSessions"], json!([]));
     assert_eq!(data["companyTests"]["totalCount"], 1);
     assert!(!data["apiKeys"].to_string().contains(&b.public_id));
+    let data = app.gql("{ webhooks { id } webhookDeliveries(first: 100) { webhookId eventId } }", json!({})).await;
+    assert_eq!(data["webhooks"], json!([{ "id": a_webhook }]));
+    assert_eq!(data["webhookDeliveries"], json!([{ "webhookId": a_webhook, "eventId": a_event }]));
+
+    // Nothing was queued by the refused replays: A's endpoint got its ping and its own event.
+    assert_eq!(app.worker.run_pending().await.unwrap(), 0);
+    let a_received = a_receiver.received();
+    assert_eq!(a_received.len(), 2);
+    assert_eq!(a_received[1].header("webhook-id"), Some(a_event.as_str()));
 
     // B's public id with a secret that is not B's is no key at all.
     let forged = format!("sk_{}_{}", b.public_id, "x".repeat(43));

@@ -9,6 +9,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
+use screenhook_delivery::ManageError;
 use screenhook_domain::{DomainError, IdError, Permission};
 use screenhook_engine::EngineError;
 use screenhook_store::StoreError;
@@ -194,6 +195,17 @@ impl From<EngineError> for ApiError {
                 ApiError::new(Code::Conflict, "the object kept changing concurrently; nothing was written, retry")
             }
             EngineError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<ManageError> for ApiError {
+    fn from(err: ManageError) -> ApiError {
+        match err {
+            ManageError::Invalid { field, problem, allowed } => ApiError::invalid(field, problem, allowed),
+            ManageError::NotFound { what, id } => ApiError::not_found(what, &id),
+            ping @ ManageError::Ping(_) => ApiError::new(Code::WebhookVerificationFailed, ping.to_string()),
+            ManageError::Store(store) => store.into(),
         }
     }
 }

@@ -8,12 +8,12 @@
 //! `revealWebhookSecret` only.
 
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
-use screenhook_delivery::{ManageError, NewSecret, WebhookInput as ManagedInput, WebhookManager, WebhookPatch};
+use screenhook_delivery::{NewSecret, WebhookInput as ManagedInput, WebhookManager, WebhookPatch};
 use screenhook_domain::{EventId, Permission, SessionId, Webhook, WebhookHealth, WebhookId, WebhookState};
 use screenhook_store::{AttemptRow, DeliveryFilter, DeliveryRow, StoredEvent};
 
 use super::{allowed, engine, list_cost, parse_id, types::Ts};
-use crate::error::{ApiError, Code};
+use crate::error::ApiError;
 
 /// Page size of `webhookDeliveries` when `first` is omitted, and its largest page.
 pub const DEFAULT_DELIVERIES: i32 = 20;
@@ -30,17 +30,6 @@ pub struct WebhookMutation;
 
 fn manager<'a>(ctx: &'a Context<'_>) -> &'a WebhookManager {
     ctx.data_unchecked::<WebhookManager>()
-}
-
-impl From<ManageError> for ApiError {
-    fn from(err: ManageError) -> ApiError {
-        match err {
-            ManageError::Invalid { field, problem, allowed } => ApiError::invalid(field, problem, allowed),
-            ManageError::NotFound { what, id } => ApiError::not_found(what, &id),
-            ping @ ManageError::Ping(_) => ApiError::new(Code::WebhookVerificationFailed, ping.to_string()),
-            ManageError::Store(store) => store.into(),
-        }
-    }
 }
 
 fn webhook_id(field: &str, id: &ID) -> Result<WebhookId, ApiError> {

@@ -2,9 +2,14 @@
 //! around it.
 
 mod bench;
+mod check_receiver;
 mod config;
+mod listen;
+mod receiver;
+mod samples;
 mod serve;
 mod tools;
+mod verify;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -58,6 +63,34 @@ enum Command {
     /// Measure throughput on this machine (see docs/PERFORMANCE.md).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Receive webhooks locally: one line per notification, both signatures checked.
+    ///
+    /// Prints the time, event, session (or assessment, interview) id, key fields such as the
+    /// candidate's email and score, the webhook-id (repeats are flagged: retries reuse it) and
+    /// ✓/✗ for X-CodeSignal-Signature and webhook-signature. Answers 200, or 500 to
+    /// --fail-ratio of the requests to rehearse retries. X-CodeSignal-Signature signs the URL
+    /// configured on the webhook, so behind a tunnel pass that public URL as --url.
+    ///
+    /// Example: screenhook listen --port 8741 --secret "$SECRET" --url https://abc.ngrok.app/hooks --fail-ratio 0.2
+    Listen(listen::ListenArgs),
+    /// Check one delivery's signatures from its headers, the webhook's URL and the body.
+    ///
+    /// Checks X-CodeSignal-Signature (HMAC of URL + event + triggeredOn) and the Standard
+    /// Webhooks webhook-signature (HMAC of id.timestamp.body, within ±5 min unless
+    /// --ignore-timestamp), says why each fails, and exits non-zero on any failure.
+    ///
+    /// Example: screenhook verify --secret "$SECRET" --url https://example.com/hooks --headers headers.txt --body body.json
+    Verify(verify::VerifyArgs),
+    /// Test a webhook endpoint: every event type, a duplicate, an out-of-order pair, a forged
+    /// signature, a stale timestamp and a malformed body, then a report.
+    ///
+    /// Prints what was sent, the status and latency, what a correct receiver answers and a
+    /// verdict; exits non-zero when the endpoint refuses a valid delivery or accepts (2xx) a
+    /// forgery or a replay. It sends from this machine to the URL given, without the server's
+    /// SSRF guard: point it only at endpoints you own.
+    ///
+    /// Example: screenhook check-receiver https://example.com/hooks --secret "$SECRET"
+    CheckReceiver(check_receiver::CheckReceiverArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,6 +138,9 @@ fn main() -> ExitCode {
         }
         Command::Keys { database, command } => tools::run_keys(&database, command),
         Command::Bench(BenchCommand::Transitions(args)) => bench::transitions(args),
+        Command::Listen(args) => listen::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::CheckReceiver(args) => check_receiver::run(args),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,

@@ -33,6 +33,8 @@ pub enum Code {
     /// A webhook's endpoint did not answer the verification ping with 200 within 10 s, so
     /// nothing was saved; the message says what it did instead.
     WebhookVerificationFailed,
+    /// A sandbox-only operation (`advanceSandboxClock`, `sandboxClock`) on another company.
+    NotASandbox,
     RateLimited,
     QueryTooDeep,
     QueryTooComplex,
@@ -55,6 +57,7 @@ impl Code {
             Code::IllegalState => "ILLEGAL_STATE",
             Code::Conflict => "CONFLICT",
             Code::WebhookVerificationFailed => "WEBHOOK_VERIFICATION_FAILED",
+            Code::NotASandbox => "NOT_A_SANDBOX",
             Code::RateLimited => "RATE_LIMITED",
             Code::QueryTooDeep => "QUERY_TOO_DEEP",
             Code::QueryTooComplex => "QUERY_TOO_COMPLEX",
@@ -73,7 +76,7 @@ impl Code {
             Code::AccessDenied => StatusCode::FORBIDDEN,
             Code::NotFound => StatusCode::NOT_FOUND,
             Code::BadUserInput | Code::WebhookVerificationFailed => StatusCode::UNPROCESSABLE_ENTITY,
-            Code::IllegalState | Code::Conflict => StatusCode::CONFLICT,
+            Code::IllegalState | Code::Conflict | Code::NotASandbox => StatusCode::CONFLICT,
             Code::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Code::QueryTooDeep | Code::QueryTooComplex | Code::GraphqlValidationFailed | Code::BadRequest => {
                 StatusCode::BAD_REQUEST

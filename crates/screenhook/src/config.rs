@@ -21,6 +21,7 @@ pub struct Config {
     pub delivery: DeliverySection,
     pub retry: RetrySection,
     pub smtp: SmtpSection,
+    pub inspector: InspectorSection,
     pub log: LogConfig,
 }
 
@@ -49,6 +50,15 @@ pub struct RetrySection {
     pub disable_after: u32,
     pub email_after: Vec<u32>,
     pub email_every_from: u32,
+}
+
+/// The webhook inspector's bounds (`[inspector]`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct InspectorSection {
+    pub bin_ttl_secs: u64,
+    pub max_requests_per_bin: usize,
+    pub max_body_bytes: usize,
+    pub max_bins: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -176,6 +186,17 @@ impl Config {
         }
         if !matches!(self.smtp.tls.as_str(), "starttls" | "tls" | "none") {
             return Err(bad("smtp.tls", format!("must be \"starttls\", \"tls\" or \"none\", found {:?}", self.smtp.tls)));
+        }
+        let inspector = &self.inspector;
+        if inspector.bin_ttl_secs == 0
+            || inspector.max_requests_per_bin == 0
+            || inspector.max_body_bytes == 0
+            || inspector.max_bins == 0
+        {
+            return Err(bad(
+                "inspector.bin_ttl_secs",
+                "inspector.bin_ttl_secs, max_requests_per_bin, max_body_bytes and max_bins must be at least 1".into(),
+            ));
         }
         if self.api.rate_limit_per_second == 0 {
             return Err(bad("api.rate_limit_per_second", "must be at least 1".into()));
@@ -346,6 +367,17 @@ mod tests {
         assert!(err.contains("delivery.allowed_cidrs") && err.contains("localhost"), "{err}");
         let err = Config::load(None, env(&[("SCREENHOOK_RETRY__EMAIL_AFTER", "five")])).unwrap_err().to_string();
         assert!(err.contains("retry.email_after"), "{err}");
+    }
+
+    #[test]
+    fn the_inspector_section_has_defaults_and_is_checked() {
+        let config = Config::load(None, env(&[("SCREENHOOK_INSPECTOR__MAX_BINS", "7")])).unwrap();
+        assert_eq!(config.inspector.bin_ttl_secs, 86_400);
+        assert_eq!(config.inspector.max_requests_per_bin, 500);
+        assert_eq!(config.inspector.max_body_bytes, 256 * 1024);
+        assert_eq!(config.inspector.max_bins, 7);
+        let err = Config::load(None, env(&[("SCREENHOOK_INSPECTOR__BIN_TTL_SECS", "0")])).unwrap_err().to_string();
+        assert!(err.contains("inspector.bin_ttl_secs"), "{err}");
     }
 
     #[test]

@@ -1,7 +1,11 @@
 //! `screenhook serve`: wires the store, the engine, the scheduler and the HTTP server, and
 //! shuts them down together on Ctrl-C or SIGTERM.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
 
 use anyhow::Context;
 use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
@@ -9,6 +13,7 @@ use screenhook_domain::Millis;
 use screenhook_api::{ApiConfig, ApiState};
 use screenhook_delivery::{DeliveryConfig, Notifier, WebhookManager, Worker};
 use screenhook_engine::{Engine, EngineConfig, SystemClock, bootstrap};
+use screenhook_inspector::{Inspector, InspectorConfig};
 use screenhook_store::Store;
 use screenhook_store_sqlite::SqliteStore;
 use screenhook_webhooks::{EgressPolicy, Mailer, RetryPolicy, Sender, SenderConfig, SmtpConfig, SmtpTls};
@@ -95,7 +100,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             ..ApiConfig::default()
         },
     );
-    let app = router(AppState { store }).merge(screenhook_api::router(api));
+    // Bins live in this process's memory: with several API processes, a bin's URL must
+    // reach the process that created it.
+    let inspector = Inspector::new(inspector_config(&config), store.clone(), engine.clock.clone());
+    let app = router(AppState { store }).merge(screenhook_api::router(api)).merge(inspector.router());
+    // The inspector records each request's source address.
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown({
         let shutdown = shutdown.clone();
         async move { shutdown.cancelled().await }
@@ -119,8 +129,38 @@ fn sender_config(config: &Config) -> SenderConfig {
         },
         // Keep enough warm connections for the per-webhook concurrency.
         pool_max_idle_per_host: config.delivery.per_webhook,
+        trusted_prefixes: trusted_prefixes(config),
         ..SenderConfig::default()
     }
+}
+
+fn inspector_config(config: &Config) -> InspectorConfig {
+    let section = &config.inspector;
+    InspectorConfig {
+        bin_ttl: Duration::from_secs(section.bin_ttl_secs),
+        max_requests_per_bin: section.max_requests_per_bin,
+        max_body_bytes: section.max_body_bytes,
+        max_bins: section.max_bins,
+        ..InspectorConfig::new(&config.public_url())
+    }
+}
+
+/// The inspector's bins, which webhooks may target without opening the SSRF guard: under
+/// the public URL, and under the listen address when that differs (an unspecified listen
+/// address is reached on loopback).
+fn trusted_prefixes(config: &Config) -> Vec<String> {
+    let mut prefixes = vec![inspector_config(config).bin_prefix()];
+    let listen = config.listen();
+    let ip = match listen.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    let local = format!("http://{}/inspect/", SocketAddr::new(ip, listen.port()));
+    if !prefixes.contains(&local) {
+        prefixes.push(local);
+    }
+    prefixes
 }
 
 fn delivery_config(config: &Config) -> DeliveryConfig {
@@ -201,5 +241,30 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         Err(err) => {
             (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "reason": err.to_string() })))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Config {
+        Config::load(None, pairs.iter().map(|(k, v)| (k.to_string(), v.to_string()))).unwrap()
+    }
+
+    #[test]
+    fn only_the_inspectors_bins_are_trusted() {
+        assert_eq!(trusted_prefixes(&config(&[])), ["http://127.0.0.1:8740/inspect/"]);
+        let behind_proxy = config(&[
+            ("SCREENHOOK_SERVER__PUBLIC_URL", "https://hooks.example.com/"),
+            ("SCREENHOOK_SERVER__LISTEN", "0.0.0.0:9000"),
+        ]);
+        assert_eq!(
+            trusted_prefixes(&behind_proxy),
+            ["https://hooks.example.com/inspect/", "http://127.0.0.1:9000/inspect/"]
+        );
+        let sender = Sender::new(sender_config(&behind_proxy)).unwrap();
+        assert!(sender.is_trusted("https://hooks.example.com/inspect/0123/in"));
+        assert!(!sender.is_trusted("http://127.0.0.1:9000/graphql"));
     }
 }

@@ -10,6 +10,7 @@
 //! - [`proctor`]: verifying and rejecting proctored results.
 //! - [`keys`]: API key management.
 //! - [`webhooks`]: webhook management, the delivery log, replay and recovery.
+//! - [`sandbox`]: the sandbox company's clock, which the simulator advances.
 //!
 //! Every resolver takes the company from the [`Caller`] (the authenticated key), never from
 //! arguments: an id of another company reads exactly like an id that does not exist.
@@ -17,6 +18,7 @@
 pub mod catalogue;
 pub mod keys;
 pub mod proctor;
+pub mod sandbox;
 pub mod sessions;
 pub mod tests;
 pub mod types;
@@ -42,6 +44,7 @@ pub struct QueryRoot(
     sessions::SessionQuery,
     keys::KeyQuery,
     webhooks::WebhookQuery,
+    sandbox::SandboxQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -52,6 +55,7 @@ pub struct MutationRoot(
     proctor::ProctorMutation,
     keys::KeyMutation,
     webhooks::WebhookMutation,
+    sandbox::SandboxMutation,
 );
 
 /// The authenticated API key of the request.

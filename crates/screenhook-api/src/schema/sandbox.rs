@@ -34,7 +34,7 @@ async fn sandbox_company(ctx: &Context<'_>) -> Result<Company, ApiError> {
         .store
         .company(caller.company())
         .await?
-        .ok_or_else(|| ApiError::not_found("company", &caller.company().to_string()))?;
+        .ok_or_else(|| ApiError::not_found("company", caller.company().as_ref()))?;
     if !company.sandbox {
         return Err(ApiError::new(
             Code::NotASandbox,

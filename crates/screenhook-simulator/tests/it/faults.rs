@@ -1,0 +1,79 @@
+//! The simulator fails loudly when a real receiver breaks a delivery: one answering 500 to an
+//! event (the delivery is retried only after the step's deadline: missing), and one slow to
+//! answer an event while the path goes on with another session (it arrives late: out of order).
+
+use std::time::Duration;
+
+use axum::{Router, body::Bytes, http::StatusCode, routing::post};
+use screenhook_simulator::{SimEvent, SimOptions, simulate};
+use serde_json::Value;
+
+use crate::spawn_server;
+
+/// A receiver that answers `status` after `delay` to deliveries of `event`, and 200 at once to
+/// everything else (the verification ping included).
+async fn receiver(event: &'static str, status: StatusCode, delay: Duration) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    let app = Router::new().route(
+        "/hooks",
+        post(move |body: Bytes| async move {
+            let envelope: Value = serde_json::from_slice(&body).unwrap_or_default();
+            if envelope["event"] == event {
+                tokio::time::sleep(delay).await;
+                status
+            } else {
+                StatusCode::OK
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_the_receiver_refuses_is_reported_missing() {
+    let server = spawn_server().await;
+    let url = receiver("preScreenResultVerified", StatusCode::INTERNAL_SERVER_ERROR, Duration::ZERO).await;
+    let mut options = SimOptions::new(&server.base, &server.key);
+    options.webhook_url = Some(url);
+    options.paths = vec!["proctored, verified".into()];
+    options.step_timeout = Duration::from_secs(2);
+    let mut timed_out = Vec::new();
+    let report = simulate(options, |e| {
+        if let SimEvent::TimedOut { waiting_for, .. } = e {
+            timed_out.push(waiting_for);
+        }
+    })
+    .await
+    .expect("the simulation runs");
+    let row = &report.paths[0];
+    assert!(!row.passed, "{row:#?}");
+    assert_eq!(row.missing, ["preScreenResultVerified"]);
+    assert_eq!(
+        row.delivered,
+        ["companyTestSessionCreated", "companyTestSessionStarted", "preScreenResultVerificationPending"]
+    );
+    assert!(row.order_ok);
+    // The requests are not visible through the delivery log: no signature verdict.
+    assert_eq!(row.signatures_ok, None);
+    assert_eq!(timed_out, ["preScreenResultVerified"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_that_arrives_late_is_reported_out_of_order() {
+    let server = spawn_server().await;
+    // The original session's rejection is answered after 4 s; meanwhile the retake session's
+    // events are delivered (another session is not held behind it).
+    let url = receiver("preScreenResultNotVerified", StatusCode::OK, Duration::from_secs(4)).await;
+    let mut options = SimOptions::new(&server.base, &server.key);
+    options.webhook_url = Some(url);
+    options.paths = vec!["proctored, technical issue".into()];
+    options.step_timeout = Duration::from_millis(2500);
+    let report = simulate(options, |_| {}).await.expect("the simulation runs");
+    let row = &report.paths[0];
+    assert!(!row.passed, "{row:#?}");
+    assert!(row.missing.is_empty(), "{row:#?}");
+    assert!(!row.order_ok, "{row:#?}");
+    assert_eq!(row.delivered.last().map(String::as_str), Some("preScreenResultNotVerified"));
+}

@@ -12,7 +12,11 @@ use screenhook_webhooks::{MailDisposition, Mailer, OwnerEmail, failure_email};
 use tokio_util::sync::CancellationToken;
 
 /// Sends every pending notification once; returns how many were handled.
-pub async fn send_pending_notifications(store: &dyn Store, mailer: &Mailer, clock: &dyn Clock) -> Result<usize, StoreError> {
+pub async fn send_pending_notifications(
+    store: &dyn Store,
+    mailer: &Mailer,
+    clock: &dyn Clock,
+) -> Result<usize, StoreError> {
     let mut handled = 0;
     loop {
         let pending = store.pending_notifications(100).await?;
@@ -22,7 +26,9 @@ pub async fn send_pending_notifications(store: &dyn Store, mailer: &Mailer, cloc
         for notification in pending {
             let outcome = match store.webhook_unscoped(&notification.webhook_id).await? {
                 None => "not sent: the webhook was deleted".to_owned(),
-                Some((webhook, _)) if webhook.owner_emails.is_empty() => "not sent: the webhook has no owner emails".to_owned(),
+                Some((webhook, _)) if webhook.owner_emails.is_empty() => {
+                    "not sent: the webhook has no owner emails".to_owned()
+                }
                 Some((webhook, _)) => {
                     let (subject, body) = failure_email(
                         &webhook.url,

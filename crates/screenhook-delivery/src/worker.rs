@@ -156,7 +156,9 @@ impl Worker {
         // Requests in flight finish within the sender's timeout; their results are recorded.
         drop(records);
         if tokio::time::timeout(Duration::from_secs(30), recorder).await.is_err() {
-            tracing::warn!("delivery results still unrecorded at shutdown; their leases will expire and they will be retried");
+            tracing::warn!(
+                "delivery results still unrecorded at shutdown; their leases will expire and they will be retried"
+            );
         }
     }
 
@@ -202,8 +204,12 @@ impl Worker {
         let config = &self.inner.config;
         let (free, saturated) = {
             let in_flight = self.inner.in_flight.lock().expect("not poisoned");
-            let saturated: Vec<WebhookId> =
-                in_flight.by_webhook.iter().filter(|(_, n)| **n >= config.per_webhook).map(|(w, _)| w.clone()).collect();
+            let saturated: Vec<WebhookId> = in_flight
+                .by_webhook
+                .iter()
+                .filter(|(_, n)| **n >= config.per_webhook)
+                .map(|(w, _)| w.clone())
+                .collect();
             (config.concurrency.saturating_sub(in_flight.total), saturated)
         };
         if free == 0 {

@@ -14,7 +14,7 @@ use screenhook_domain::{
     CompanyId, Millis,
     test::{NewTest, TestCommand},
 };
-use screenhook_engine::{Engine, EngineConfig, InviteInput, SystemClock, bootstrap};
+use screenhook_engine::{Clock, Engine, EngineConfig, InviteInput, SystemClock, bootstrap};
 use screenhook_store::Store;
 use screenhook_store_sqlite::SqliteStore;
 
@@ -131,6 +131,293 @@ pub fn transitions(args: TransitionsArgs) -> anyhow::Result<()> {
         println!("  commit latency ms  p50 {:.2}  p99 {:.2}  max {:.2}", pct(0.5), pct(0.99), pct(1.0));
         println!("  CPU per transition {:.1} µs (whole process, incl. the callers)", cpu * 1e6 / n.max(1) as f64);
         println!("  outbox rows total  {events}");
+        Ok(())
+    })
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DeliveriesArgs {
+    /// Events to fire (each a createCompanyTestSession mutation, each delivered once).
+    #[arg(long, default_value_t = 20_000)]
+    events: u64,
+    /// Concurrent HTTP connections firing events (closed loop).
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Mutations per HTTP request (a GraphQL batch; at most 10).
+    #[arg(long, default_value_t = 1)]
+    batch: u64,
+    /// Fire at this many events per second instead of as fast as possible (open loop), to
+    /// measure latency below saturation.
+    #[arg(long)]
+    rate: Option<u64>,
+    /// Measure a backlog drain: fire everything into an API-only server, then start a
+    /// worker-only server and time how fast it delivers the backlog.
+    #[arg(long)]
+    drain: bool,
+}
+
+/// A server child process and its CPU accounting.
+struct Server {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Server {
+    fn start(database: &std::path::Path, role: &str) -> anyhow::Result<Server> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let child = std::process::Command::new(std::env::current_exe()?)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--role", role, "--database"])
+            .arg(database)
+            .env("SCREENHOOK_DELIVERY__ALLOW_LOOPBACK", "true")
+            .env("SCREENHOOK_API__RATE_LIMIT_PER_SECOND", "100000000")
+            .env("SCREENHOOK_API__RATE_LIMIT_BURST", "100000000")
+            .env("SCREENHOOK_LOG__FILTER", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .context("starting `screenhook serve`")?;
+        Ok(Server { child, base: format!("http://127.0.0.1:{port}") })
+    }
+
+    async fn ready(&self, http: &reqwest::Client) -> anyhow::Result<()> {
+        for _ in 0..200 {
+            if let Ok(res) = http.get(format!("{}/readyz", self.base)).send().await
+                && res.status().is_success()
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        anyhow::bail!("the server did not become ready")
+    }
+
+    fn cpu_seconds(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        (ticks(11) + ticks(12)) / 100.0
+    }
+
+    fn stop(mut self) -> anyhow::Result<()> {
+        // SIGTERM: a graceful stop, so the worker records what it sent.
+        std::process::Command::new("kill").arg(self.child.id().to_string()).status()?;
+        self.child.wait()?;
+        Ok(())
+    }
+}
+
+/// Arrival times at the benchmark's own receiver, by event sequence number.
+#[derive(Clone, Default)]
+struct Arrivals(Arc<std::sync::Mutex<Vec<(u64, Instant)>>>, Arc<tokio::sync::Notify>);
+
+impl Arrivals {
+    fn count(&self) -> usize {
+        self.0.lock().expect("not poisoned").len()
+    }
+}
+
+async fn start_receiver(arrivals: Arrivals) -> anyhow::Result<String> {
+    use axum::{body::Bytes, extract::State, routing::post};
+    async fn receive(State(arrivals): State<Arrivals>, body: Bytes) -> &'static str {
+        let now = Instant::now();
+        // The sequence number rides in externalId: `"externalId":"<n>"`.
+        let seq = body
+            .windows(14)
+            .position(|w| w == b"\"externalId\":\"")
+            .and_then(|at| {
+                let digits: Vec<u8> = body[at + 14..].iter().take_while(|b| b.is_ascii_digit()).copied().collect();
+                std::str::from_utf8(&digits).ok()?.parse().ok()
+            })
+            .unwrap_or(u64::MAX);
+        arrivals.0.lock().expect("not poisoned").push((seq, now));
+        arrivals.1.notify_one();
+        "ok"
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/hook", listener.local_addr()?);
+    let app = axum::Router::new().route("/hook", post(receive)).with_state(arrivals);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(url)
+}
+
+/// Creates the database with a Pre-Screen and a webhook to `receiver`; returns the API key
+/// and the test id.
+async fn prepare(database: &std::path::Path, receiver: &str) -> anyhow::Result<(String, String)> {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(database).await?);
+    let (_, key) = bootstrap::ensure_sandbox(&*store, &SystemClock).await?.context("a fresh database")?;
+    let engine = Engine::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        EngineConfig { public_url: "http://127.0.0.1:8740".into(), integrity_review_delay: Millis::SECOND },
+    );
+    let company = CompanyId::parse(bootstrap::SANDBOX_COMPANY)?;
+    let test = engine
+        .create_test(
+            &company,
+            TestCommand::Create(NewTest {
+                id: screenhook_engine::commands::new_test_id(),
+                company_id: company.clone(),
+                title: "Benchmark".into(),
+                external_title: "Benchmark".into(),
+                internal_description: None,
+                proctored: false,
+                duration: Millis::minutes(60),
+                default_expiration: None,
+                labels: vec![],
+            }),
+        )
+        .await?
+        .0;
+    let now = SystemClock.now();
+    store
+        .insert_webhook(&screenhook_domain::Webhook {
+            id: screenhook_domain::WebhookId::parse("wh_bench")?,
+            company_id: company,
+            url: receiver.to_owned(),
+            events: vec![screenhook_domain::EventKind::CompanyTestSessionCreated],
+            secret: Some("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD".into()),
+            owner_emails: vec![],
+            custom_headers: vec![],
+            created_at: now,
+            updated_at: now,
+        })
+        .await?;
+    Ok((key.token, test.id.to_string()))
+}
+
+/// Fires `events` invitations; returns each sequence number's send time.
+async fn fire(args: &DeliveriesArgs, base: &str, key: &str, test_id: &str) -> anyhow::Result<Vec<Instant>> {
+    let http = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
+    let sent: Arc<Vec<std::sync::OnceLock<Instant>>> = Arc::new((0..args.events).map(|_| std::sync::OnceLock::new()).collect());
+    let next = Arc::new(AtomicU64::new(0));
+    let batch = args.batch.clamp(1, 10);
+    let pacing = args.rate.map(|rate| Duration::from_secs_f64(batch as f64 / rate as f64));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..args.concurrency {
+        let (http, sent, next) = (http.clone(), sent.clone(), next.clone());
+        let (url, auth, test_id) = (format!("{base}/graphql"), format!("Bearer {key}"), test_id.to_owned());
+        let total = args.events;
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let first = next.fetch_add(batch, Ordering::Relaxed);
+                if first >= total {
+                    return Ok::<(), anyhow::Error>(());
+                }
+                if let Some(gap) = pacing {
+                    // Open loop: request k leaves at k * gap, whoever sends it.
+                    let due = started + gap * (first / batch) as u32;
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                let ops: Vec<serde_json::Value> = (first..(first + batch).min(total))
+                    .map(|seq| {
+                        serde_json::json!({
+                            "query": "mutation($f: TestSessionInput!) { createCompanyTestSession(sessionFields: $f) { id } }",
+                            "variables": { "f": {
+                                "testId": test_id,
+                                "candidateFirstName": "Bench",
+                                "candidateLastName": "Candidate",
+                                "candidateEmail": format!("bench{seq}@example.com"),
+                                "externalId": seq.to_string(),
+                            }}
+                        })
+                    })
+                    .collect();
+                let body = if batch == 1 { ops[0].to_string() } else { serde_json::Value::Array(ops).to_string() };
+                let at = Instant::now();
+                for seq in first..(first + batch).min(total) {
+                    let _ = sent[seq as usize].set(at);
+                }
+                let res = http.post(&url).header("authorization", &auth).header("content-type", "application/json").body(body).send().await?;
+                let status = res.status();
+                let text = res.text().await?;
+                anyhow::ensure!(status.is_success() && !text.contains("\"errors\""), "an invitation failed: {status} {text}");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(sent.iter().map(|t| *t.get().expect("every event was sent")).collect())
+}
+
+async fn wait_for(arrivals: &Arrivals, n: usize, timeout: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
+    while arrivals.count() < n {
+        anyhow::ensure!(Instant::now() < deadline, "only {} of {n} deliveries arrived", arrivals.count());
+        let _ = tokio::time::timeout(Duration::from_millis(100), arrivals.1.notified()).await;
+    }
+    Ok(())
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted.get(((sorted.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0)
+}
+
+pub fn deliveries(args: DeliveriesArgs) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
+        let dir = tempfile::tempdir()?;
+        let database = dir.path().join("bench.db");
+        let arrivals = Arrivals::default();
+        let receiver = start_receiver(arrivals.clone()).await?;
+        let (key, test_id) = prepare(&database, &receiver).await?;
+        let http = reqwest::Client::new();
+        let n = args.events as usize;
+
+        if args.drain {
+            let api = Server::start(&database, "api")?;
+            api.ready(&http).await?;
+            let started = Instant::now();
+            fire(&args, &api.base, &key, &test_id).await?;
+            let ingest = started.elapsed().as_secs_f64();
+            let api_cpu = api.cpu_seconds();
+            api.stop()?;
+            anyhow::ensure!(arrivals.count() == 0, "an API-only server delivered something");
+            let worker = Server::start(&database, "worker")?;
+            let started = Instant::now();
+            wait_for(&arrivals, n, Duration::from_secs(600)).await?;
+            let drained = started.elapsed().as_secs_f64();
+            let worker_cpu = worker.cpu_seconds();
+            worker.stop()?;
+            println!("backlog drain ({n} events, durable SQLite, synchronous=FULL)");
+            println!("  ingest (API only)     {:.0} events/s, server CPU {:.0} µs/event", n as f64 / ingest, api_cpu * 1e6 / n as f64);
+            println!("  drain (worker only)   {:.0} deliveries/s (from process start), server CPU {:.0} µs/delivery", n as f64 / drained, worker_cpu * 1e6 / n as f64);
+            return Ok(());
+        }
+
+        let server = Server::start(&database, "all")?;
+        server.ready(&http).await?;
+        let cpu_before = server.cpu_seconds();
+        let started = Instant::now();
+        let sent = fire(&args, &server.base, &key, &test_id).await?;
+        let ingest = started.elapsed().as_secs_f64();
+        wait_for(&arrivals, n, Duration::from_secs(600)).await?;
+        let cpu = server.cpu_seconds() - cpu_before;
+        server.stop()?;
+        let arrived = arrivals.0.lock().expect("not poisoned").clone();
+        let last = arrived.iter().map(|(_, t)| *t).max().expect("deliveries arrived");
+        let delivered_rate = n as f64 / (last - started).as_secs_f64();
+        let mut latencies: Vec<f64> = arrived
+            .iter()
+            .filter_map(|(seq, at)| sent.get(*seq as usize).map(|s| (*at - *s).as_secs_f64() * 1000.0))
+            .collect();
+        latencies.sort_by(f64::total_cmp);
+        let seqs: std::collections::HashSet<u64> = arrived.iter().map(|(s, _)| *s).collect();
+        println!(
+            "fired through the API and delivered ({n} events, {} connections, {} per request{}, durable SQLite)",
+            args.concurrency,
+            args.batch.clamp(1, 10),
+            args.rate.map(|r| format!(", paced at {r}/s")).unwrap_or_default()
+        );
+        println!("  ingest            {:.0} events/s", n as f64 / ingest);
+        println!("  delivered         {:.0} events/s (first send to last arrival)", delivered_rate);
+        println!(
+            "  fired→delivered   p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+            percentile(&latencies, 0.5),
+            percentile(&latencies, 0.99),
+            percentile(&latencies, 1.0)
+        );
+        println!("  server CPU        {:.0} µs per event (API, storage, delivery)", cpu * 1e6 / n as f64);
+        println!("  missing / dup     {} / {}", n - seqs.len().min(n), arrived.len() - seqs.len());
         Ok(())
     })
 }

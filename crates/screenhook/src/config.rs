@@ -71,8 +71,36 @@ pub struct SmtpSection {
     pub from: String,
 }
 
+/// What a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    All,
+    Api,
+    Worker,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::All => "all",
+            Role::Api => "api",
+            Role::Worker => "worker",
+        }
+    }
+
+    pub fn runs_api(self) -> bool {
+        self != Role::Worker
+    }
+
+    pub fn runs_workers(self) -> bool {
+        self != Role::Api
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct ServerConfig {
+    /// Checked by [`Config::load`]; read it with [`Config::role`].
+    role: String,
     /// Parsed and checked by [`Config::load`]; read it with [`Config::listen`].
     listen: String,
     pub public_url: String,
@@ -157,6 +185,12 @@ impl Config {
                 format!("must be an address and port such as 127.0.0.1:8740, found {:?}", self.server.listen),
             ));
         }
+        if !matches!(self.server.role.as_str(), "all" | "api" | "worker") {
+            return Err(bad(
+                "server.role",
+                format!("must be \"all\", \"api\" or \"worker\", found {:?}", self.server.role),
+            ));
+        }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(bad("log.format", format!("must be \"text\" or \"json\", found {:?}", self.log.format)));
         }
@@ -172,20 +206,32 @@ impl Config {
         }
         for cidr in &self.delivery.allowed_cidrs {
             if cidr.parse::<ipnet::IpNet>().is_err() {
-                return Err(bad("delivery.allowed_cidrs", format!("{cidr:?} is not a CIDR range such as 127.0.0.0/8 or ::1/128")));
+                return Err(bad(
+                    "delivery.allowed_cidrs",
+                    format!("{cidr:?} is not a CIDR range such as 127.0.0.0/8 or ::1/128"),
+                ));
             }
         }
         if self.delivery.concurrency == 0 || self.delivery.per_webhook == 0 {
-            return Err(bad("delivery.concurrency", "delivery.concurrency and delivery.per_webhook must be at least 1".into()));
+            return Err(bad(
+                "delivery.concurrency",
+                "delivery.concurrency and delivery.per_webhook must be at least 1".into(),
+            ));
         }
         if self.delivery.lease_ms < 15_000 {
             return Err(bad("delivery.lease_ms", "must be at least 15000, longer than a request may take".into()));
         }
         if self.retry.max_attempts == 0 || self.retry.disable_after == 0 {
-            return Err(bad("retry.max_attempts", "retry.max_attempts and retry.disable_after must be at least 1".into()));
+            return Err(bad(
+                "retry.max_attempts",
+                "retry.max_attempts and retry.disable_after must be at least 1".into(),
+            ));
         }
         if !matches!(self.smtp.tls.as_str(), "starttls" | "tls" | "none") {
-            return Err(bad("smtp.tls", format!("must be \"starttls\", \"tls\" or \"none\", found {:?}", self.smtp.tls)));
+            return Err(bad(
+                "smtp.tls",
+                format!("must be \"starttls\", \"tls\" or \"none\", found {:?}", self.smtp.tls),
+            ));
         }
         let inspector = &self.inspector;
         if inspector.bin_ttl_secs == 0
@@ -202,6 +248,14 @@ impl Config {
             return Err(bad("api.rate_limit_per_second", "must be at least 1".into()));
         }
         Ok(())
+    }
+
+    pub fn role(&self) -> Role {
+        match self.server.role.as_str() {
+            "api" => Role::Api,
+            "worker" => Role::Worker,
+            _ => Role::All,
+        }
     }
 
     pub fn listen(&self) -> SocketAddr {
@@ -358,12 +412,16 @@ mod tests {
     fn lists_come_from_comma_separated_variables() {
         let config = Config::load(
             None,
-            env(&[("SCREENHOOK_DELIVERY__ALLOWED_CIDRS", "127.0.0.0/8, ::1/128"), ("SCREENHOOK_RETRY__EMAIL_AFTER", "3,9")]),
+            env(&[
+                ("SCREENHOOK_DELIVERY__ALLOWED_CIDRS", "127.0.0.0/8, ::1/128"),
+                ("SCREENHOOK_RETRY__EMAIL_AFTER", "3,9"),
+            ]),
         )
         .unwrap();
         assert_eq!(config.allowed_cidrs().len(), 2);
         assert_eq!(config.retry.email_after, vec![3, 9]);
-        let err = Config::load(None, env(&[("SCREENHOOK_DELIVERY__ALLOWED_CIDRS", "localhost")])).unwrap_err().to_string();
+        let err =
+            Config::load(None, env(&[("SCREENHOOK_DELIVERY__ALLOWED_CIDRS", "localhost")])).unwrap_err().to_string();
         assert!(err.contains("delivery.allowed_cidrs") && err.contains("localhost"), "{err}");
         let err = Config::load(None, env(&[("SCREENHOOK_RETRY__EMAIL_AFTER", "five")])).unwrap_err().to_string();
         assert!(err.contains("retry.email_after"), "{err}");

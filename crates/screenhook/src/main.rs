@@ -99,6 +99,11 @@ enum BenchCommand {
     ///
     /// Example: screenhook bench transitions --seconds 10 --concurrency 256
     Transitions(bench::TransitionsArgs),
+    /// Events fired through the GraphQL API and delivered to a local receiver: throughput,
+    /// fired→delivered latency and server CPU per event; or, with --drain, a backlog drain.
+    ///
+    /// Example: screenhook bench deliveries --events 20000 --concurrency 64
+    Deliveries(bench::DeliveriesArgs),
 }
 
 /// Where the configuration comes from, besides the defaults and SCREENHOOK_* variables.
@@ -119,6 +124,10 @@ struct ServeArgs {
     /// SQLite database file (overrides database.path).
     #[arg(long, value_name = "FILE")]
     database: Option<PathBuf>,
+    /// What this process runs (overrides server.role): `all`, `api` (HTTP API only) or
+    /// `worker` (scheduler, delivery and owner emails only; health checks still answer).
+    #[arg(long, value_name = "ROLE")]
+    role: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -138,6 +147,7 @@ fn main() -> ExitCode {
         }
         Command::Keys { database, command } => tools::run_keys(&database, command),
         Command::Bench(BenchCommand::Transitions(args)) => bench::transitions(args),
+        Command::Bench(BenchCommand::Deliveries(args)) => bench::deliveries(args),
         Command::Listen(args) => listen::run(args),
         Command::Verify(args) => verify::run(args),
         Command::CheckReceiver(args) => check_receiver::run(args),

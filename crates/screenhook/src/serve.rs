@@ -9,11 +9,12 @@ use std::{
 
 use anyhow::Context;
 use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
-use screenhook_domain::Millis;
 use screenhook_api::{ApiConfig, ApiState};
 use screenhook_delivery::{DeliveryConfig, Notifier, WebhookManager, Worker};
+use screenhook_domain::Millis;
 use screenhook_engine::{Engine, EngineConfig, SystemClock, bootstrap};
 use screenhook_inspector::{Inspector, InspectorConfig};
+use screenhook_simulator::page::SimulatePage;
 use screenhook_store::Store;
 use screenhook_store_sqlite::SqliteStore;
 use screenhook_webhooks::{EgressPolicy, Mailer, RetryPolicy, Sender, SenderConfig, SmtpConfig, SmtpTls};
@@ -29,6 +30,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(database) = args.database {
         overrides.push(("SCREENHOOK_DATABASE__PATH".to_owned(), database.display().to_string()));
+    }
+    if let Some(role) = args.role {
+        overrides.push(("SCREENHOOK_SERVER__ROLE".to_owned(), role));
     }
     let config = load_config(&args.source, overrides)?;
     init_logging(&config);
@@ -86,11 +90,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
 
     let shutdown = CancellationToken::new();
-    let scheduler = tokio::spawn(
-        engine.clone().run_scheduler(Duration::from_millis(config.scheduler.poll_interval_ms), shutdown.clone()),
-    );
-    let delivery = tokio::spawn(worker.run(shutdown.clone()));
-    let notifications = tokio::spawn(notifier.run(shutdown.clone()));
+    let role = config.role();
+    tracing::info!(role = role.as_str(), "running");
+    // The clock's side and delivery run where workers run; the API where the API runs.
+    let workers = role.runs_workers().then(|| {
+        let poll = Duration::from_millis(config.scheduler.poll_interval_ms);
+        [
+            tokio::spawn(engine.clone().run_scheduler(poll, shutdown.clone())),
+            tokio::spawn(worker.run(shutdown.clone())),
+            tokio::spawn(notifier.run(shutdown.clone())),
+        ]
+    });
     let api = ApiState::new(
         engine.clone(),
         WebhookManager::new(store.clone(), sender, engine.clock.clone()),
@@ -103,7 +113,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // Bins live in this process's memory: with several API processes, a bin's URL must
     // reach the process that created it.
     let inspector = Inspector::new(inspector_config(&config), store.clone(), engine.clock.clone());
-    let app = router(AppState { store }).merge(screenhook_api::router(api)).merge(inspector.router());
+    // The simulator page talks to this server over HTTP, at its listen address.
+    let simulate = SimulatePage::new(store.clone(), engine.clock.clone(), local_url(addr));
+    let mut app = router(AppState { store });
+    if role.runs_api() {
+        app = app.merge(screenhook_api::router(api)).merge(inspector.router()).merge(simulate.router());
+    }
     // The inspector records each request's source address.
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown({
@@ -113,9 +128,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     server.await.context("HTTP server")?;
     shutdown.cancel();
-    scheduler.await.context("scheduler")?;
-    delivery.await.context("delivery worker")?;
-    notifications.await.context("owner-email notifier")?;
+    for task in workers.into_iter().flatten() {
+        task.await.context("a background task panicked")?;
+    }
     tracing::info!("screenhook stopped");
     Ok(())
 }
@@ -161,6 +176,16 @@ fn trusted_prefixes(config: &Config) -> Vec<String> {
         prefixes.push(local);
     }
     prefixes
+}
+
+/// How this process reaches itself: its listen address, on loopback when unspecified.
+fn local_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
 }
 
 fn delivery_config(config: &Config) -> DeliveryConfig {

@@ -28,9 +28,15 @@ async fn a_started_notification_reaches_a_bin_with_valid_signatures() {
     let app = spawn_app(|_| {}).await;
     let bin = app.create_bin("").await;
     let url = bin["url"].as_str().unwrap();
-    // The webhook is written to the store: the GraphQL `createWebhook` mutation is being
-    // added separately.
-    let webhook = app.webhook(url, vec![EventKind::CompanyTestSessionStarted], Some("seed-step-4")).await;
+    // Integrations → Webhooks: the bin's URL is accepted under the strict egress policy, and
+    // the verification ping reaches the bin.
+    let created = gql(
+        &app,
+        "mutation($w: WebhookInput!) { createWebhook(webhookFields: $w) { webhook { id } secret } }",
+        json!({ "w": { "url": url, "events": ["companyTestSessionStarted"], "secret": "seed-step-4" } }),
+    )
+    .await;
+    let webhook_id = created["createWebhook"]["webhook"]["id"].as_str().unwrap().to_owned();
     // A second webhook at another loopback URL: the strict guard must still refuse it.
     let blocked =
         app.webhook(&format!("{}/healthz", app.base), vec![EventKind::CompanyTestSessionStarted], Some("x")).await;
@@ -58,11 +64,27 @@ async fn a_started_notification_reaches_a_bin_with_valid_signatures() {
 
     let (_, listed) = app.requests(bin["id"].as_str().unwrap()).await;
     let requests = listed["requests"].as_array().unwrap();
-    assert_eq!(requests.len(), 1, "{listed:#}");
+    assert_eq!(requests.len(), 2, "the ping, then the notification: {listed:#}");
+    let ping = &requests[1];
+    assert_eq!(ping["bodyBytes"], 0);
+    // The ping comes before the webhook is saved, so no webhook claims it yet; the typed
+    // secret shows it signs the URL alone.
+    assert_eq!(ping["sender"], Value::Null);
+    let typed: Value = app
+        .http
+        .post(format!("{}/inspect/{}/verify", app.base, bin["id"].as_str().unwrap()))
+        .json(&json!({ "secret": "seed-step-4" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(typed["results"][1]["signatures"]["codesignal"], json!({ "valid": true }));
     let request = &requests[0];
     assert_eq!(request["json"]["event"], "companyTestSessionStarted");
     assert_eq!(request["json"]["payload"]["testSessionId"], session);
-    assert_eq!(request["sender"]["webhookId"], webhook.id.to_string());
+    assert_eq!(request["sender"]["webhookId"], webhook_id);
     assert_eq!(request["sender"]["signatures"]["codesignal"], json!({ "valid": true }));
     assert_eq!(request["sender"]["signatures"]["standardWebhooks"], json!({ "valid": true }));
 

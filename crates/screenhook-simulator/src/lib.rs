@@ -172,7 +172,7 @@ impl SimReport {
 /// Why the simulation could not run (a path that merely fails is a row of the report).
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
-    #[error("unknown path {0:?}; the paths are: {names}", names = path_names().join(", "))]
+    #[error("unknown path {0:?}; the paths are: \"{names}\"", names = path_names().join("\", \""))]
     UnknownPath(String),
     #[error("{what}: {source}")]
     Http {
@@ -192,10 +192,9 @@ pub enum SimError {
 pub async fn simulate(options: SimOptions, mut progress: impl FnMut(SimEvent)) -> Result<SimReport, SimError> {
     let paths = select_paths(&options.paths)?;
     let client = Client::new(&options.base_url, &options.api_key)?;
-    // Fail early and clearly on a company whose clock cannot be advanced.
-    if paths.iter().any(|p| p.steps.iter().any(|(_, act)| *act == Act::Expire)) {
-        client.gql("sandboxClock", "{ sandboxClock { now } }", json!({})).await?;
-    }
+    // Fail early and clearly on a bad key or a company whose clock cannot be advanced,
+    // before anything is created.
+    client.gql("sandboxClock", "{ sandboxClock { now } }", json!({})).await?;
     let events: Vec<&str> = EventKind::ALL.iter().map(|k| k.name()).collect();
     let (bin, observation) = match &options.webhook_url {
         Some(url) => (None, Observation::DeliveryLog { url: url.clone() }),

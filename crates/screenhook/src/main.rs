@@ -8,6 +8,7 @@ mod listen;
 mod receiver;
 mod samples;
 mod serve;
+mod simulate;
 mod tools;
 mod verify;
 
@@ -91,6 +92,18 @@ enum Command {
     ///
     /// Example: screenhook check-receiver https://example.com/hooks --secret "$SECRET"
     CheckReceiver(check_receiver::CheckReceiverArgs),
+    /// Drive every path of the lifecycle against a server and check each path's notifications.
+    ///
+    /// For the sandbox company of the server at --url (this one or a remote one): creates
+    /// Pre-Screens, invites a fresh candidate per path, acts as the candidate through the
+    /// invitation link and as the proctor through the API key, advances the sandbox clock for
+    /// expiries, and checks that each path's events were delivered, in the lifecycle table's
+    /// order, with valid X-CodeSignal-Signature and webhook-signature. Deliveries go to a new
+    /// inspector bin unless --webhook-url is given. Shows each notification as it is fired and
+    /// delivered, ends with a table per path, and exits non-zero when any path fails.
+    ///
+    /// Example: SCREENHOOK_API_KEY=sk_… screenhook simulate --url http://127.0.0.1:8740 --path declined --path "never started"
+    Simulate(simulate::SimulateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -147,10 +160,11 @@ fn main() -> ExitCode {
         }
         Command::Keys { database, command } => tools::run_keys(&database, command),
         Command::Bench(BenchCommand::Transitions(args)) => bench::transitions(args),
-        Command::Bench(BenchCommand::Deliveries(args)) => bench::deliveries(args),
         Command::Listen(args) => listen::run(args),
         Command::Verify(args) => verify::run(args),
         Command::CheckReceiver(args) => check_receiver::run(args),
+        Command::Simulate(args) => simulate::run(args),
+        Command::Bench(BenchCommand::Deliveries(args)) => bench::deliveries(args),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,

@@ -33,7 +33,7 @@ async fn receiver(event: &'static str, status: StatusCode, delay: Duration) -> S
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivery_the_receiver_refuses_is_reported_missing() {
-    let server = spawn_server().await;
+    let server = spawn_server(true).await;
     let url = receiver("preScreenResultVerified", StatusCode::INTERNAL_SERVER_ERROR, Duration::ZERO).await;
     let mut options = SimOptions::new(&server.base, &server.key);
     options.webhook_url = Some(url);
@@ -62,7 +62,7 @@ async fn a_delivery_the_receiver_refuses_is_reported_missing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivery_that_arrives_late_is_reported_out_of_order() {
-    let server = spawn_server().await;
+    let server = spawn_server(true).await;
     // The original session's rejection is answered after 4 s; meanwhile the retake session's
     // events are delivered (another session is not held behind it).
     let url = receiver("preScreenResultNotVerified", StatusCode::OK, Duration::from_secs(4)).await;

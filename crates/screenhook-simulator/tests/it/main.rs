@@ -27,7 +27,9 @@ pub struct Server {
     _dir: tempfile::TempDir,
 }
 
-pub async fn spawn_server() -> Server {
+/// `allow_loopback: false` is `serve`'s default: the simulator's bin is then reachable only
+/// as a trusted prefix, as in production. Tests with receivers of their own need `true`.
+pub async fn spawn_server(allow_loopback: bool) -> Server {
     let dir = tempfile::tempdir().expect("temp dir");
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("sim.db")).await.expect("open store"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -40,9 +42,8 @@ pub async fn spawn_server() -> Server {
     );
     let (_, key) = bootstrap::ensure_sandbox(&*store, &*clock).await.expect("bootstrap").expect("a fresh database");
     let inspector_config = InspectorConfig::new(&base);
-    // Loopback is allowed so tests can point webhooks at their own receivers too.
     let sender = Sender::new(SenderConfig {
-        egress: EgressPolicy { allow_loopback: true, ..EgressPolicy::default() },
+        egress: EgressPolicy { allow_loopback, ..EgressPolicy::default() },
         trusted_prefixes: vec![inspector_config.bin_prefix()],
         ..SenderConfig::default()
     })

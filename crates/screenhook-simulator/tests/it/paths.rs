@@ -9,7 +9,7 @@ use crate::spawn_server;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_path_passes_against_a_fresh_server() {
-    let server = spawn_server().await;
+    let server = spawn_server(false).await;
     let mut options = SimOptions::new(&server.base, &server.key);
     options.step_timeout = Duration::from_secs(10);
     let mut events = Vec::new();
@@ -37,7 +37,7 @@ async fn every_path_passes_against_a_fresh_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_runs_the_simulation_against_its_own_server() {
-    let server = spawn_server().await;
+    let server = spawn_server(false).await;
     let http = reqwest::Client::new();
     let page = http.get(format!("{}/simulate", server.base)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Run the simulation"));

@@ -135,7 +135,7 @@ pub(crate) async fn delete_webhook(
         .execute(&mut *conn)
         .await
         .map_err(unavailable)?;
-    sqlx::query("UPDATE deliveries SET state = 'cancelled', lease_until = 0 WHERE webhook_id = $1 AND state IN ('ready', 'waiting')")
+    sqlx::query("UPDATE deliveries INDEXED BY deliveries_queue SET state = 'cancelled', lease_until = 0 WHERE webhook_id = $1 AND state IN ('ready', 'waiting')")
         .bind(id.as_str())
         .execute(&mut *conn)
         .await
@@ -163,7 +163,7 @@ pub(crate) async fn restore_webhook(
     }
     // Flush: everything queued is due now.
     sqlx::query(
-        "UPDATE deliveries SET paused = 0, next_attempt_at = MIN(next_attempt_at, $2) \
+        "UPDATE deliveries INDEXED BY deliveries_queue SET paused = 0, next_attempt_at = MIN(next_attempt_at, $2) \
          WHERE webhook_id = $1 AND state IN ('ready', 'waiting')",
     )
     .bind(id.as_str())
@@ -347,10 +347,14 @@ async fn record_one(
     .map_err(unavailable)?;
 
     if state != "ready" {
-        // Finished (delivered or given up): the session's next delivery moves up.
+        // Finished (delivered or given up): the session's next delivery moves up. The
+        // repeated state term lets SQLite use the partial queue index, which holds only
+        // unfinished deliveries (a webhook's whole history can be long).
         sqlx::query(
             "UPDATE deliveries SET state = 'ready', paused = $3 WHERE id = \
-             (SELECT id FROM deliveries WHERE webhook_id = $1 AND order_key = $2 AND state = 'waiting' ORDER BY id LIMIT 1)",
+             (SELECT id FROM deliveries INDEXED BY deliveries_queue \
+              WHERE webhook_id = $1 AND order_key = $2 AND state IN ('ready', 'waiting') AND state = 'waiting' \
+              ORDER BY id LIMIT 1)",
         )
         .bind(attempt.webhook_id.as_str())
         .bind(&order_key)
@@ -456,7 +460,8 @@ async fn attempt_was_probe(conn: &mut SqliteConnection, attempt: &AttemptRecord)
 
 async fn set_paused(conn: &mut SqliteConnection, webhook: &WebhookId, paused: bool) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE deliveries SET paused = $2 WHERE webhook_id = $1 AND state IN ('ready', 'waiting') AND paused <> $2",
+        "UPDATE deliveries INDEXED BY deliveries_queue SET paused = $2 \
+         WHERE webhook_id = $1 AND state IN ('ready', 'waiting') AND paused <> $2",
     )
     .bind(webhook.as_str())
     .bind(paused)

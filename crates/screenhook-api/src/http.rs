@@ -16,7 +16,6 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{Html, IntoResponse},
 };
-use screenhook_engine::keys;
 use serde_json::Value;
 
 use crate::{
@@ -104,7 +103,7 @@ async fn authenticate(state: &ApiState, headers: &HeaderMap) -> Result<Caller, A
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim)
         .ok_or_else(ApiError::unauthenticated)?;
-    match keys::authenticate(&*state.engine.store, token).await? {
+    match state.engine.authenticate(token).await? {
         Some(key) => Ok(Caller { key }),
         None => Err(ApiError::unauthenticated()),
     }

@@ -19,7 +19,7 @@ use screenhook_webhooks::{
     AttemptOutcome, DeliveryHeaderParams, NextStep, OutgoingRequest, RetryPolicy, Sender, delay_after_failure,
     delivery_headers, envelope_body, next_attempt,
 };
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 /// How long a webhook's configuration is reused before it is read again.
@@ -63,6 +63,9 @@ struct Inner {
     clock: Arc<dyn Clock>,
     config: DeliveryConfig,
     webhooks: Mutex<HashMap<WebhookId, (Option<Arc<Webhook>>, Instant)>>,
+    /// Caps requests in flight per webhook: one claim may lease more deliveries of a webhook
+    /// than its share, and those wait here rather than open more connections.
+    slots: Mutex<HashMap<WebhookId, Arc<Semaphore>>>,
     in_flight: Mutex<InFlight>,
     slot_freed: Notify,
 }
@@ -81,6 +84,7 @@ impl Worker {
             clock,
             config,
             webhooks: Mutex::default(),
+            slots: Mutex::default(),
             in_flight: Mutex::default(),
             slot_freed: Notify::new(),
         };
@@ -229,6 +233,8 @@ impl Worker {
     /// queue was cancelled with it).
     async fn attempt(&self, delivery: ClaimedDelivery) -> Option<AttemptRecord> {
         let webhook = self.webhook(&delivery.webhook_id).await?;
+        let slot = self.slot(&delivery.webhook_id);
+        let _permit = slot.acquire().await.expect("webhook slots are never closed");
         let event = &delivery.event;
         let now = self.inner.clock.now();
         let body = envelope_body(event.kind.name(), event.triggered_on.as_millis(), &event.payload.to_string());
@@ -275,6 +281,11 @@ impl Worker {
             excerpt,
             result,
         })
+    }
+
+    fn slot(&self, webhook: &WebhookId) -> Arc<Semaphore> {
+        let mut slots = self.inner.slots.lock().expect("not poisoned");
+        slots.entry(webhook.clone()).or_insert_with(|| Arc::new(Semaphore::new(self.inner.config.per_webhook))).clone()
     }
 
     /// The webhook's configuration, reused for [`WEBHOOK_TTL`].

@@ -12,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use screenhook_domain::{Company, CompanyId, CompanyTest, TestId};
+use screenhook_domain::{ApiKey, Company, CompanyId, CompanyTest, TestId};
 
 /// How long another process's change to a company (a sandbox clock advance) may go unseen.
 pub(crate) const COMPANY_TTL: Duration = Duration::from_secs(1);
@@ -20,10 +20,16 @@ pub(crate) const COMPANY_TTL: Duration = Duration::from_secs(1);
 /// Bounds memory: past this many entries a cache starts over.
 const MAX_ENTRIES: usize = 10_000;
 
+/// How long a verified API key is trusted without reading it again: a key revoked by another
+/// process stops working within this time (at once in the process that revoked it).
+pub(crate) const KEY_TTL: Duration = Duration::from_secs(1);
+
 #[derive(Default)]
 pub(crate) struct ReadCache {
     companies: Mutex<HashMap<CompanyId, (Company, Instant)>>,
     tests: Mutex<HashMap<(CompanyId, TestId), CompanyTest>>,
+    /// By the SHA-256 of the whole bearer token, never the token itself.
+    keys: Mutex<HashMap<String, (ApiKey, Instant)>>,
 }
 
 impl ReadCache {
@@ -42,6 +48,23 @@ impl ReadCache {
 
     pub(crate) fn forget_company(&self, id: &CompanyId) {
         self.companies.lock().expect("not poisoned").remove(id);
+    }
+
+    pub(crate) fn key(&self, token_hash: &str) -> Option<ApiKey> {
+        let keys = self.keys.lock().expect("not poisoned");
+        keys.get(token_hash).filter(|(_, at)| at.elapsed() < KEY_TTL).map(|(k, _)| k.clone())
+    }
+
+    pub(crate) fn put_key(&self, token_hash: String, key: ApiKey) {
+        let mut keys = self.keys.lock().expect("not poisoned");
+        if keys.len() >= MAX_ENTRIES {
+            keys.clear();
+        }
+        keys.insert(token_hash, (key, Instant::now()));
+    }
+
+    pub(crate) fn forget_keys(&self) {
+        self.keys.lock().expect("not poisoned").clear();
     }
 
     pub(crate) fn test(&self, company: &CompanyId, id: &TestId) -> Option<CompanyTest> {

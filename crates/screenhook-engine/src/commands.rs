@@ -143,7 +143,9 @@ impl Engine {
                 TestCommand::CreateFromFramework(new)
             }
             other => {
-                return Err(screenhook_domain::DomainError::NotFound { aggregate: "test", command: other.name() }.into());
+                return Err(
+                    screenhook_domain::DomainError::NotFound { aggregate: "test", command: other.name() }.into()
+                );
             }
         };
         let now = self.company_now(company).await?;

@@ -76,6 +76,32 @@ impl Engine {
         Engine { store, clock, config: Arc::new(config), cache: Arc::default() }
     }
 
+    /// The live key a bearer token stands for (see [`keys::authenticate`]), remembered for a
+    /// second so a busy client does not cost a database read per request.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<screenhook_domain::ApiKey>, StoreError> {
+        let hash = keys::secret_sha256(token);
+        if let Some(key) = self.cache.key(&hash) {
+            return Ok(Some(key));
+        }
+        let key = keys::authenticate(&*self.store, token).await?;
+        if let Some(key) = &key {
+            self.cache.put_key(hash, key.clone());
+        }
+        Ok(key)
+    }
+
+    /// Revokes a key of `company` and stops this process trusting it at once.
+    pub async fn revoke_api_key(
+        &self,
+        company: &screenhook_domain::CompanyId,
+        public_id: &str,
+        at: screenhook_domain::Timestamp,
+    ) -> Result<bool, StoreError> {
+        let revoked = self.store.revoke_api_key(company, public_id, at).await?;
+        self.cache.forget_keys();
+        Ok(revoked)
+    }
+
     /// Loads, decides and commits, again and again while another decision commits first.
     /// `decide` must re-read what it decides on each time it is called.
     pub async fn commit<F, Fut, T>(&self, mut decide: F) -> Result<(T, Applied), EngineError>

@@ -167,7 +167,7 @@ fn check(change: &Change, current: &mut Current) -> Result<(), StoreError> {
 }
 
 /// One bound value of a multi-row statement.
-enum Arg {
+pub(crate) enum Arg {
     Text(Option<String>),
     Int(Option<i64>),
 }
@@ -178,7 +178,7 @@ const CHUNK: usize = 64;
 
 /// Runs `prefix VALUES (…), (…) suffix` over `rows` in chunks. Rows are bound as parameters:
 /// unlike one JSON array parameter, no value is parsed again per column.
-async fn each_chunk(
+pub(crate) async fn each_chunk(
     conn: &mut SqliteConnection,
     prefix: &str,
     suffix: &str,
@@ -222,11 +222,11 @@ async fn each_chunk(
     Ok(returned)
 }
 
-fn text(value: &str) -> Arg {
+pub(crate) fn text(value: &str) -> Arg {
     Arg::Text(Some(value.to_owned()))
 }
 
-fn opt_text(value: Option<&str>) -> Arg {
+pub(crate) fn opt_text(value: Option<&str>) -> Arg {
     Arg::Text(value.map(str::to_owned))
 }
 

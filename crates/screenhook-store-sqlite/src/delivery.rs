@@ -14,6 +14,8 @@ use screenhook_store::{
     AttemptRecord, AttemptResult, AttemptRow, ClaimedDelivery, DeliveryFilter, DeliveryRow, DeliveryState,
     HealthPolicy, Notification, StoreError, StoredEvent,
 };
+use std::collections::HashMap;
+
 use sqlx::{Row, SqliteConnection, sqlite::SqliteRow};
 
 use crate::{decode_event, unavailable, writer::to_doc};
@@ -285,14 +287,103 @@ pub(crate) async fn events_by_seq(conn: &mut SqliteConnection, seqs: &[i64]) -> 
     rows.iter().map(decode_event).collect()
 }
 
-/// Records attempts and their consequences, one after the other, in the caller's transaction.
+/// Records attempts and their consequences in the caller's transaction. A batch of successes
+/// (the common case) takes a few statements in all; a batch with any failure is recorded
+/// attempt by attempt, in order, because each failure moves its webhook's health.
 pub(crate) async fn record(
     conn: &mut SqliteConnection,
     attempts: &[AttemptRecord],
     policy: &HealthPolicy,
 ) -> Result<(), StoreError> {
+    if attempts.iter().all(|a| a.result == AttemptResult::Delivered) {
+        return record_delivered(conn, attempts).await;
+    }
     for attempt in attempts {
         record_one(conn, attempt, policy).await?;
+    }
+    Ok(())
+}
+
+/// The all-delivered fast path: the same effects as [`record_one`] for each attempt.
+async fn record_delivered(conn: &mut SqliteConnection, attempts: &[AttemptRecord]) -> Result<(), StoreError> {
+    use crate::batch::{Arg, each_chunk, opt_text, text};
+    let rows = attempts
+        .iter()
+        .map(|a| {
+            vec![
+                Arg::Int(Some(a.delivery_id)),
+                Arg::Int(Some(a.claim)),
+                Arg::Int(a.status.map(i64::from)),
+                Arg::Int(Some(a.at.as_millis())),
+            ]
+        })
+        .collect();
+    // Only deliveries still held under this claim count (fencing), as in `record_one`.
+    let updated = each_chunk(
+        conn,
+        "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, lease_until = 0, \
+                last_status = v.column3, last_error = NULL, finished_at = v.column4 FROM (",
+        ") AS v WHERE deliveries.id = v.column1 AND deliveries.claim = v.column2 AND deliveries.state = 'ready' \
+         RETURNING deliveries.id, deliveries.attempts, deliveries.order_key",
+        4,
+        rows,
+    )
+    .await?;
+    if updated.is_empty() {
+        return Ok(());
+    }
+    let mut recorded: HashMap<i64, (i64, String)> = HashMap::with_capacity(updated.len());
+    for row in &updated {
+        recorded.insert(
+            row.try_get("id").map_err(unavailable)?,
+            (row.try_get("attempts").map_err(unavailable)?, row.try_get("order_key").map_err(unavailable)?),
+        );
+    }
+    let mut log = Vec::with_capacity(recorded.len());
+    let mut next_in_line = Vec::with_capacity(recorded.len());
+    let mut webhooks: Vec<&str> = Vec::new();
+    for attempt in attempts {
+        let Some((attempt_no, order_key)) = recorded.get(&attempt.delivery_id) else { continue };
+        log.push(vec![
+            Arg::Int(Some(attempt.delivery_id)),
+            text(attempt.webhook_id.as_str()),
+            Arg::Int(Some(*attempt_no)),
+            Arg::Int(Some(attempt.at.as_millis())),
+            Arg::Int(attempt.status.map(i64::from)),
+            opt_text(attempt.error_class.as_deref()),
+            Arg::Int(Some(i64::from(attempt.latency_ms))),
+            text(&attempt.excerpt),
+        ]);
+        next_in_line.push(vec![text(attempt.webhook_id.as_str()), text(order_key)]);
+        if !webhooks.contains(&attempt.webhook_id.as_str()) {
+            webhooks.push(attempt.webhook_id.as_str());
+        }
+    }
+    each_chunk(
+        conn,
+        "INSERT INTO attempts (delivery_id, webhook_id, attempt, at, status, error_class, latency_ms, excerpt)",
+        "",
+        8,
+        log,
+    )
+    .await?;
+    // Each finished delivery's session moves up: its next waiting delivery becomes ready.
+    each_chunk(
+        conn,
+        "UPDATE deliveries SET state = 'ready', \
+                paused = (SELECT w.state <> 'active' FROM webhooks w WHERE w.id = deliveries.webhook_id) \
+         WHERE id IN (SELECT (SELECT d.id FROM deliveries d INDEXED BY deliveries_queue \
+                              WHERE d.webhook_id = v.column1 AND d.order_key = v.column2 \
+                                AND d.state IN ('ready', 'waiting') AND d.state = 'waiting' ORDER BY d.id LIMIT 1) \
+                      FROM (",
+        ") AS v)",
+        2,
+        next_in_line,
+    )
+    .await?;
+    for webhook in webhooks {
+        webhook_succeeded(conn, &WebhookId::parse(webhook).map_err(|err| StoreError::Corrupt(err.to_string()))?)
+            .await?;
     }
     Ok(())
 }

@@ -140,7 +140,7 @@ impl KeyMutation {
         let engine = engine(ctx);
         let now = engine.clock.now();
         let not_found = || ApiError::not_found("API key", &public_id);
-        if !engine.store.revoke_api_key(caller.company(), &public_id, now).await.map_err(ApiError::from)? {
+        if !engine.revoke_api_key(caller.company(), &public_id, now).await.map_err(ApiError::from)? {
             return Err(not_found().into());
         }
         let key = engine.store.api_key(&public_id).await.map_err(ApiError::from)?.ok_or_else(not_found)?;

@@ -7,7 +7,10 @@
 
 use async_graphql::{
     Request, Response,
-    parser::{parse_query, types::Selection},
+    parser::{
+        parse_query,
+        types::{ExecutableDocument, Selection},
+    },
 };
 use axum::{
     Json,
@@ -121,8 +124,15 @@ fn parse_request(value: Value) -> Result<Request, ApiError> {
 }
 
 async fn execute(state: &ApiState, caller: &Caller, request: Request) -> Response {
-    let request = request.data(caller.clone());
-    let mut response = if is_introspection(&request.query) {
+    let mut request = request.data(caller.clone());
+    // Clients send the same few documents over and over: parse each once. A document that
+    // does not parse is left to the executor, which reports the syntax error.
+    let parsed = state.documents.get_or_parse(&request.query);
+    let introspection = parsed.as_ref().is_some_and(|doc| is_introspection(doc));
+    if let Some(doc) = parsed {
+        request.set_parsed_query(doc);
+    }
+    let mut response = if introspection {
         let mut request = request;
         request.introspection_mode = async_graphql::IntrospectionMode::IntrospectionOnly;
         state.introspection.execute(request).await
@@ -175,9 +185,29 @@ fn response_json(response: &Response) -> Value {
     })
 }
 
+/// Parsed documents by their text, bounded: past [`Documents::MAX`] entries it starts over.
+#[derive(Default)]
+pub(crate) struct Documents(std::sync::Mutex<std::collections::HashMap<String, ExecutableDocument>>);
+
+impl Documents {
+    const MAX: usize = 1024;
+
+    fn get_or_parse(&self, query: &str) -> Option<ExecutableDocument> {
+        if let Some(doc) = self.0.lock().expect("not poisoned").get(query) {
+            return Some(doc.clone());
+        }
+        let doc = parse_query(query).ok()?;
+        let mut documents = self.0.lock().expect("not poisoned");
+        if documents.len() >= Self::MAX {
+            documents.clear();
+        }
+        documents.insert(query.to_owned(), doc.clone());
+        Some(doc)
+    }
+}
+
 /// Whether every operation of the document selects only `__schema`, `__type` or `__typename`.
-fn is_introspection(query: &str) -> bool {
-    let Ok(doc) = parse_query(query) else { return false };
+fn is_introspection(doc: &ExecutableDocument) -> bool {
     let mut operations = doc.operations.iter().peekable();
     operations.peek().is_some()
         && operations.all(|(_, op)| {

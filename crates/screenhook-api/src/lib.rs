@@ -77,6 +77,7 @@ pub struct ApiState {
     /// The same schema, answering introspection only, with [`INTROSPECTION_DEPTH`].
     introspection: ApiSchema,
     limiter: Arc<limit::RateLimiter>,
+    documents: Arc<http::Documents>,
 }
 
 impl ApiState {
@@ -86,7 +87,7 @@ impl ApiState {
         let schema = build_schema(engine.clone(), webhooks.clone(), config.max_depth, config.max_complexity);
         let introspection = build_schema(engine.clone(), webhooks, INTROSPECTION_DEPTH, config.max_complexity);
         let limiter = Arc::new(limit::RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst));
-        ApiState { engine, config: Arc::new(config), schema, introspection, limiter }
+        ApiState { engine, config: Arc::new(config), schema, introspection, limiter, documents: Arc::default() }
     }
 }
 

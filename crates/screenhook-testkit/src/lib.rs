@@ -79,7 +79,8 @@ impl TestReceiver {
 
     /// Answers every following request with `status` and a `Retry-After` header.
     pub fn answer_retry_after(&self, status: StatusCode, retry_after: &str) {
-        *self.shared.answer.lock().expect("not poisoned") = Answer { status, retry_after: Some(retry_after.to_owned()) };
+        *self.shared.answer.lock().expect("not poisoned") =
+            Answer { status, retry_after: Some(retry_after.to_owned()) };
     }
 
     /// Everything received so far, in arrival order.

@@ -192,7 +192,8 @@ impl Server {
 
     fn cpu_seconds(&self) -> f64 {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+        let fields: Vec<&str> =
+            stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
         let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
         (ticks(11) + ticks(12)) / 100.0
     }
@@ -287,7 +288,8 @@ async fn prepare(database: &std::path::Path, receiver: &str) -> anyhow::Result<(
 /// Fires `events` invitations; returns each sequence number's send time.
 async fn fire(args: &DeliveriesArgs, base: &str, key: &str, test_id: &str) -> anyhow::Result<Vec<Instant>> {
     let http = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
-    let sent: Arc<Vec<std::sync::OnceLock<Instant>>> = Arc::new((0..args.events).map(|_| std::sync::OnceLock::new()).collect());
+    let sent: Arc<Vec<std::sync::OnceLock<Instant>>> =
+        Arc::new((0..args.events).map(|_| std::sync::OnceLock::new()).collect());
     let next = Arc::new(AtomicU64::new(0));
     let batch = args.batch.clamp(1, 10);
     let pacing = args.rate.map(|rate| Duration::from_secs_f64(batch as f64 / rate as f64));
@@ -379,8 +381,16 @@ pub fn deliveries(args: DeliveriesArgs) -> anyhow::Result<()> {
             let worker_cpu = worker.cpu_seconds();
             worker.stop()?;
             println!("backlog drain ({n} events, durable SQLite, synchronous=FULL)");
-            println!("  ingest (API only)     {:.0} events/s, server CPU {:.0} µs/event", n as f64 / ingest, api_cpu * 1e6 / n as f64);
-            println!("  drain (worker only)   {:.0} deliveries/s (from process start), server CPU {:.0} µs/delivery", n as f64 / drained, worker_cpu * 1e6 / n as f64);
+            println!(
+                "  ingest (API only)     {:.0} events/s, server CPU {:.0} µs/event",
+                n as f64 / ingest,
+                api_cpu * 1e6 / n as f64
+            );
+            println!(
+                "  drain (worker only)   {:.0} deliveries/s (from process start), server CPU {:.0} µs/delivery",
+                n as f64 / drained,
+                worker_cpu * 1e6 / n as f64
+            );
             return Ok(());
         }
 

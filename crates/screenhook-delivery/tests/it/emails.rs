@@ -43,7 +43,8 @@ async fn owners_are_emailed_after_the_5th_the_14th_and_every_failure_from_the_16
         .iter()
         .map(|m| {
             let subject = m.data.lines().find(|l| l.starts_with("Subject:")).unwrap();
-            let digits: String = subject.chars().skip_while(|c| !c.is_ascii_digit()).take_while(char::is_ascii_digit).collect();
+            let digits: String =
+                subject.chars().skip_while(|c| !c.is_ascii_digit()).take_while(char::is_ascii_digit).collect();
             digits.parse().unwrap_or_else(|_| panic!("a count in {subject}"))
         })
         .collect();

@@ -106,7 +106,8 @@ impl App {
     }
 
     pub async fn log(&self, webhook: &str) -> Vec<DeliveryRow> {
-        let filter = DeliveryFilter { webhook: Some(WebhookId::parse(webhook).unwrap()), limit: 1000, ..Default::default() };
+        let filter =
+            DeliveryFilter { webhook: Some(WebhookId::parse(webhook).unwrap()), limit: 1000, ..Default::default() };
         let mut rows = self.store().deliveries(&self.company, &filter).await.unwrap();
         rows.reverse();
         rows

@@ -14,7 +14,8 @@ async fn a_session_events_arrive_in_firing_order_through_failures() {
     app.webhook("wh", &receiver.url("/"), &EventKind::ALL).await;
     let session = app.invite("jane@example.com").await;
     app.engine.session_command(&app.company, &session, SessionAction::Start).await.unwrap();
-    let submit = SessionAction::Submit { score: 70, max_score: Some(100), area_points: vec![], integrity_suggested: false };
+    let submit =
+        SessionAction::Submit { score: 70, max_score: Some(100), area_points: vec![], integrity_suggested: false };
     app.engine.session_command(&app.company, &session, submit).await.unwrap();
 
     // The endpoint fails the first attempt; nothing later may overtake the failed event.
@@ -25,7 +26,8 @@ async fn a_session_events_arrive_in_firing_order_through_failures() {
     app.clock.set(health.probe_after);
     // Probe, then the rest in order, one at a time per session.
     app.worker.run_pending().await.unwrap();
-    let events: Vec<String> = receiver.received().iter().map(|r| body(r)["event"].as_str().unwrap().to_owned()).collect();
+    let events: Vec<String> =
+        receiver.received().iter().map(|r| body(r)["event"].as_str().unwrap().to_owned()).collect();
     assert_eq!(
         events,
         vec![
@@ -62,6 +64,7 @@ async fn sessions_are_independent_queues() {
         assert_eq!(mine, vec!["companyTestSessionCreated", "companyTestSessionStarted"], "session {session}");
     }
     // The five sessions' first events went out together, not one after the other.
-    let first_round: Vec<String> = received[..5].iter().map(|r| body(r)["event"].as_str().unwrap().to_owned()).collect();
+    let first_round: Vec<String> =
+        received[..5].iter().map(|r| body(r)["event"].as_str().unwrap().to_owned()).collect();
     assert!(first_round.iter().all(|e| e == "companyTestSessionCreated"), "{first_round:?}");
 }

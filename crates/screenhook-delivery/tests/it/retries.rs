@@ -51,9 +51,11 @@ async fn failures_retry_on_the_formula_and_disable_the_webhook_after_25() {
     }
     assert_eq!(receiver.received().len(), 25);
     // Same webhook-id on every attempt, a fresh timestamp each time.
-    let ids: std::collections::HashSet<_> = receiver.received().iter().map(|r| r.header("webhook-id").unwrap().to_owned()).collect();
+    let ids: std::collections::HashSet<_> =
+        receiver.received().iter().map(|r| r.header("webhook-id").unwrap().to_owned()).collect();
     assert_eq!(ids.len(), 1);
-    let stamps: Vec<i64> = receiver.received().iter().map(|r| r.header("webhook-timestamp").unwrap().parse().unwrap()).collect();
+    let stamps: Vec<i64> =
+        receiver.received().iter().map(|r| r.header("webhook-timestamp").unwrap().parse().unwrap()).collect();
     assert!(stamps.windows(2).all(|w| w[0] < w[1]));
 
     // Disabled: no more attempts, however long we wait; new events still queue, visibly.
@@ -69,7 +71,13 @@ async fn failures_retry_on_the_formula_and_disable_the_webhook_after_25() {
     // Repaired (test and save): the kept queue flows at once, and the failed one can be recovered.
     receiver.answer(StatusCode::OK);
     assert!(app.store().restore_webhook(&app.company, &id, app.clock.now()).await.unwrap());
-    assert_eq!(app.store().recover(&app.company, &id, app.clock.now().plus(Millis::days(-365)), app.clock.now()).await.unwrap(), 1);
+    assert_eq!(
+        app.store()
+            .recover(&app.company, &id, app.clock.now().plus(Millis::days(-365)), app.clock.now())
+            .await
+            .unwrap(),
+        1
+    );
     assert_eq!(app.worker.run_pending().await.unwrap(), 2);
     let delivered = app.log("wh").await.iter().filter(|d| d.state == DeliveryState::Delivered).count();
     assert_eq!(delivered, 2);
@@ -118,7 +126,8 @@ async fn one_dead_endpoint_does_not_delay_another() {
     let dead_log = app.log("wh-dead").await;
     let attempted: u32 = dead_log.iter().map(|d| d.attempts).sum();
     assert!(attempted <= 20, "the dead endpoint was not hammered: {attempted} attempts");
-    let attempts = app.store().attempts(&app.company, dead_log.iter().find(|d| d.attempts > 0).unwrap().id).await.unwrap();
+    let attempts =
+        app.store().attempts(&app.company, dead_log.iter().find(|d| d.attempts > 0).unwrap().id).await.unwrap();
     assert_eq!(attempts[0].error_class.as_deref(), Some("connect"));
     // The dead endpoint is now probed one request at a time.
     let (_, health) = app.store().webhook(&app.company, &WebhookId::parse("wh-dead").unwrap()).await.unwrap().unwrap();

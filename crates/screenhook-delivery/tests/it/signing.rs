@@ -44,11 +44,15 @@ async fn deliveries_carry_the_documented_envelope_and_both_signatures() {
     );
     // The envelope's fields come in the reference's order on the wire.
     let raw = std::str::from_utf8(&request.body).unwrap();
-    let prefix = format!("{{\"event\":\"companyTestSessionCreated\",\"triggeredOn\":{},\"payload\":{{", event.triggered_on.as_millis());
+    let prefix = format!(
+        "{{\"event\":\"companyTestSessionCreated\",\"triggeredOn\":{},\"payload\":{{",
+        event.triggered_on.as_millis()
+    );
     assert!(raw.starts_with(&prefix), "{raw}");
 
     // The reference signature: lowercase hex HMAC of URL + event + triggeredOn.
-    let expected = codesignal_signature(SECRET, &url, "companyTestSessionCreated", &event.triggered_on.as_millis().to_string());
+    let expected =
+        codesignal_signature(SECRET, &url, "companyTestSessionCreated", &event.triggered_on.as_millis().to_string());
     assert_eq!(request.header("x-codesignal-signature"), Some(expected.as_str()));
 
     // Standard Webhooks, checked by an independent verifier.
@@ -72,7 +76,9 @@ async fn webhooks_receive_only_what_they_subscribe_to() {
     let session = app.invite("jane@example.com").await;
     app.engine.session_command(&app.company, &session, screenhook_engine::SessionAction::Start).await.unwrap();
     app.worker.run_pending().await.unwrap();
-    let events = |r: &TestReceiver| r.received().iter().map(|r| body(r)["event"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let events = |r: &TestReceiver| {
+        r.received().iter().map(|r| body(r)["event"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
     assert_eq!(events(&everything), vec!["companyTestSessionCreated", "companyTestSessionStarted"]);
     assert_eq!(events(&started_only), vec!["companyTestSessionStarted"]);
 }

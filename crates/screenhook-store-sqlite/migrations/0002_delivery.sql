@@ -49,18 +49,19 @@ CREATE INDEX deliveries_queue ON deliveries (webhook_id, order_key, id) WHERE st
 CREATE INDEX deliveries_by_webhook ON deliveries (webhook_id, id);
 CREATE INDEX deliveries_by_event ON deliveries (event_seq);
 
+-- Keyed by (delivery, attempt number) without a rowid: one b-tree to append to per attempt
+-- instead of a table and an index.
 CREATE TABLE attempts (
-    id           INTEGER PRIMARY KEY AUTOINCREMENT,
     delivery_id  INTEGER NOT NULL,
-    webhook_id   TEXT NOT NULL,
     attempt      INTEGER NOT NULL,
+    webhook_id   TEXT NOT NULL,
     at           INTEGER NOT NULL,
     status       INTEGER,
     error_class  TEXT,
     latency_ms   INTEGER NOT NULL,
-    excerpt      TEXT NOT NULL
-);
-CREATE INDEX attempts_by_delivery ON attempts (delivery_id, id);
+    excerpt      TEXT NOT NULL,
+    PRIMARY KEY (delivery_id, attempt)
+) WITHOUT ROWID;
 
 -- Owner emails to send (after the 5th, the 14th and every failure from the 16th).
 CREATE TABLE notifications (

@@ -487,7 +487,7 @@ impl screenhook_store::Store for SqliteStore {
         let rows = sqlx::query(
             "SELECT a.delivery_id, a.attempt, a.at, a.status, a.error_class, a.latency_ms, a.excerpt \
              FROM attempts a JOIN deliveries d ON d.id = a.delivery_id \
-             WHERE a.delivery_id = $1 AND d.company_id = $2 ORDER BY a.id",
+             WHERE a.delivery_id = $1 AND d.company_id = $2 ORDER BY a.attempt",
         )
         .bind(delivery_id)
         .bind(company.as_str())

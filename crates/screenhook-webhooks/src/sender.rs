@@ -216,7 +216,17 @@ pub struct Sender {
     trusted_client: reqwest::Client,
     trusted: Arc<Vec<Url>>,
     config: Arc<SenderConfig>,
+    /// The URL rules' verdict per configured URL string. The rules depend only on the string
+    /// and the (fixed) policy, so the verdict is remembered rather than re-parsed per attempt;
+    /// resolved addresses are still checked at every connection by the resolver.
+    verdicts: Arc<std::sync::Mutex<std::collections::HashMap<String, Verdict>>>,
 }
+
+/// Whether a URL may be sent to: through which client, to which parsed URL, or why not.
+type Verdict = Result<(bool, Url), (ErrorClass, String)>;
+
+/// Bounds the verdict memo; past this many URLs it starts over.
+const MAX_VERDICTS: usize = 10_000;
 
 impl Sender {
     pub fn new(config: SenderConfig) -> Result<Self, SenderError> {
@@ -238,7 +248,13 @@ impl Sender {
             .iter()
             .map(|prefix| Url::parse(prefix).map_err(|error| SenderError::TrustedPrefix(prefix.clone(), error)))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { client, trusted_client, trusted: Arc::new(trusted), config: Arc::new(config) })
+        Ok(Self {
+            client,
+            trusted_client,
+            trusted: Arc::new(trusted),
+            config: Arc::new(config),
+            verdicts: Arc::default(),
+        })
     }
 
     pub fn config(&self) -> &SenderConfig {
@@ -251,6 +267,24 @@ impl Sender {
     /// too.
     pub fn is_trusted(&self, url: &str) -> bool {
         self.trusted_url(url).is_some()
+    }
+
+    fn verdict(&self, url: &str) -> Verdict {
+        if let Some(verdict) = self.verdicts.lock().expect("not poisoned").get(url) {
+            return verdict.clone();
+        }
+        let verdict = match self.trusted_url(url) {
+            Some(target) => Ok((true, target)),
+            None => check_url(&self.config.egress, url)
+                .map(|target| (false, target))
+                .map_err(|error| (ErrorClass::BlockedBySsrfGuard, error.to_string())),
+        };
+        let mut verdicts = self.verdicts.lock().expect("not poisoned");
+        if verdicts.len() >= MAX_VERDICTS {
+            verdicts.clear();
+        }
+        verdicts.insert(url.to_owned(), verdict.clone());
+        verdict
     }
 
     fn trusted_url(&self, url: &str) -> Option<Url> {
@@ -343,14 +377,8 @@ impl Sender {
     ) -> Result<Answer, Failure> {
         // reqwest skips the resolver for IP-literal hosts, so every URL rule
         // (literal addresses included) is re-checked here at each attempt.
-        let (client, target) = match self.trusted_url(url) {
-            Some(target) => (&self.trusted_client, target),
-            None => (
-                &self.client,
-                check_url(&self.config.egress, url)
-                    .map_err(|error| Failure::new(ErrorClass::BlockedBySsrfGuard, error.to_string()))?,
-            ),
-        };
+        let (trusted, target) = self.verdict(url).map_err(|(class, detail)| Failure::new(class, detail))?;
+        let client = if trusted { &self.trusted_client } else { &self.client };
         let header_map = header_map(headers)?;
         let read_cap = self.config.read_cap;
         let work = async {

@@ -148,3 +148,15 @@ pub fn run_keys(database: &Path, command: KeysCommand) -> anyhow::Result<()> {
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_lifecycle_document_shows_the_current_state_machine() {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/LIFECYCLE.md")).unwrap();
+        assert!(
+            doc.contains(&screenhook_domain::lifecycle::to_mermaid()),
+            "docs/LIFECYCLE.md is out of date: paste the output of `screenhook lifecycle --format mermaid`"
+        );
+    }
+}

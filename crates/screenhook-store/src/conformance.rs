@@ -18,7 +18,8 @@ use crate::{
 };
 
 /// Instantiates every conformance case as a `#[tokio::test]` against stores made by `$make`,
-/// an async function returning `(Arc<dyn Store>, guard)`.
+/// an async function returning `(Arc<dyn Store>, guard)`, or an `Option` of it for a store
+/// that needs an outside server: `None` skips the case (`$make` prints why).
 #[macro_export]
 macro_rules! conformance_tests {
     ($make:path) => {
@@ -55,11 +56,32 @@ macro_rules! conformance_tests {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
-                let (store, _guard) = $make().await;
+                let Some((store, _guard)) = $crate::conformance::Fixture::into_store($make().await) else { return };
                 $crate::conformance::$case(store).await;
             }
         )*
     };
+}
+
+/// What a `conformance_tests!` store maker returns: a store and a guard that keeps it alive,
+/// or nothing when the case must be skipped.
+pub trait Fixture {
+    type Guard;
+    fn into_store(self) -> Option<(Arc<dyn Store>, Self::Guard)>;
+}
+
+impl<G> Fixture for (Arc<dyn Store>, G) {
+    type Guard = G;
+    fn into_store(self) -> Option<(Arc<dyn Store>, G)> {
+        Some(self)
+    }
+}
+
+impl<G> Fixture for Option<(Arc<dyn Store>, G)> {
+    type Guard = G;
+    fn into_store(self) -> Option<(Arc<dyn Store>, G)> {
+        self
+    }
 }
 
 const T0: Timestamp = Timestamp::from_millis(1_700_000_000_000);

@@ -1,0 +1,737 @@
+//! The PostgreSQL store: the same [`Store`] contract as the SQLite store, for several server
+//! processes sharing one database.
+//!
+//! # Transactions
+//! Every write runs in one READ COMMITTED transaction, and every aggregate write names the
+//! version it expects (`UPDATE … WHERE version = $n`, zero rows = [`StoreError::Conflict`]);
+//! a second writer of the same row waits for the first to commit and then fails its version
+//! check, so two decisions on one state never both commit. Guards read the test `FOR SHARE`,
+//! so the test cannot change under a change that relied on it. No transaction is ever held
+//! across an HTTP call: claims commit at once (a lease plus a bumped fencing token), and
+//! results are recorded in a new transaction, only under a matching token.
+//!
+//! A transaction chosen as a deadlock victim (or failing serialization) wrote nothing and is
+//! run again, a few times, before its caller hears about it.
+//!
+//! # Ordering under several processes
+//! - **The outbox order.** [`StoredEvent::seq`] must follow commit order, but an identity
+//!   column hands out numbers at insert time, so two concurrent transactions could commit out
+//!   of order and a reader of `events_after` would skip the later-committing smaller number.
+//!   Every transaction that inserts events therefore takes one transaction-level advisory lock
+//!   ([`OUTBOX_LOCK`]) right before inserting them, after its aggregate writes, and holds it to
+//!   commit. Only the outbox tail (events, fan-out, commit) is serialized; version checks and
+//!   aggregate writes still run concurrently.
+//! - **The delivery queues.** Within one (webhook, order key) only the oldest unfinished
+//!   delivery is `ready`. Fan-out decides `ready` or `waiting` by looking for an unfinished
+//!   delivery, and recording an attempt promotes the next `waiting` one: under READ COMMITTED
+//!   the two could miss each other's uncommitted rows (a delivery left `waiting` behind
+//!   nothing, or two `ready`). Every statement that reads or moves a queue — fan-out, replay,
+//!   recording — first takes a transaction-level advisory lock per (webhook, order key)
+//!   (`pg_advisory_xact_lock(QUEUE_LOCK_CLASS, hashtext(webhook || '|' || key))`), all of a
+//!   transaction's keys in one statement in sorted order (so no two transactions deadlock on
+//!   them), and reads the queue in a later statement, whose snapshot then includes whatever
+//!   the previous holder committed. Different sessions never wait for each other.
+//! - **Webhook health.** Fan-out reads its webhooks `FOR SHARE`, so a concurrent health change
+//!   (which pauses the webhook's queue) or deletion either commits first and is seen, or waits
+//!   and then sees the new deliveries. Failures are counted under `FOR UPDATE` on the webhook.
+//! - **Claims** lock rows with `FOR UPDATE SKIP LOCKED` inside the claiming `UPDATE`, so
+//!   processes never wait for each other's claims; probes lock their webhook the same way,
+//!   so one probe at a time goes to an unhealthy webhook across all processes.
+//! - **Timers** are read by every scheduler, but firing one is a versioned change of its
+//!   session: the first commit wins and the others conflict, so each fires once.
+//!
+//! # Wake-ups
+//! Transactions that make deliveries due (new events with subscribers, replays, recoveries,
+//! restored webhooks) run `pg_notify('screenhook_work', '')`, delivered at commit; a listener
+//! task on its own connection turns each notification into `notify_one()` on
+//! [`Store::work_signal`]. Recording attempts only signals this process: the worker that
+//! recorded them is the one that goes on draining. Polling remains the fallback.
+
+mod delivery;
+mod write;
+
+use std::{future::Future, pin::Pin, str::FromStr, sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use screenhook_domain::{
+    ApiKey, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, EventId, EventKind, FrameworkId,
+    InterviewId, LiveInterview, Millis, SessionId, TestId, Timestamp, Webhook, WebhookHealth, WebhookId,
+};
+use screenhook_store::{
+    Applied, AtsIdType, AttemptRecord, AttemptRow, ClaimedDelivery, DeliveryFilter, DeliveryRow, HealthPolicy,
+    Notification, Page, Store, StoreError, StoredEvent, Timer,
+};
+use serde::de::DeserializeOwned;
+use sqlx::{
+    PgConnection, Row,
+    postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions, PgRow},
+};
+use tokio::{sync::Notify, task::JoinHandle};
+
+/// The NOTIFY channel of due work.
+pub const WORK_CHANNEL: &str = "screenhook_work";
+/// The advisory lock (64-bit key space) held from inserting a transaction's events to its
+/// commit, so outbox positions follow commit order.
+pub const OUTBOX_LOCK: i64 = 0x5343_5245_454e_4f42;
+/// The class of the per-(webhook, order key) advisory locks (two-int key space, which does
+/// not overlap the 64-bit one).
+pub const QUEUE_LOCK_CLASS: i32 = 0x5348;
+
+/// How often a transaction that deadlocked (and so wrote nothing) is tried again.
+const DEADLOCK_RETRIES: u32 = 5;
+/// The `aggregate` of the conflict reported for a deadlock or a serialization failure.
+const RETRYABLE: &str = "transaction";
+
+/// How to connect.
+#[derive(Debug, Clone)]
+pub struct PgOptions {
+    /// The pool's size. The listener of work notifications holds one more connection.
+    pub max_connections: u32,
+    /// Run the embedded migrations at connect. Off when an operator runs `screenhook migrate`
+    /// separately, so that several processes starting at once need no DDL rights.
+    pub migrate: bool,
+    /// The schema to use (`search_path`), for example a schema per test; `None` keeps the
+    /// role's default.
+    pub schema: Option<String>,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        PgOptions { max_connections: 10, migrate: true, schema: None }
+    }
+}
+
+/// The PostgreSQL implementation of [`screenhook_store::Store`].
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    work: Arc<Notify>,
+    _listener: Arc<AbortOnDrop>,
+}
+
+/// Stops the listener task with the last clone of the store.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+type Work<'c, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'c>>;
+
+impl PgStore {
+    /// Connects a pool to `url` (`postgres://user:password@host:port/database`), runs the
+    /// migrations when asked to, and starts listening for work notifications. Must be called
+    /// inside a tokio runtime.
+    pub async fn connect(url: &str, options: PgOptions) -> Result<PgStore, StoreError> {
+        let mut connect = PgConnectOptions::from_str(url)
+            .map_err(|err| StoreError::Unavailable(format!("the database URL is not valid: {err}")))?;
+        if let Some(schema) = &options.schema {
+            connect = connect.options([("search_path", schema.as_str())]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(connect.clone())
+            .await
+            .map_err(db)?;
+        let store = PgStore::with_pool(pool, connect).await?;
+        if options.migrate {
+            store.migrate().await?;
+        }
+        Ok(store)
+    }
+
+    async fn with_pool(pool: PgPool, connect: PgConnectOptions) -> Result<PgStore, StoreError> {
+        // Its own one-connection pool: a LISTEN connection is held for good and must not
+        // take a slot of the pool that serves requests.
+        let listen_pool = PgPoolOptions::new()
+            .max_connections(1)
+            .max_lifetime(None)
+            .idle_timeout(None)
+            .connect_with(connect)
+            .await
+            .map_err(db)?;
+        let mut listener = PgListener::connect_with(&listen_pool).await.map_err(db)?;
+        listener.listen(WORK_CHANNEL).await.map_err(db)?;
+        let work = Arc::new(Notify::new());
+        let task = tokio::spawn(listen(listener, work.clone()));
+        Ok(PgStore { pool, work, _listener: Arc::new(AbortOnDrop(task)) })
+    }
+
+    /// Runs the embedded migrations. Safe to run from several processes at once: the
+    /// migrator holds an advisory lock while it works.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations")
+            .run(&self.pool)
+            .await
+            .map_err(|err| StoreError::Unavailable(format!("migrating the database: {err}")))
+    }
+
+    /// Runs `work` in a transaction and commits it, running it again when it was chosen as a
+    /// deadlock victim (it then wrote nothing).
+    async fn transaction<A: Sync + ?Sized, T>(
+        &self,
+        arg: &A,
+        work: for<'c> fn(&'c mut PgConnection, &'c A) -> Work<'c, T>,
+    ) -> Result<T, StoreError> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let mut tx = self.pool.begin().await.map_err(db)?;
+            let result = match work(&mut tx, arg).await {
+                Ok(value) => tx.commit().await.map(|()| value).map_err(db),
+                Err(err) => Err(err),
+            };
+            match result {
+                Err(StoreError::Conflict { aggregate: RETRYABLE, id, .. }) if tries < DEADLOCK_RETRIES => {
+                    tracing::debug!(sqlstate = %id, tries, "transaction rolled back by the database; running it again");
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn fetch_docs<T: DeserializeOwned>(
+        &self,
+        query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> Result<Vec<T>, StoreError> {
+        let rows = query.fetch_all(&self.pool).await.map_err(db)?;
+        rows.iter().map(decode_doc).collect()
+    }
+
+    async fn fetch_doc<T: DeserializeOwned>(
+        &self,
+        query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> Result<Option<T>, StoreError> {
+        let row = query.fetch_optional(&self.pool).await.map_err(db)?;
+        row.as_ref().map(decode_doc).transpose()
+    }
+}
+
+/// Turns notifications on [`WORK_CHANNEL`] into wake-ups of this process's workers.
+async fn listen(mut listener: PgListener, work: Arc<Notify>) {
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(_)) => work.notify_one(),
+            // The connection dropped and is being re-established: notifications sent
+            // meanwhile are lost, so look for work once.
+            Ok(None) => work.notify_one(),
+            Err(err) => {
+                tracing::warn!(%err, "listening for work notifications failed; polling until it reconnects");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// Compares secrets without an early exit, so timing does not tell how much of a guess matched.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Maps a database error. A deadlock or serialization failure rolled the transaction back
+/// whole: it is a conflict with a concurrent transaction, and [`PgStore::transaction`] runs
+/// the work again.
+pub(crate) fn db(err: sqlx::Error) -> StoreError {
+    if let Some(code) = err.as_database_error().and_then(|e| e.code()) {
+        if code == "40P01" || code == "40001" {
+            return StoreError::Conflict {
+                aggregate: RETRYABLE,
+                id: code.into_owned(),
+                expected: "no concurrent transaction in its way".into(),
+            };
+        }
+    }
+    StoreError::Unavailable(err.to_string())
+}
+
+fn decode_doc<T: DeserializeOwned>(row: &PgRow) -> Result<T, StoreError> {
+    let doc: &str = row.try_get("doc").map_err(db)?;
+    serde_json::from_str(doc).map_err(|err| StoreError::Corrupt(err.to_string()))
+}
+
+pub(crate) fn decode_event(row: &PgRow) -> Result<StoredEvent, StoreError> {
+    let corrupt = |what: &str, err: &dyn std::fmt::Display| StoreError::Corrupt(format!("event {what}: {err}"));
+    let kind: &str = row.try_get("kind").map_err(db)?;
+    let payload: &str = row.try_get("payload").map_err(db)?;
+    let session_id: Option<String> = row.try_get("session_id").map_err(db)?;
+    let test_id: Option<String> = row.try_get("test_id").map_err(db)?;
+    Ok(StoredEvent {
+        seq: row.try_get("seq").map_err(db)?,
+        id: EventId::parse(row.try_get::<String, _>("id").map_err(db)?).map_err(|e| corrupt("id", &e))?,
+        kind: EventKind::from_name(kind).ok_or_else(|| corrupt("kind", &kind))?,
+        triggered_on: Timestamp::from_millis(row.try_get("triggered_on").map_err(db)?),
+        company_id: CompanyId::parse(row.try_get::<String, _>("company_id").map_err(db)?)
+            .map_err(|e| corrupt("company id", &e))?,
+        session_id: session_id.map(SessionId::parse).transpose().map_err(|e| corrupt("session id", &e))?,
+        test_id: test_id.map(TestId::parse).transpose().map_err(|e| corrupt("test id", &e))?,
+        payload: serde_json::from_str(payload).map_err(|e| corrupt("payload", &e))?,
+    })
+}
+
+pub(crate) const EVENT_COLUMNS: &str = "seq, id, company_id, session_id, test_id, kind, triggered_on, payload";
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(drop).map_err(db)
+    }
+
+    fn work_signal(&self) -> Arc<Notify> {
+        self.work.clone()
+    }
+
+    async fn insert_company(&self, company: &Company) -> Result<(), StoreError> {
+        write::insert_company(&self.pool, company).await
+    }
+
+    async fn update_company(&self, company: &Company) -> Result<(), StoreError> {
+        write::update_company(&self.pool, company).await
+    }
+
+    async fn company(&self, id: &CompanyId) -> Result<Option<Company>, StoreError> {
+        self.fetch_doc(sqlx::query("SELECT doc FROM companies WHERE id = $1").bind(id.as_str())).await
+    }
+
+    async fn companies(&self) -> Result<Vec<Company>, StoreError> {
+        self.fetch_docs(sqlx::query("SELECT doc FROM companies ORDER BY created_at, id")).await
+    }
+
+    async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        write::insert_api_key(&self.pool, key).await
+    }
+
+    async fn api_key(&self, public_id: &str) -> Result<Option<ApiKey>, StoreError> {
+        self.fetch_doc(sqlx::query("SELECT doc FROM api_keys WHERE public_id = $1").bind(public_id)).await
+    }
+
+    async fn api_keys(&self, company: &CompanyId) -> Result<Vec<ApiKey>, StoreError> {
+        self.fetch_docs(
+            sqlx::query("SELECT doc FROM api_keys WHERE company_id = $1 ORDER BY created_at, public_id")
+                .bind(company.as_str()),
+        )
+        .await
+    }
+
+    async fn revoke_api_key(&self, company: &CompanyId, public_id: &str, at: Timestamp) -> Result<bool, StoreError> {
+        self.transaction(&(company, public_id, at), |conn, (company, public_id, at)| {
+            Box::pin(write::revoke_api_key(conn, company, public_id, *at))
+        })
+        .await
+    }
+
+    async fn test(&self, company: &CompanyId, id: &TestId) -> Result<Option<CompanyTest>, StoreError> {
+        self.fetch_doc(
+            sqlx::query("SELECT doc FROM tests WHERE id = $1 AND company_id = $2")
+                .bind(id.as_str())
+                .bind(company.as_str()),
+        )
+        .await
+    }
+
+    async fn tests(&self, company: &CompanyId) -> Result<Vec<CompanyTest>, StoreError> {
+        self.fetch_docs(
+            sqlx::query("SELECT doc FROM tests WHERE company_id = $1 AND status <> 'deleted' ORDER BY title, id")
+                .bind(company.as_str()),
+        )
+        .await
+    }
+
+    async fn session(&self, company: &CompanyId, id: &SessionId) -> Result<Option<CompanyTestSession>, StoreError> {
+        self.fetch_doc(
+            sqlx::query("SELECT doc FROM sessions WHERE id = $1 AND company_id = $2")
+                .bind(id.as_str())
+                .bind(company.as_str()),
+        )
+        .await
+    }
+
+    async fn session_unscoped(&self, id: &SessionId) -> Result<Option<CompanyTestSession>, StoreError> {
+        self.fetch_doc(sqlx::query("SELECT doc FROM sessions WHERE id = $1").bind(id.as_str())).await
+    }
+
+    async fn sessions_of_test(
+        &self,
+        company: &CompanyId,
+        test: &TestId,
+        page: Page,
+    ) -> Result<Vec<CompanyTestSession>, StoreError> {
+        self.fetch_docs(
+            sqlx::query(
+                "SELECT doc FROM sessions WHERE company_id = $1 AND test_id = $2 \
+                 ORDER BY finish_date IS NULL, finish_date DESC, create_date DESC, id DESC LIMIT $3 OFFSET $4",
+            )
+            .bind(company.as_str())
+            .bind(test.as_str())
+            .bind(i64::from(page.first))
+            .bind(i64::from(page.offset)),
+        )
+        .await
+    }
+
+    async fn pending_session_for(
+        &self,
+        company: &CompanyId,
+        test: &TestId,
+        email: &str,
+    ) -> Result<Option<CompanyTestSession>, StoreError> {
+        self.fetch_doc(
+            sqlx::query(
+                "SELECT doc FROM sessions WHERE company_id = $1 AND test_id = $2 AND candidate_email = $3 \
+                 AND status = 'pending' ORDER BY create_date DESC, id DESC LIMIT 1",
+            )
+            .bind(company.as_str())
+            .bind(test.as_str())
+            .bind(email),
+        )
+        .await
+    }
+
+    async fn sessions_of_candidate(
+        &self,
+        email: &str,
+        framework: &FrameworkId,
+    ) -> Result<Vec<CompanyTestSession>, StoreError> {
+        self.fetch_docs(
+            sqlx::query(
+                "SELECT doc FROM sessions WHERE candidate_email = $1 AND framework_id = $2 \
+                 ORDER BY create_date, id",
+            )
+            .bind(email)
+            .bind(framework.as_str()),
+        )
+        .await
+    }
+
+    async fn sessions_by_ats_id(
+        &self,
+        company: &CompanyId,
+        id_type: AtsIdType,
+        id: &str,
+    ) -> Result<Vec<CompanyTestSession>, StoreError> {
+        let sql = match id_type {
+            AtsIdType::GreenhouseApplicationId => {
+                "SELECT doc FROM sessions WHERE company_id = $1 AND greenhouse_application_id = $2 ORDER BY create_date DESC, id"
+            }
+            AtsIdType::GreenhouseCandidateId => {
+                "SELECT doc FROM sessions WHERE company_id = $1 AND greenhouse_candidate_id = $2 ORDER BY create_date DESC, id"
+            }
+        };
+        self.fetch_docs(sqlx::query(sql).bind(company.as_str()).bind(id)).await
+    }
+
+    async fn session_by_candidate_token(&self, token: &str) -> Result<Option<CompanyTestSession>, StoreError> {
+        let Some((id, _)) = token.split_once('.') else { return Ok(None) };
+        let session: Option<CompanyTestSession> =
+            self.fetch_doc(sqlx::query("SELECT doc FROM sessions WHERE id = $1").bind(id)).await?;
+        Ok(session.filter(|s| constant_time_eq(s.candidate_token.as_bytes(), token.as_bytes())))
+    }
+
+    async fn interview(&self, company: &CompanyId, id: &InterviewId) -> Result<Option<LiveInterview>, StoreError> {
+        self.fetch_doc(
+            sqlx::query("SELECT doc FROM interviews WHERE id = $1 AND company_id = $2")
+                .bind(id.as_str())
+                .bind(company.as_str()),
+        )
+        .await
+    }
+
+    async fn apply(&self, change: Change) -> Result<Applied, StoreError> {
+        let (applied, queued) = self.transaction(&change, |conn, change| Box::pin(write::apply(conn, change))).await?;
+        if queued {
+            self.work.notify_one();
+        }
+        Ok(applied)
+    }
+
+    async fn due_timers(&self, now: Timestamp, limit: u32) -> Result<Vec<Timer>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT session_id, company_id, kind, due_at FROM timers WHERE due_at <= $1 ORDER BY due_at, session_id LIMIT $2",
+        )
+        .bind(now.as_millis())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|row| {
+                let corrupt = |err: &dyn std::fmt::Display| StoreError::Corrupt(format!("timer: {err}"));
+                let kind: &str = row.try_get("kind").map_err(db)?;
+                Ok(Timer {
+                    session_id: SessionId::parse(row.try_get::<String, _>("session_id").map_err(db)?)
+                        .map_err(|e| corrupt(&e))?,
+                    company_id: CompanyId::parse(row.try_get::<String, _>("company_id").map_err(db)?)
+                        .map_err(|e| corrupt(&e))?,
+                    kind: DeadlineKind::parse(kind).ok_or_else(|| corrupt(&kind))?,
+                    due: Timestamp::from_millis(row.try_get("due_at").map_err(db)?),
+                })
+            })
+            .collect()
+    }
+
+    async fn next_timer_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        let due: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(due_at) FROM timers").fetch_one(&self.pool).await.map_err(db)?;
+        Ok(due.map(Timestamp::from_millis))
+    }
+
+    async fn events_after(&self, after_seq: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        let sql =
+            sqlx::AssertSqlSafe(format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2"));
+        let rows = sqlx::query(sql)
+            .bind(after_seq)
+            .bind(i64::from(limit.min(i64::MAX as u32)))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter().map(decode_event).collect()
+    }
+
+    async fn events_of_session(
+        &self,
+        company: &CompanyId,
+        session: &SessionId,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE session_id = $1 AND company_id = $2 ORDER BY seq"
+        ));
+        let rows =
+            sqlx::query(sql).bind(session.as_str()).bind(company.as_str()).fetch_all(&self.pool).await.map_err(db)?;
+        rows.iter().map(decode_event).collect()
+    }
+
+    async fn insert_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
+        self.transaction(webhook, |conn, webhook| Box::pin(delivery::insert_webhook(conn, webhook))).await
+    }
+
+    async fn update_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
+        self.transaction(webhook, |conn, webhook| Box::pin(delivery::update_webhook(conn, webhook))).await
+    }
+
+    async fn delete_webhook(&self, company: &CompanyId, id: &WebhookId) -> Result<bool, StoreError> {
+        self.transaction(&(company, id), |conn, (company, id)| Box::pin(delivery::delete_webhook(conn, company, id)))
+            .await
+    }
+
+    async fn webhook(
+        &self,
+        company: &CompanyId,
+        id: &WebhookId,
+    ) -> Result<Option<(Webhook, WebhookHealth)>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM webhooks WHERE id = $1 AND company_id = $2 AND NOT deleted",
+            delivery::WEBHOOK_COLUMNS
+        ));
+        let row =
+            sqlx::query(sql).bind(id.as_str()).bind(company.as_str()).fetch_optional(&self.pool).await.map_err(db)?;
+        row.as_ref().map(delivery::decode_webhook).transpose()
+    }
+
+    async fn webhooks(&self, company: &CompanyId) -> Result<Vec<(Webhook, WebhookHealth)>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM webhooks WHERE company_id = $1 AND NOT deleted ORDER BY created_at, id",
+            delivery::WEBHOOK_COLUMNS
+        ));
+        let rows = sqlx::query(sql).bind(company.as_str()).fetch_all(&self.pool).await.map_err(db)?;
+        rows.iter().map(delivery::decode_webhook).collect()
+    }
+
+    async fn webhook_unscoped(&self, id: &WebhookId) -> Result<Option<(Webhook, WebhookHealth)>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM webhooks WHERE id = $1 AND NOT deleted",
+            delivery::WEBHOOK_COLUMNS
+        ));
+        let row = sqlx::query(sql).bind(id.as_str()).fetch_optional(&self.pool).await.map_err(db)?;
+        row.as_ref().map(delivery::decode_webhook).transpose()
+    }
+
+    async fn restore_webhook(&self, company: &CompanyId, id: &WebhookId, now: Timestamp) -> Result<bool, StoreError> {
+        let restored = self
+            .transaction(&(company, id, now), |conn, (company, id, now)| {
+                Box::pin(delivery::restore_webhook(conn, company, id, *now))
+            })
+            .await?;
+        if restored {
+            self.work.notify_one();
+        }
+        Ok(restored)
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease: Millis,
+        limit: u32,
+        saturated: &[WebhookId],
+    ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        let mut claimed = delivery::claim_ready(&self.pool, now, lease, limit, saturated).await?;
+        claimed.extend(
+            self.transaction(&(now, lease), |conn, (now, lease)| Box::pin(delivery::claim_probes(conn, *now, *lease)))
+                .await?,
+        );
+        let seqs: Vec<i64> = claimed.iter().map(|c| c.event_seq).collect();
+        let events = delivery::events_by_seq(&self.pool, &seqs).await?;
+        delivery::assemble(claimed, &events)
+    }
+
+    async fn record_attempts(&self, attempts: Vec<AttemptRecord>, policy: &HealthPolicy) -> Result<(), StoreError> {
+        if attempts.is_empty() {
+            return Ok(());
+        }
+        self.transaction(&(attempts, policy), |conn, (attempts, policy)| {
+            Box::pin(delivery::record(conn, attempts, policy))
+        })
+        .await?;
+        // The next deliveries of these sessions may be ready now; this process's workers
+        // recorded them and go on draining.
+        self.work.notify_one();
+        Ok(())
+    }
+
+    async fn deliveries(&self, company: &CompanyId, filter: &DeliveryFilter) -> Result<Vec<DeliveryRow>, StoreError> {
+        let sql = delivery::delivery_filter_sql();
+        let rows = delivery::bind_filter(sqlx::query(sqlx::AssertSqlSafe(sql)), company, filter)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter().map(delivery::decode_delivery).collect()
+    }
+
+    async fn attempts(&self, company: &CompanyId, delivery_id: i64) -> Result<Vec<AttemptRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT a.delivery_id, a.attempt, a.at, a.status, a.error_class, a.latency_ms, a.excerpt \
+             FROM attempts a JOIN deliveries d ON d.id = a.delivery_id \
+             WHERE a.delivery_id = $1 AND d.company_id = $2 ORDER BY a.id",
+        )
+        .bind(delivery_id)
+        .bind(company.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(delivery::decode_attempt).collect()
+    }
+
+    async fn replay(
+        &self,
+        company: &CompanyId,
+        webhook: &WebhookId,
+        event: &EventId,
+        now: Timestamp,
+    ) -> Result<Option<DeliveryRow>, StoreError> {
+        let id = self
+            .transaction(&(company, webhook, event, now), |conn, (company, webhook, event, now)| {
+                Box::pin(async move {
+                    let id = delivery::replay(conn, company, webhook, event, *now).await?;
+                    if id.is_some() {
+                        delivery::notify_work(conn).await?;
+                    }
+                    Ok(id)
+                })
+            })
+            .await?;
+        let Some(id) = id else { return Ok(None) };
+        self.work.notify_one();
+        let sql = sqlx::AssertSqlSafe(format!("{} WHERE d.id = $1", delivery::DELIVERY_ROW_SQL));
+        let row = sqlx::query(sql).bind(id).fetch_one(&self.pool).await.map_err(db)?;
+        delivery::decode_delivery(&row).map(Some)
+    }
+
+    async fn recover(
+        &self,
+        company: &CompanyId,
+        webhook: &WebhookId,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Result<u32, StoreError> {
+        let queued = self
+            .transaction(&(company, webhook, since, now), |conn, (company, webhook, since, now)| {
+                Box::pin(delivery::recover(conn, company, webhook, *since, *now))
+            })
+            .await?;
+        if queued > 0 {
+            self.work.notify_one();
+        }
+        Ok(queued)
+    }
+
+    async fn pending_notifications(&self, limit: u32) -> Result<Vec<Notification>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, webhook_id, company_id, consecutive_failures, disabled, last_error, created_at \
+             FROM notifications WHERE handled_at IS NULL ORDER BY id LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(delivery::decode_notification).collect()
+    }
+
+    async fn mark_notification(&self, id: i64, at: Timestamp, outcome: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE notifications SET handled_at = $2, outcome = $3 WHERE id = $1")
+            .bind(id)
+            .bind(at.as_millis())
+            .bind(outcome)
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(db)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use screenhook_store::Store;
+    use sqlx::Connection;
+
+    use super::{PgOptions, PgStore};
+
+    /// Drops the test's schema when the test ends.
+    struct Schema {
+        url: String,
+        name: String,
+    }
+
+    impl Drop for Schema {
+        fn drop(&mut self) {
+            let (url, name) = (self.url.clone(), self.name.clone());
+            // Drop runs inside the test's runtime, which cannot block on itself.
+            let dropped = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                runtime.block_on(async {
+                    let mut conn = sqlx::PgConnection::connect(&url).await.ok()?;
+                    let sql = sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {name} CASCADE"));
+                    sqlx::query(sql).execute(&mut conn).await.ok()
+                })
+            })
+            .join();
+            if !matches!(dropped, Ok(Some(_))) {
+                eprintln!("could not drop the test schema {}", self.name);
+            }
+        }
+    }
+
+    /// A store in a fresh schema of `TEST_DATABASE_URL`, or `None` (with a notice) when the
+    /// variable is unset.
+    async fn fresh_store() -> Option<(Arc<dyn Store>, Schema)> {
+        let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+            eprintln!("skipped: set TEST_DATABASE_URL to run the PostgreSQL conformance suite");
+            return None;
+        };
+        let name = format!("t_{}", screenhook_store::random_id("", 16).to_lowercase());
+        let mut admin = sqlx::PgConnection::connect(&url).await.expect("connect to TEST_DATABASE_URL");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("create the test schema");
+        let schema = Schema { url: url.clone(), name: name.clone() };
+        let options = PgOptions { max_connections: 8, migrate: true, schema: Some(name) };
+        let store = PgStore::connect(&url, options).await.expect("connect the store");
+        Some((Arc::new(store), schema))
+    }
+
+    screenhook_store::conformance_tests!(fresh_store);
+}

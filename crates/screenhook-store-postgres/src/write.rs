@@ -1,0 +1,376 @@
+//! Companies, API keys and lifecycle changes (`apply`): aggregates with their version checks,
+//! timers, and the outbox.
+
+use screenhook_domain::{
+    ApiKey, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DomainEvent, Expected, LiveInterview,
+    Timestamp,
+};
+use screenhook_store::{Applied, StoreError, StoredEvent, new_event_id};
+use sqlx::{PgConnection, PgPool, Row};
+
+use crate::{OUTBOX_LOCK, db, delivery};
+
+pub(crate) async fn insert_company(pool: &PgPool, company: &Company) -> Result<(), StoreError> {
+    let res = sqlx::query("INSERT INTO companies (id, created_at, doc) VALUES ($1, $2, $3)")
+        .bind(company.id.as_str())
+        .bind(company.created_at.as_millis())
+        .bind(to_doc(company)?)
+        .execute(pool)
+        .await;
+    match res {
+        Err(sqlx::Error::Database(err)) if err.is_unique_violation() => {
+            Err(StoreError::Duplicate { what: format!("company {}", company.id) })
+        }
+        other => other.map(drop).map_err(db),
+    }
+}
+
+pub(crate) async fn update_company(pool: &PgPool, company: &Company) -> Result<(), StoreError> {
+    let res = sqlx::query("UPDATE companies SET doc = $2 WHERE id = $1")
+        .bind(company.id.as_str())
+        .bind(to_doc(company)?)
+        .execute(pool)
+        .await
+        .map_err(db)?;
+    if res.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict {
+            aggregate: "company",
+            id: company.id.to_string(),
+            expected: "an existing company".into(),
+        })
+    }
+}
+
+pub(crate) async fn insert_api_key(pool: &PgPool, key: &ApiKey) -> Result<(), StoreError> {
+    let res = sqlx::query("INSERT INTO api_keys (public_id, company_id, created_at, doc) VALUES ($1, $2, $3, $4)")
+        .bind(&key.public_id)
+        .bind(key.company_id.as_str())
+        .bind(key.created_at.as_millis())
+        .bind(to_doc(key)?)
+        .execute(pool)
+        .await;
+    match res {
+        Err(sqlx::Error::Database(err)) if err.is_unique_violation() => {
+            Err(StoreError::Duplicate { what: format!("API key {}", key.public_id) })
+        }
+        other => other.map(drop).map_err(db),
+    }
+}
+
+pub(crate) async fn revoke_api_key(
+    conn: &mut PgConnection,
+    company: &CompanyId,
+    public_id: &str,
+    at: Timestamp,
+) -> Result<bool, StoreError> {
+    // Locked, so two concurrent revocations cannot both report success.
+    let doc: Option<String> =
+        sqlx::query_scalar("SELECT doc FROM api_keys WHERE public_id = $1 AND company_id = $2 FOR UPDATE")
+            .bind(public_id)
+            .bind(company.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db)?;
+    let Some(doc) = doc else { return Ok(false) };
+    let mut key: ApiKey = serde_json::from_str(&doc).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+    if key.revoked_at.is_some() {
+        return Ok(false);
+    }
+    key.revoked_at = Some(at);
+    sqlx::query("UPDATE api_keys SET doc = $2 WHERE public_id = $1")
+        .bind(public_id)
+        .bind(to_doc(&key)?)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    Ok(true)
+}
+
+/// Applies one change in the caller's transaction. Returns what was committed and whether
+/// any delivery was queued (the caller then wakes this process's workers).
+pub(crate) async fn apply(conn: &mut PgConnection, change: &Change) -> Result<(Applied, bool), StoreError> {
+    for guard in &change.guards {
+        // FOR SHARE: the test cannot change until this change commits.
+        let version: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM tests WHERE id = $1 AND company_id = $2 FOR SHARE")
+                .bind(guard.test_id.as_str())
+                .bind(guard.company_id.as_str())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db)?;
+        if version != Some(guard.version as i64) {
+            return Err(conflict("test", guard.test_id.as_str(), Expected::Version(guard.version)));
+        }
+    }
+    for (test, expected) in &change.tests {
+        write_test(conn, test, *expected).await?;
+    }
+    for (session, expected) in &change.sessions {
+        write_session(conn, session, *expected).await?;
+        write_timer(conn, session, *expected).await?;
+    }
+    for (interview, expected) in &change.interviews {
+        write_interview(conn, interview, *expected).await?;
+    }
+    if change.events.is_empty() {
+        return Ok((Applied::default(), false));
+    }
+    // Held to commit: outbox positions follow commit order (see the crate docs).
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(OUTBOX_LOCK).execute(&mut *conn).await.map_err(db)?;
+    let events = insert_events(conn, &change.events).await?;
+    let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+    let queued = delivery::fan_out(conn, &seqs).await?;
+    if queued {
+        delivery::notify_work(conn).await?;
+    }
+    Ok((Applied { events }, queued))
+}
+
+/// Inserts the events in firing order and returns them with their outbox positions.
+async fn insert_events(conn: &mut PgConnection, events: &[DomainEvent]) -> Result<Vec<StoredEvent>, StoreError> {
+    let mut stored = Vec::with_capacity(events.len());
+    let (mut ids, mut companies, mut sessions, mut tests, mut kinds, mut times, mut payloads) =
+        (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    for event in events {
+        let id = new_event_id();
+        ids.push(id.to_string());
+        companies.push(event.company_id.to_string());
+        sessions.push(event.session_id.as_ref().map(|s| s.to_string()));
+        tests.push(event.test_id.as_ref().map(|t| t.to_string()));
+        kinds.push(event.kind.name().to_owned());
+        times.push(event.triggered_on.as_millis());
+        payloads.push(event.payload.to_string());
+        stored.push(StoredEvent {
+            seq: 0,
+            id,
+            kind: event.kind,
+            triggered_on: event.triggered_on,
+            company_id: event.company_id.clone(),
+            session_id: event.session_id.clone(),
+            test_id: event.test_id.clone(),
+            payload: event.payload.clone(),
+        });
+    }
+    // Rows are inserted in ordinality order, so positions follow the firing order.
+    let rows = sqlx::query(
+        "INSERT INTO events (id, company_id, session_id, test_id, kind, triggered_on, payload) \
+         SELECT id, company_id, session_id, test_id, kind, triggered_on, payload \
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::text[]) \
+              WITH ORDINALITY AS v(id, company_id, session_id, test_id, kind, triggered_on, payload, n) \
+         ORDER BY n RETURNING seq, id",
+    )
+    .bind(ids)
+    .bind(companies)
+    .bind(sessions)
+    .bind(tests)
+    .bind(kinds)
+    .bind(times)
+    .bind(payloads)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    for row in rows {
+        let id: &str = row.try_get("id").map_err(db)?;
+        let seq: i64 = row.try_get("seq").map_err(db)?;
+        if let Some(event) = stored.iter_mut().find(|e| e.id.as_str() == id) {
+            event.seq = seq;
+        }
+    }
+    if stored.iter().any(|e| e.seq == 0) {
+        return Err(StoreError::Unavailable("an event got no outbox position".into()));
+    }
+    Ok(stored)
+}
+
+/// The version a write must carry: one past the version it replaces.
+fn check_version(aggregate: &'static str, id: &str, version: u64, expected: Expected) -> Result<(), StoreError> {
+    let wanted = match expected {
+        Expected::New => 1,
+        Expected::Version(v) => v + 1,
+    };
+    if version == wanted {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidChange(format!(
+            "{aggregate} {id} is written at version {version}, but a write expecting {expected:?} must produce version {wanted}"
+        )))
+    }
+}
+
+fn conflict(aggregate: &'static str, id: &str, expected: Expected) -> StoreError {
+    let expected = match expected {
+        Expected::New => "it not to exist yet".to_owned(),
+        Expected::Version(v) => format!("version {v}"),
+    };
+    StoreError::Conflict { aggregate, id: id.to_owned(), expected }
+}
+
+/// Maps a failed INSERT: a taken primary key means the aggregate already exists.
+fn insert_error(err: sqlx::Error, aggregate: &'static str, id: &str) -> StoreError {
+    match err {
+        sqlx::Error::Database(ref e) if e.is_unique_violation() => conflict(aggregate, id, Expected::New),
+        other => db(other),
+    }
+}
+
+pub(crate) fn to_doc(value: &impl serde::Serialize) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|err| StoreError::InvalidChange(format!("cannot encode: {err}")))
+}
+
+async fn write_test(conn: &mut PgConnection, test: &CompanyTest, expected: Expected) -> Result<(), StoreError> {
+    let id = test.id.as_str();
+    check_version("test", id, test.version, expected)?;
+    let doc = to_doc(test)?;
+    let version = test.version as i64;
+    match expected {
+        Expected::New => sqlx::query(
+            "INSERT INTO tests (id, company_id, version, title, status, framework_id, create_date, doc) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(id)
+        .bind(test.company_id.as_str())
+        .bind(version)
+        .bind(&test.title)
+        .bind(test.status.as_str())
+        .bind(test.framework_id.as_ref().map(|f| f.as_str()))
+        .bind(test.create_date.as_millis())
+        .bind(doc)
+        .execute(&mut *conn)
+        .await
+        .map(drop)
+        .map_err(|err| insert_error(err, "test", id)),
+        Expected::Version(old) => {
+            let res = sqlx::query(
+                "UPDATE tests SET version = $3, title = $4, status = $5, doc = $6 \
+                 WHERE id = $1 AND company_id = $2 AND version = $7",
+            )
+            .bind(id)
+            .bind(test.company_id.as_str())
+            .bind(version)
+            .bind(&test.title)
+            .bind(test.status.as_str())
+            .bind(doc)
+            .bind(old as i64)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+            if res.rows_affected() == 1 { Ok(()) } else { Err(conflict("test", id, expected)) }
+        }
+    }
+}
+
+async fn write_session(
+    conn: &mut PgConnection,
+    session: &CompanyTestSession,
+    expected: Expected,
+) -> Result<(), StoreError> {
+    let id = session.id.as_str();
+    check_version("test session", id, session.version, expected)?;
+    let doc = to_doc(session)?;
+    let version = session.version as i64;
+    let finish = session.finish_date.map(|t| t.as_millis());
+    match expected {
+        Expected::New => sqlx::query(
+            "INSERT INTO sessions (id, company_id, test_id, version, status, candidate_email, framework_id, \
+             create_date, finish_date, greenhouse_candidate_id, greenhouse_application_id, doc) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(id)
+        .bind(session.company_id.as_str())
+        .bind(session.test_id.as_str())
+        .bind(version)
+        .bind(session.status.as_str())
+        .bind(&session.candidate.email)
+        .bind(session.framework_id.as_ref().map(|f| f.as_str()))
+        .bind(session.create_date.as_millis())
+        .bind(finish)
+        .bind(session.integrations.greenhouse_candidate_id.as_deref())
+        .bind(session.integrations.greenhouse_application_id.as_deref())
+        .bind(doc)
+        .execute(&mut *conn)
+        .await
+        .map(drop)
+        .map_err(|err| insert_error(err, "test session", id)),
+        Expected::Version(old) => {
+            let res = sqlx::query(
+                "UPDATE sessions SET version = $3, status = $4, finish_date = $5, doc = $6 \
+                 WHERE id = $1 AND company_id = $2 AND version = $7",
+            )
+            .bind(id)
+            .bind(session.company_id.as_str())
+            .bind(version)
+            .bind(session.status.as_str())
+            .bind(finish)
+            .bind(doc)
+            .bind(old as i64)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+            if res.rows_affected() == 1 { Ok(()) } else { Err(conflict("test session", id, expected)) }
+        }
+    }
+}
+
+/// Rewrites the session's timer from its new state, in the same transaction.
+async fn write_timer(
+    conn: &mut PgConnection,
+    session: &CompanyTestSession,
+    expected: Expected,
+) -> Result<(), StoreError> {
+    let res = match session.next_deadline() {
+        Some(deadline) => {
+            sqlx::query(
+                "INSERT INTO timers (session_id, company_id, kind, due_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (session_id) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at",
+            )
+            .bind(session.id.as_str())
+            .bind(session.company_id.as_str())
+            .bind(deadline.kind.as_str())
+            .bind(deadline.due.as_millis())
+            .execute(&mut *conn)
+            .await
+        }
+        None if expected == Expected::New => return Ok(()),
+        None => {
+            sqlx::query("DELETE FROM timers WHERE session_id = $1").bind(session.id.as_str()).execute(&mut *conn).await
+        }
+    };
+    res.map(drop).map_err(db)
+}
+
+async fn write_interview(
+    conn: &mut PgConnection,
+    interview: &LiveInterview,
+    expected: Expected,
+) -> Result<(), StoreError> {
+    let id = interview.id.as_str();
+    check_version("live interview", id, interview.version, expected)?;
+    let doc = to_doc(interview)?;
+    match expected {
+        Expected::New => sqlx::query("INSERT INTO interviews (id, company_id, version, doc) VALUES ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(interview.company_id.as_str())
+            .bind(interview.version as i64)
+            .bind(doc)
+            .execute(&mut *conn)
+            .await
+            .map(drop)
+            .map_err(|err| insert_error(err, "live interview", id)),
+        Expected::Version(old) => {
+            let res = sqlx::query(
+                "UPDATE interviews SET version = $3, doc = $4 WHERE id = $1 AND company_id = $2 AND version = $5",
+            )
+            .bind(id)
+            .bind(interview.company_id.as_str())
+            .bind(interview.version as i64)
+            .bind(doc)
+            .bind(old as i64)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+            if res.rows_affected() == 1 { Ok(()) } else { Err(conflict("live interview", id, expected)) }
+        }
+    }
+}

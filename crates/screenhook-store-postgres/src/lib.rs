@@ -235,14 +235,14 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// whole: it is a conflict with a concurrent transaction, and [`PgStore::transaction`] runs
 /// the work again.
 pub(crate) fn db(err: sqlx::Error) -> StoreError {
-    if let Some(code) = err.as_database_error().and_then(|e| e.code()) {
-        if code == "40P01" || code == "40001" {
-            return StoreError::Conflict {
-                aggregate: RETRYABLE,
-                id: code.into_owned(),
-                expected: "no concurrent transaction in its way".into(),
-            };
-        }
+    if let Some(code) = err.as_database_error().and_then(|e| e.code())
+        && (code == "40P01" || code == "40001")
+    {
+        return StoreError::Conflict {
+            aggregate: RETRYABLE,
+            id: code.into_owned(),
+            expected: "no concurrent transaction in its way".into(),
+        };
     }
     StoreError::Unavailable(err.to_string())
 }

@@ -109,6 +109,10 @@ pub struct ServerConfig {
 #[derive(Debug, Clone, Deserialize)]
 pub struct DatabaseConfig {
     pub path: PathBuf,
+    /// Checked by [`Config::load`]; read it with [`Config::postgres_url`].
+    url: String,
+    pub max_connections: u32,
+    pub migrate_on_start: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -204,6 +208,14 @@ impl Config {
         if self.database.path.as_os_str().is_empty() {
             return Err(bad("database.path", "must not be empty".into()));
         }
+        let db_url = &self.database.url;
+        if !(db_url.is_empty() || db_url.starts_with("postgres://") || db_url.starts_with("postgresql://")) {
+            // Not echoed: a database URL usually carries a password.
+            return Err(bad("database.url", "must be empty (SQLite) or a postgres:// URL".into()));
+        }
+        if self.database.max_connections == 0 {
+            return Err(bad("database.max_connections", "must be at least 1".into()));
+        }
         for cidr in &self.delivery.allowed_cidrs {
             if cidr.parse::<ipnet::IpNet>().is_err() {
                 return Err(bad(
@@ -264,6 +276,11 @@ impl Config {
 
     pub fn allowed_cidrs(&self) -> Vec<ipnet::IpNet> {
         self.delivery.allowed_cidrs.iter().map(|c| c.parse().expect("checked by Config::load")).collect()
+    }
+
+    /// The PostgreSQL database to use, if one is configured (else SQLite at `database.path`).
+    pub fn postgres_url(&self) -> Option<&str> {
+        Some(self.database.url.as_str()).filter(|url| !url.is_empty())
     }
 
     pub fn log_json(&self) -> bool {
@@ -392,6 +409,22 @@ mod tests {
                 .unwrap();
         assert_eq!(config.listen().port(), 9000);
         assert_eq!(config.database.path, PathBuf::from("from-env.db"));
+    }
+
+    #[test]
+    fn a_database_url_selects_postgres() {
+        assert_eq!(Config::load(None, env(&[])).unwrap().postgres_url(), None);
+        let url = "postgres://screenhook:secret@db:5432/screenhook";
+        let config = Config::load(
+            None,
+            env(&[("SCREENHOOK_DATABASE__URL", url), ("SCREENHOOK_DATABASE__MAX_CONNECTIONS", "4")]),
+        )
+        .unwrap();
+        assert_eq!((config.postgres_url(), config.database.max_connections), (Some(url), 4));
+        assert!(config.database.migrate_on_start);
+        let err = Config::load(None, env(&[("SCREENHOOK_DATABASE__URL", "mysql://u:secret@h/db")])).unwrap_err();
+        let err = err.to_string();
+        assert!(err.contains("database.url") && !err.contains("secret"), "{err}");
     }
 
     #[test]

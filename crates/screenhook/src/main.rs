@@ -32,13 +32,20 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the server: API, scheduler and delivery workers over the embedded SQLite database.
+    /// Run the server: API, scheduler and delivery workers over the embedded SQLite database,
+    /// or over PostgreSQL shared with other screenhook processes (--database-url).
     ///
-    /// Creates the database file on first start, with a sandbox company whose API key is
+    /// Creates the database on first start, with a sandbox company whose API key is
     /// printed once. Listens on 127.0.0.1:8740 unless configured otherwise.
     ///
     /// Example: screenhook serve --database /var/lib/screenhook/screenhook.db
+    /// Example: screenhook serve --database-url postgres://screenhook:…@db:5432/screenhook --role worker
     Serve(ServeArgs),
+    /// Apply the database's pending migrations and exit (for PostgreSQL with
+    /// database.migrate_on_start = false; SQLite migrates itself on open).
+    ///
+    /// Example: screenhook migrate --database-url postgres://screenhook:…@db:5432/screenhook
+    Migrate(MigrateArgs),
     /// Print the configuration: the commented defaults, or the effective values.
     ///
     /// Example: SCREENHOOK_SERVER__LISTEN=0.0.0.0:9000 screenhook config
@@ -142,16 +149,29 @@ struct ServeArgs {
     /// SQLite database file (overrides database.path).
     #[arg(long, value_name = "FILE")]
     database: Option<PathBuf>,
+    /// PostgreSQL database URL (overrides database.url; SQLite is used when it is empty).
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
     /// What this process runs (overrides server.role): `all`, `api` (HTTP API only) or
     /// `worker` (scheduler, delivery and owner emails only; health checks still answer).
     #[arg(long, value_name = "ROLE")]
     role: Option<String>,
 }
 
+#[derive(Debug, clap::Args)]
+struct MigrateArgs {
+    #[command(flatten)]
+    source: ConfigSource,
+    /// PostgreSQL database URL (overrides database.url).
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let res = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Migrate(args) => serve::migrate(args),
         Command::Config { defaults: true, .. } => {
             print!("{}", config::DEFAULTS);
             Ok(())

@@ -15,13 +15,29 @@ use screenhook_domain::Millis;
 use screenhook_engine::{Engine, EngineConfig, SystemClock, bootstrap};
 use screenhook_inspector::{Inspector, InspectorConfig};
 use screenhook_simulator::page::SimulatePage;
-use screenhook_store::Store;
+use screenhook_store::{Store, StoreError};
+use screenhook_store_postgres::{PgOptions, PgStore};
 use screenhook_store_sqlite::SqliteStore;
 use screenhook_webhooks::{EgressPolicy, Mailer, RetryPolicy, Sender, SenderConfig, SmtpConfig, SmtpTls};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::{ServeArgs, config::Config, load_config};
+use crate::{MigrateArgs, ServeArgs, config::Config, load_config};
+
+/// `screenhook migrate`: applies the configured database's pending migrations and exits.
+pub fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
+    let mut overrides = Vec::new();
+    if let Some(url) = args.database_url {
+        overrides.push(("SCREENHOOK_DATABASE__URL".to_owned(), url));
+    }
+    let config = load_config(&args.source, overrides)?;
+    init_logging(&config);
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {
+        open_store(&config, true).await?;
+        println!("The database {} is up to date.", database_label(&config));
+        Ok(())
+    })
+}
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut overrides = Vec::new();
@@ -30,6 +46,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(database) = args.database {
         overrides.push(("SCREENHOOK_DATABASE__PATH".to_owned(), database.display().to_string()));
+    }
+    if let Some(url) = args.database_url {
+        overrides.push(("SCREENHOOK_DATABASE__URL".to_owned(), url));
     }
     if let Some(role) = args.role {
         overrides.push(("SCREENHOOK_SERVER__ROLE".to_owned(), role));
@@ -46,13 +65,39 @@ fn init_logging(config: &Config) {
     if config.log_json() { builder.json().init() } else { builder.init() }
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+/// Opens the configured database: PostgreSQL when `database.url` is set, else the SQLite file
+/// (whose migrations always run at open). `migrate` runs PostgreSQL migrations regardless of
+/// `database.migrate_on_start`.
+pub async fn open_store(config: &Config, migrate: bool) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(url) = config.postgres_url() {
+        let options = PgOptions {
+            max_connections: config.database.max_connections,
+            migrate: migrate || config.database.migrate_on_start,
+            schema: None,
+        };
+        let store = PgStore::connect(url, options).await.context("connecting to PostgreSQL (database.url)")?;
+        return Ok(Arc::new(store));
+    }
     let path = &config.database.path;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating the database directory {}", dir.display()))?;
     }
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(path).await.with_context(|| format!("opening the database {}", path.display()))?);
+    Ok(Arc::new(SqliteStore::open(path).await.with_context(|| format!("opening the database {}", path.display()))?))
+}
+
+/// What the log says the database is, without a PostgreSQL URL's password.
+fn database_label(config: &Config) -> String {
+    match config.postgres_url() {
+        Some(url) => match url.split_once("://").and_then(|(_, rest)| rest.rsplit_once('@')) {
+            Some((_, host)) => format!("postgres://…@{host}"),
+            None => url.to_owned(),
+        },
+        None => config.database.path.display().to_string(),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let store = open_store(&config, false).await?;
     let engine = Engine::new(
         store.clone(),
         Arc::new(SystemClock),
@@ -61,20 +106,26 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             integrity_review_delay: Millis::from_millis(config.scheduler.integrity_review_delay_ms as i64),
         },
     );
-    if let Some((company, key)) = bootstrap::ensure_sandbox(&*store, &*engine.clock).await? {
-        // Printed once, to stdout, so it can be captured; only its hash is stored.
-        println!("Created the sandbox company '{}' and an API key with every permission:", company.id);
-        println!();
-        println!("    {}", key.token);
-        println!();
-        println!("It is shown only this once. Use it as: Authorization: Bearer <key>");
+    match bootstrap::ensure_sandbox(&*store, &*engine.clock).await {
+        Ok(Some((company, key))) => {
+            // Printed once, to stdout, so it can be captured; only its hash is stored.
+            println!("Created the sandbox company '{}' and an API key with every permission:", company.id);
+            println!();
+            println!("    {}", key.token);
+            println!();
+            println!("It is shown only this once. Use it as: Authorization: Bearer <key>");
+        }
+        Ok(None) => {}
+        // Several processes started at once on an empty shared database: another one won.
+        Err(StoreError::Duplicate { what }) => tracing::info!(%what, "another process created the sandbox company"),
+        Err(err) => return Err(err.into()),
     }
 
     let listener = tokio::net::TcpListener::bind(config.listen())
         .await
         .with_context(|| format!("listening on {} (server.listen)", config.listen()))?;
     let addr: SocketAddr = listener.local_addr()?;
-    tracing::info!(%addr, database = %path.display(), "screenhook is listening");
+    tracing::info!(%addr, database = %database_label(&config), "screenhook is listening");
 
     let sender = Sender::new(sender_config(&config)).context("building the delivery HTTP client")?;
     let worker = Worker::new(store.clone(), sender.clone(), engine.clock.clone(), delivery_config(&config));
@@ -275,6 +326,13 @@ mod tests {
 
     fn config(pairs: &[(&str, &str)]) -> Config {
         Config::load(None, pairs.iter().map(|(k, v)| (k.to_string(), v.to_string()))).unwrap()
+    }
+
+    #[test]
+    fn the_logged_database_hides_the_password() {
+        let postgres = config(&[("SCREENHOOK_DATABASE__URL", "postgres://screenhook:secret@db.internal:5432/prod")]);
+        assert_eq!(database_label(&postgres), "postgres://…@db.internal:5432/prod");
+        assert_eq!(database_label(&config(&[])), "screenhook.db");
     }
 
     #[test]

@@ -341,6 +341,10 @@ impl Load {
         loop {
             let base = self.base.borrow_and_update().clone();
             match send(self.http.clone(), base, self.key.clone()).await {
+                // After the last restart the server must stay up; fail rather than hang.
+                Sent::Refused if self.stop.load(Ordering::SeqCst) => {
+                    panic!("the server refused connections after the last restart")
+                }
                 // Down: wait for the killer to announce the restart (or retry shortly).
                 Sent::Refused => {
                     let _ = tokio::time::timeout(Duration::from_millis(100), self.base.changed()).await;

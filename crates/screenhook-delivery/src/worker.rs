@@ -131,6 +131,19 @@ impl Worker {
             })
         };
         let signal = self.inner.store.work_signal();
+        // Where the store hands fresh deliveries over in memory (single-process stores), they
+        // arrive here already leased, with their events: no claim, no re-read.
+        let mut handed_over = self.inner.store.local_deliveries(self.inner.config.lease);
+        let dispatch = |deliveries: Vec<ClaimedDelivery>| {
+            for delivery in deliveries {
+                let (worker, records) = (self.clone(), records.clone());
+                tokio::spawn(async move {
+                    let webhook = delivery.webhook_id.clone();
+                    let record = worker.attempt(delivery).await;
+                    let _ = records.send((webhook, record));
+                });
+            }
+        };
         while !shutdown.is_cancelled() {
             let claimed = match self.claim().await {
                 Ok(claimed) => claimed,
@@ -140,18 +153,15 @@ impl Worker {
                 }
             };
             if !claimed.is_empty() {
-                for delivery in claimed {
-                    let (worker, records) = (self.clone(), records.clone());
-                    tokio::spawn(async move {
-                        let webhook = delivery.webhook_id.clone();
-                        let record = worker.attempt(delivery).await;
-                        let _ = records.send((webhook, record));
-                    });
-                }
+                dispatch(claimed);
                 continue;
             }
             tokio::select! {
                 () = shutdown.cancelled() => {}
+                Some(fresh) = async { match handed_over.as_mut() { Some(rx) => rx.recv().await, None => std::future::pending().await } } => {
+                    self.count_in_flight(&fresh);
+                    dispatch(fresh);
+                }
                 () = signal.notified() => {}
                 () = self.inner.slot_freed.notified() => {}
                 () = tokio::time::sleep(self.inner.config.poll_interval) => {}
@@ -221,12 +231,16 @@ impl Worker {
         }
         let now = self.inner.clock.now();
         let claimed = self.inner.store.claim_deliveries(now, config.lease, free.min(1024) as u32, &saturated).await?;
+        self.count_in_flight(&claimed);
+        Ok(claimed)
+    }
+
+    fn count_in_flight(&self, deliveries: &[ClaimedDelivery]) {
         let mut in_flight = self.inner.in_flight.lock().expect("not poisoned");
-        for delivery in &claimed {
+        for delivery in deliveries {
             in_flight.total += 1;
             *in_flight.by_webhook.entry(delivery.webhook_id.clone()).or_default() += 1;
         }
-        Ok(claimed)
     }
 
     /// One attempt: sign, send, decide what follows. `None` when the webhook is gone (its

@@ -14,8 +14,8 @@
 
 use std::collections::HashMap;
 
-use screenhook_domain::{Change, CompanyTestSession, Expected};
-use screenhook_store::{Applied, StoreError, StoredEvent, new_event_id};
+use screenhook_domain::{Change, CompanyTestSession, Expected, Millis, Timestamp, WebhookId};
+use screenhook_store::{Applied, ClaimedDelivery, StoreError, StoredEvent, new_event_id};
 use sqlx::{Row, SqliteConnection};
 
 use crate::{
@@ -27,9 +27,13 @@ use crate::{
 type Current = HashMap<(&'static str, String), Option<(String, u64)>>;
 
 /// Applies `changes` in one go. `Ok` carries each change's own outcome, in order.
+/// With `lease`, the ready deliveries the batch fans out are written leased to this process and
+/// pushed onto `leased`, to be handed to the local worker once the batch commits.
 pub(crate) async fn apply_batch(
     conn: &mut SqliteConnection,
     changes: &[Change],
+    lease: Option<Millis>,
+    leased: &mut Vec<ClaimedDelivery>,
 ) -> Result<Vec<Result<Applied, StoreError>>, StoreError> {
     let mut current = read_versions(conn, changes).await?;
     // What the database held before this batch, to tell inserts from updates.
@@ -76,7 +80,7 @@ pub(crate) async fn apply_batch(
         }
     }
 
-    let mut applied = insert_events(conn, changes, &accepted).await?;
+    let mut applied = insert_events(conn, changes, &accepted, lease, leased).await?;
     for index in accepted.into_iter().rev() {
         outcomes[index] = Some(Ok(applied.pop().expect("one Applied per accepted change")));
     }
@@ -329,6 +333,8 @@ async fn insert_events(
     conn: &mut SqliteConnection,
     changes: &[Change],
     accepted: &[usize],
+    lease: Option<Millis>,
+    leased: &mut Vec<ClaimedDelivery>,
 ) -> Result<Vec<Applied>, StoreError> {
     let mut rows = Vec::new();
     let mut stored: Vec<Vec<StoredEvent>> = Vec::with_capacity(accepted.len());
@@ -379,34 +385,81 @@ async fn insert_events(
     }
     let first = seqs.values().min().copied().unwrap_or(0);
     let last = seqs.values().max().copied().unwrap_or(0);
-    fan_out_range(conn, first, last).await?;
+    let lease_until = lease.map(|lease| wall_clock_now().plus(lease));
+    let fanned = fan_out_range(conn, first, last, lease_until).await?;
+    if !fanned.is_empty() {
+        let events: HashMap<i64, &StoredEvent> = stored.iter().flatten().map(|e| (e.seq, e)).collect();
+        for (delivery_id, seq, webhook_id) in fanned {
+            let event = events.get(&seq).ok_or_else(|| StoreError::Unavailable("a delivery lost its event".into()))?;
+            leased.push(ClaimedDelivery {
+                delivery_id,
+                claim: 1,
+                attempts: 0,
+                webhook_id: WebhookId::parse(webhook_id).map_err(|err| StoreError::Corrupt(err.to_string()))?,
+                event: (*event).clone(),
+                probe: false,
+            });
+        }
+    }
     Ok(stored.into_iter().map(|events| Applied { events }).collect())
 }
 
 /// One delivery per (event, subscribed live webhook) for the events `first..=last`. Within one
 /// (webhook, order key) only the first unfinished delivery is ready: the first of this batch,
 /// unless an older one is still queued.
-async fn fan_out_range(conn: &mut SqliteConnection, first: i64, last: i64) -> Result<(), StoreError> {
+///
+/// With `lease_until`, the deliveries that are ready to go are written leased (claim 1) and
+/// returned as (delivery id, event seq, webhook id).
+async fn fan_out_range(
+    conn: &mut SqliteConnection,
+    first: i64,
+    last: i64,
+    lease_until: Option<Timestamp>,
+) -> Result<Vec<(i64, i64, String)>, StoreError> {
     let sql = format!(
-        "INSERT INTO deliveries (event_seq, webhook_id, company_id, order_key, state, paused, next_attempt_at, created_at) \
-         SELECT seq, webhook_id, company_id, order_key, \
+        "INSERT INTO deliveries (event_seq, webhook_id, company_id, order_key, state, paused, next_attempt_at, created_at, \
+                                 lease_until, claim) \
+         SELECT seq, webhook_id, company_id, order_key, state, paused, 0, triggered_on, \
+                CASE WHEN $3 IS NOT NULL AND state = 'ready' AND NOT paused THEN $3 ELSE 0 END, \
+                CASE WHEN $3 IS NOT NULL AND state = 'ready' AND NOT paused THEN 1 ELSE 0 END \
+         FROM (SELECT seq, webhook_id, company_id, order_key, paused, triggered_on, \
                 CASE WHEN rn = 1 AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.webhook_id = x.webhook_id \
-                     AND p.order_key = x.order_key AND p.state IN ('ready', 'waiting')) THEN 'ready' ELSE 'waiting' END, \
-                paused, 0, triggered_on \
+                     AND p.order_key = x.order_key AND p.state IN ('ready', 'waiting')) THEN 'ready' ELSE 'waiting' END \
+                  AS state \
          FROM (SELECT e.seq, w.id AS webhook_id, w.company_id, {key} AS order_key, w.state <> 'active' AS paused, \
                       e.triggered_on, ROW_NUMBER() OVER (PARTITION BY w.id, {key} ORDER BY e.seq) AS rn \
                FROM events e \
                JOIN webhook_subscriptions s ON s.company_id = e.company_id AND s.event = e.kind \
                JOIN webhooks w ON w.id = s.webhook_id AND w.deleted = 0 \
-               WHERE e.seq BETWEEN $1 AND $2) AS x \
-         ORDER BY seq",
+               WHERE e.seq BETWEEN $1 AND $2) AS x) \
+         ORDER BY seq \
+         RETURNING id, event_seq, webhook_id, claim",
         key = crate::delivery::ORDER_KEY_SQL
     );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(first)
         .bind(last)
-        .execute(&mut *conn)
+        .bind(lease_until.map(Timestamp::as_millis))
+        .fetch_all(&mut *conn)
         .await
-        .map(drop)
-        .map_err(unavailable)
+        .map_err(unavailable)?;
+    let mut leased = Vec::new();
+    for row in &rows {
+        if row.try_get::<i64, _>("claim").map_err(unavailable)? == 1 {
+            leased.push((
+                row.try_get("id").map_err(unavailable)?,
+                row.try_get("event_seq").map_err(unavailable)?,
+                row.try_get("webhook_id").map_err(unavailable)?,
+            ));
+        }
+    }
+    Ok(leased)
+}
+
+/// Real time, for leases: how long this process may hold a delivery is wall-clock time
+/// whatever clock the companies run on.
+fn wall_clock_now() -> Timestamp {
+    let ms =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+    Timestamp::from_millis(ms)
 }

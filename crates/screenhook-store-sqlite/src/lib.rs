@@ -50,6 +50,7 @@ pub struct SqliteStore {
     read: SqlitePool,
     writer: mpsc::Sender<WriteJob>,
     work: Arc<Notify>,
+    handoff: Arc<writer::Handoff>,
 }
 
 impl SqliteStore {
@@ -70,8 +71,9 @@ impl SqliteStore {
             .map_err(unavailable)?;
         let (writer, jobs) = mpsc::channel(4 * MAX_BATCH);
         let work = Arc::new(Notify::new());
-        tokio::spawn(writer::run(write_conn, jobs, work.clone()));
-        Ok(SqliteStore { read, writer, work })
+        let handoff = Arc::new(writer::Handoff::default());
+        tokio::spawn(writer::run(write_conn, jobs, work.clone(), handoff.clone()));
+        Ok(SqliteStore { read, writer, work, handoff })
     }
 
     /// Runs `write` in the writer task's next batch and waits until that batch is durable.
@@ -171,6 +173,10 @@ impl screenhook_store::Store for SqliteStore {
 
     fn work_signal(&self) -> Arc<Notify> {
         self.work.clone()
+    }
+
+    fn local_deliveries(&self, lease: Millis) -> Option<mpsc::UnboundedReceiver<Vec<ClaimedDelivery>>> {
+        Some(self.handoff.register(lease))
     }
 
     async fn insert_company(&self, company: &Company) -> Result<(), StoreError> {

@@ -3,10 +3,10 @@
 use std::{future::Future, pin::Pin, sync::Arc};
 
 use screenhook_domain::{
-    ApiKey, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DomainEvent, Expected, LiveInterview,
+    ApiKey, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DomainEvent, Expected, LiveInterview, Millis,
     Timestamp,
 };
-use screenhook_store::{Applied, StoreError, StoredEvent, new_event_id};
+use screenhook_store::{Applied, ClaimedDelivery, StoreError, StoredEvent, new_event_id};
 use sqlx::{Connection, SqliteConnection, sqlite::SqliteQueryResult};
 use tokio::sync::{Notify, mpsc, oneshot};
 
@@ -63,10 +63,48 @@ impl<T: Send + 'static> Completion for Reply<T> {
     }
 }
 
-pub(crate) async fn run(mut conn: SqliteConnection, mut jobs: mpsc::Receiver<WriteJob>, work: Arc<Notify>) {
+/// Where freshly fanned-out deliveries go when a local worker asked for them.
+#[derive(Default)]
+pub(crate) struct Handoff(std::sync::Mutex<Option<(mpsc::UnboundedSender<Vec<ClaimedDelivery>>, Millis)>>);
+
+impl Handoff {
+    pub(crate) fn register(&self, lease: Millis) -> mpsc::UnboundedReceiver<Vec<ClaimedDelivery>> {
+        let (to, from) = mpsc::unbounded_channel();
+        *self.0.lock().expect("not poisoned") = Some((to, lease));
+        from
+    }
+
+    /// The lease to write into fresh deliveries, when a worker listens.
+    pub(crate) fn lease(&self) -> Option<Millis> {
+        let handoff = self.0.lock().expect("not poisoned");
+        handoff.as_ref().filter(|(to, _)| !to.is_closed()).map(|(_, lease)| *lease)
+    }
+
+    fn send(&self, deliveries: Vec<ClaimedDelivery>) {
+        if deliveries.is_empty() {
+            return;
+        }
+        if let Some((to, _)) = self.0.lock().expect("not poisoned").as_ref() {
+            // A worker that went away leaves them leased; claims take them back later.
+            let _ = to.send(deliveries);
+        }
+    }
+}
+
+pub(crate) async fn run(
+    mut conn: SqliteConnection,
+    mut jobs: mpsc::Receiver<WriteJob>,
+    work: Arc<Notify>,
+    handoff: Arc<Handoff>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let completions = commit_batch(&mut conn, batch.drain(..)).await;
+        let mut leased = Vec::new();
+        let completions = commit_batch(&mut conn, batch.drain(..), handoff.lease(), &mut leased).await;
+        // Only what committed is handed over.
+        if completions.iter().any(|c| c.succeeded()) {
+            handoff.send(leased);
+        }
         if completions.iter().any(|c| c.succeeded()) {
             // Stores a permit when no worker is waiting, so the signal is never lost.
             work.notify_one();
@@ -75,7 +113,12 @@ pub(crate) async fn run(mut conn: SqliteConnection, mut jobs: mpsc::Receiver<Wri
     }
 }
 
-async fn commit_batch(conn: &mut SqliteConnection, batch: impl Iterator<Item = WriteJob>) -> Vec<Box<dyn Completion>> {
+async fn commit_batch(
+    conn: &mut SqliteConnection,
+    batch: impl Iterator<Item = WriteJob>,
+    lease: Option<Millis>,
+    leased: &mut Vec<ClaimedDelivery>,
+) -> Vec<Box<dyn Completion>> {
     let mut changes = Vec::new();
     let mut replies = Vec::new();
     let mut runs = Vec::new();
@@ -101,7 +144,8 @@ async fn commit_batch(conn: &mut SqliteConnection, batch: impl Iterator<Item = W
             return done;
         }
     };
-    if let Err(message) = apply_changes(&mut tx, changes, replies, &mut done).await {
+    if let Err(message) = apply_changes(&mut tx, changes, replies, &mut done, lease, leased).await {
+        leased.clear();
         drop(tx);
         tracing::warn!(%message, "a batch of writes was abandoned");
         return done.into_iter().map(|c| c.fail(&message)).collect();
@@ -116,6 +160,7 @@ async fn commit_batch(conn: &mut SqliteConnection, batch: impl Iterator<Item = W
     match tx.commit().await {
         Ok(()) => done,
         Err(err) => {
+            leased.clear();
             let message = format!("commit failed: {err}");
             done.into_iter().map(|c| c.fail(&message)).collect()
         }
@@ -129,6 +174,8 @@ async fn apply_changes(
     changes: Vec<Change>,
     replies: Vec<oneshot::Sender<Result<Applied, StoreError>>>,
     done: &mut Vec<Box<dyn Completion>>,
+    lease: Option<Millis>,
+    leased: &mut Vec<ClaimedDelivery>,
 ) -> Result<(), String> {
     if changes.is_empty() {
         return Ok(());
@@ -137,7 +184,7 @@ async fn apply_changes(
         .execute(&mut *conn)
         .await
         .map_err(|err| format!("could not open a savepoint: {err}"))?;
-    match crate::batch::apply_batch(conn, &changes).await {
+    match crate::batch::apply_batch(conn, &changes, lease, leased).await {
         Ok(results) => {
             sqlx::query("RELEASE batch")
                 .execute(&mut *conn)
@@ -149,6 +196,8 @@ async fn apply_changes(
             return Ok(());
         }
         Err(err) => {
+            // The change-by-change path hands nothing over: its deliveries are claimed.
+            leased.clear();
             tracing::debug!(%err, "batched apply failed; applying change by change");
             sqlx::raw_sql("ROLLBACK TO batch; RELEASE batch")
                 .execute(&mut *conn)

@@ -109,6 +109,16 @@ pub trait Store: Send + Sync + 'static {
     /// Workers still poll as a fallback, since retries fall due by time alone.
     fn work_signal(&self) -> std::sync::Arc<tokio::sync::Notify>;
 
+    /// For a store only this process writes to: deliveries its commits make due are leased to
+    /// this process as they are written (for `lease`) and handed over in memory, with their
+    /// events, once durable — a local worker need not claim them back from the database. What
+    /// the receiver does not finish comes back through claims when the lease expires.
+    /// `None` (the default) where several processes share the store and claims are the only way.
+    fn local_deliveries(&self, lease: Millis) -> Option<tokio::sync::mpsc::UnboundedReceiver<Vec<ClaimedDelivery>>> {
+        let _ = lease;
+        None
+    }
+
     async fn insert_company(&self, company: &Company) -> Result<(), StoreError>;
     async fn update_company(&self, company: &Company) -> Result<(), StoreError>;
     async fn company(&self, id: &CompanyId) -> Result<Option<Company>, StoreError>;

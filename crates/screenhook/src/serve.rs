@@ -33,7 +33,7 @@ pub fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
     let config = load_config(&args.source, overrides)?;
     init_logging(&config);
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {
-        open_store(&config, true).await?;
+        open_store(&config, true, false).await?;
         println!("The database {} is up to date.", database_label(&config));
         Ok(())
     })
@@ -68,7 +68,8 @@ fn init_logging(config: &Config) {
 /// Opens the configured database: PostgreSQL when `database.url` is set, else the SQLite file
 /// (whose migrations always run at open). `migrate` runs PostgreSQL migrations regardless of
 /// `database.migrate_on_start`.
-pub async fn open_store(config: &Config, migrate: bool) -> anyhow::Result<Arc<dyn Store>> {
+/// `serving`: this process is about to serve the database with its workers.
+pub async fn open_store(config: &Config, migrate: bool, serving: bool) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(url) = config.postgres_url() {
         let options = PgOptions {
             max_connections: config.database.max_connections,
@@ -82,7 +83,16 @@ pub async fn open_store(config: &Config, migrate: bool) -> anyhow::Result<Arc<dy
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating the database directory {}", dir.display()))?;
     }
-    Ok(Arc::new(SqliteStore::open(path).await.with_context(|| format!("opening the database {}", path.display()))?))
+    let store = SqliteStore::open(path).await.with_context(|| format!("opening the database {}", path.display()))?;
+    if serving {
+        // Only one process serves an SQLite file: whatever a previous one had in flight when
+        // it died is due again now rather than when its lease runs out.
+        let released = store.release_leases().await?;
+        if released > 0 {
+            tracing::info!(released, "deliveries left in flight by a previous run are due again");
+        }
+    }
+    Ok(Arc::new(store))
 }
 
 /// What the log says the database is, without a PostgreSQL URL's password.
@@ -97,7 +107,7 @@ fn database_label(config: &Config) -> String {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let store = open_store(&config, false).await?;
+    let store = open_store(&config, false, config.role().runs_workers()).await?;
     let engine = Engine::new(
         store.clone(),
         Arc::new(SystemClock),

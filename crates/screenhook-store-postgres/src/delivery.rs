@@ -20,7 +20,7 @@ use screenhook_store::{
 };
 use sqlx::{PgConnection, PgPool, Row, postgres::PgRow};
 
-use crate::{EVENT_COLUMNS, QUEUE_LOCK_CLASS, WORK_CHANNEL, db, decode_event, write::to_doc};
+use crate::{EVENT_COLUMNS, QUEUE_LOCK_CLASS, db, decode_event, write::to_doc};
 
 /// The order key of an event `e`: its session, else its test, else the event alone.
 const ORDER_KEY_SQL: &str = "COALESCE(e.session_id, 'test:' || e.test_id, 'event:' || e.id)";
@@ -33,11 +33,6 @@ pub(crate) struct Claimed {
     webhook_id: WebhookId,
     pub(crate) event_seq: i64,
     probe: bool,
-}
-
-/// Wakes the workers of every process (delivered when the transaction commits).
-pub(crate) async fn notify_work(conn: &mut PgConnection) -> Result<(), StoreError> {
-    sqlx::query("SELECT pg_notify($1, '')").bind(WORK_CHANNEL).execute(&mut *conn).await.map(drop).map_err(db)
 }
 
 /// Takes the queue locks of the given `hashtext(webhook || '|' || order key)` values, in
@@ -241,7 +236,6 @@ pub(crate) async fn restore_webhook(
     .execute(&mut *conn)
     .await
     .map_err(db)?;
-    notify_work(conn).await?;
     Ok(true)
 }
 
@@ -728,9 +722,6 @@ pub(crate) async fn recover(
         if replay(conn, company, webhook, &event, now).await?.is_some() {
             queued += 1;
         }
-    }
-    if queued > 0 {
-        notify_work(conn).await?;
     }
     Ok(queued)
 }

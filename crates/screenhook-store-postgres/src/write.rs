@@ -89,7 +89,7 @@ pub(crate) async fn revoke_api_key(
 }
 
 /// Applies one change in the caller's transaction. Returns what was committed and whether
-/// any delivery was queued (the caller then wakes this process's workers).
+/// any delivery was queued (the caller then wakes the workers).
 pub(crate) async fn apply(conn: &mut PgConnection, change: &Change) -> Result<(Applied, bool), StoreError> {
     for guard in &change.guards {
         // FOR SHARE: the test cannot change until this change commits.
@@ -117,14 +117,12 @@ pub(crate) async fn apply(conn: &mut PgConnection, change: &Change) -> Result<(A
     if change.events.is_empty() {
         return Ok((Applied::default(), false));
     }
-    // Held to commit: outbox positions follow commit order (see the crate docs).
-    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(OUTBOX_LOCK).execute(&mut *conn).await.map_err(db)?;
+    // Shared, held to commit: a reader of the outbox waits for every transaction inserting
+    // events, so it never sees a position before a smaller one commits (see the crate docs).
+    sqlx::query("SELECT pg_advisory_xact_lock_shared($1)").bind(OUTBOX_LOCK).execute(&mut *conn).await.map_err(db)?;
     let events = insert_events(conn, &change.events).await?;
     let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
     let queued = delivery::fan_out(conn, &seqs).await?;
-    if queued {
-        delivery::notify_work(conn).await?;
-    }
     Ok((Applied { events }, queued))
 }
 

@@ -119,6 +119,9 @@ CREATE TABLE deliveries (
     attempts        BIGINT NOT NULL DEFAULT 0,
     next_attempt_at BIGINT NOT NULL,
     lease_until     BIGINT NOT NULL DEFAULT 0,
+    -- When it may be claimed: due and not leased. Indexed, so leased rows (however many are
+    -- in flight) never slow a claim down.
+    due_at          BIGINT GENERATED ALWAYS AS (GREATEST(next_attempt_at, lease_until)) STORED,
     claim           BIGINT NOT NULL DEFAULT 0, -- fencing token: bumped by every claim
     last_status     BIGINT,
     last_error      TEXT,
@@ -126,7 +129,7 @@ CREATE TABLE deliveries (
     created_at      BIGINT NOT NULL,
     finished_at     BIGINT
 );
-CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id) WHERE state = 'ready' AND NOT paused;
+CREATE INDEX deliveries_due ON deliveries (due_at, id) WHERE state = 'ready' AND NOT paused;
 CREATE INDEX deliveries_queue ON deliveries (webhook_id, order_key, id) WHERE state IN ('ready', 'waiting');
 CREATE INDEX deliveries_by_webhook ON deliveries (webhook_id, id);
 CREATE INDEX deliveries_by_event ON deliveries (event_seq);

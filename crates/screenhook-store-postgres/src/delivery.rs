@@ -250,12 +250,14 @@ pub(crate) async fn claim_ready(
 ) -> Result<Vec<Claimed>, StoreError> {
     let saturated: Vec<&str> = saturated.iter().map(|w| w.as_str()).collect();
     let rows = sqlx::query(
-        "UPDATE deliveries SET lease_until = $2, claim = claim + 1 \
-         WHERE id IN (SELECT id FROM deliveries \
-                      WHERE state = 'ready' AND NOT paused AND next_attempt_at <= $1 AND lease_until <= $1 \
-                        AND webhook_id <> ALL($4) \
-                      ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
-         RETURNING id, claim, attempts, webhook_id, event_seq",
+        // MATERIALIZED: the locking subquery runs once, so the LIMIT holds whatever plan the
+        // UPDATE gets.
+        "WITH due AS MATERIALIZED ( \
+             SELECT id FROM deliveries \
+             WHERE state = 'ready' AND NOT paused AND due_at <= $1 AND webhook_id <> ALL($4) \
+             ORDER BY due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+         UPDATE deliveries d SET lease_until = $2, claim = d.claim + 1 FROM due WHERE d.id = due.id \
+         RETURNING d.id, d.claim, d.attempts, d.webhook_id, d.event_seq",
     )
     .bind(now.as_millis())
     .bind(now.plus(lease).as_millis())

@@ -7,8 +7,11 @@
 //! time alone).
 
 use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
+    collections::{HashMap, VecDeque},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -134,39 +137,52 @@ impl Worker {
         // Where the store hands fresh deliveries over in memory (single-process stores), they
         // arrive here already leased, with their events: no claim, no re-read.
         let mut handed_over = self.inner.store.local_deliveries(self.inner.config.lease);
-        let dispatch = |deliveries: Vec<ClaimedDelivery>| {
-            for delivery in deliveries {
-                let (worker, records) = (self.clone(), records.clone());
+        // Leased deliveries wait here until a sending task is free, so the number of tasks
+        // (each holding a request's state) stays at `concurrency` however deep the backlog.
+        let mut pending: VecDeque<ClaimedDelivery> = VecDeque::new();
+        let running = Arc::new(AtomicUsize::new(0));
+        while !shutdown.is_cancelled() {
+            while running.load(Ordering::Acquire) < self.inner.config.concurrency {
+                let Some(delivery) = pending.pop_front() else { break };
+                running.fetch_add(1, Ordering::AcqRel);
+                let (worker, records, running) = (self.clone(), records.clone(), running.clone());
                 tokio::spawn(async move {
                     let webhook = delivery.webhook_id.clone();
                     let record = worker.attempt(delivery).await;
                     let _ = records.send((webhook, record));
+                    running.fetch_sub(1, Ordering::AcqRel);
+                    worker.inner.slot_freed.notify_one();
                 });
             }
-        };
-        while !shutdown.is_cancelled() {
-            let claimed = match self.claim().await {
-                Ok(claimed) => claimed,
-                Err(err) => {
-                    tracing::warn!(%err, "claiming deliveries failed; retrying");
-                    Vec::new()
+            // Claim only when nothing leased is waiting: a claim's lease starts counting now.
+            if pending.is_empty() {
+                match self.claim().await {
+                    Ok(claimed) if !claimed.is_empty() => {
+                        pending.extend(claimed);
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(err) => tracing::warn!(%err, "claiming deliveries failed; retrying"),
                 }
-            };
-            if !claimed.is_empty() {
-                dispatch(claimed);
-                continue;
             }
             tokio::select! {
                 () = shutdown.cancelled() => {}
-                Some(fresh) = async { match handed_over.as_mut() { Some(rx) => rx.recv().await, None => std::future::pending().await } } => {
+                Some(fresh) = async {
+                    match handed_over.as_mut() {
+                        Some(handoff) => handoff.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => {
                     self.count_in_flight(&fresh);
-                    dispatch(fresh);
+                    pending.extend(fresh);
                 }
-                () = signal.notified() => {}
+                () = signal.notified(), if pending.is_empty() => {}
                 () = self.inner.slot_freed.notified() => {}
                 () = tokio::time::sleep(self.inner.config.poll_interval) => {}
             }
         }
+        // Whatever is still waiting keeps its lease and goes out after a restart.
+        drop(pending);
         // Requests in flight finish within the sender's timeout; their results are recorded.
         drop(records);
         if tokio::time::timeout(Duration::from_secs(30), recorder).await.is_err() {

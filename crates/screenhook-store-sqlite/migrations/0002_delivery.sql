@@ -37,6 +37,9 @@ CREATE TABLE deliveries (
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at INTEGER NOT NULL,
     lease_until     INTEGER NOT NULL DEFAULT 0,
+    -- When it may be claimed: due and not leased. Indexed, so leased rows (however many are
+    -- in flight) never slow a claim down.
+    due_at          INTEGER GENERATED ALWAYS AS (MAX(next_attempt_at, lease_until)) VIRTUAL,
     claim           INTEGER NOT NULL DEFAULT 0, -- fencing token: bumped by every claim
     last_status     INTEGER,
     last_error      TEXT,
@@ -44,7 +47,7 @@ CREATE TABLE deliveries (
     created_at      INTEGER NOT NULL,
     finished_at     INTEGER
 );
-CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id) WHERE state = 'ready' AND paused = 0;
+CREATE INDEX deliveries_due ON deliveries (due_at, id) WHERE state = 'ready' AND paused = 0;
 CREATE INDEX deliveries_queue ON deliveries (webhook_id, order_key, id) WHERE state IN ('ready', 'waiting');
 CREATE INDEX deliveries_by_webhook ON deliveries (webhook_id, id);
 CREATE INDEX deliveries_by_event ON deliveries (event_seq);

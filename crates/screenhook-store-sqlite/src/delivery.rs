@@ -190,9 +190,9 @@ pub(crate) async fn claim(
     let rows = sqlx::query(
         "UPDATE deliveries SET lease_until = $2, claim = claim + 1 \
          WHERE id IN (SELECT id FROM deliveries \
-                      WHERE state = 'ready' AND paused = 0 AND next_attempt_at <= $1 AND lease_until <= $1 \
+                      WHERE state = 'ready' AND paused = 0 AND due_at <= $1 \
                         AND webhook_id NOT IN (SELECT value FROM json_each($4)) \
-                      ORDER BY next_attempt_at, id LIMIT $3) \
+                      ORDER BY due_at, id LIMIT $3) \
          RETURNING id, claim, attempts, webhook_id, event_seq",
     )
     .bind(now.as_millis())

@@ -83,11 +83,12 @@ impl SqliteStore {
     pub async fn release_leases(&self) -> Result<u64, StoreError> {
         self.write(|conn| {
             Box::pin(async move {
-                let released = sqlx::query("UPDATE deliveries SET lease_until = 0 WHERE state = 'ready' AND lease_until > 0")
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(unavailable)?
-                    .rows_affected();
+                let released =
+                    sqlx::query("UPDATE deliveries SET lease_until = 0 WHERE state = 'ready' AND lease_until > 0")
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(unavailable)?
+                        .rows_affected();
                 sqlx::query("UPDATE webhooks SET probe_lease_until = 0 WHERE probe_lease_until > 0")
                     .execute(&mut *conn)
                     .await
@@ -601,7 +602,7 @@ mod tests {
     async fn released_leases_are_claimable_again() {
         use screenhook_domain::{
             Candidate, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DomainEvent, EventKind, Expected,
-            IntegrityReview, Integrations, Millis, SessionId, SessionStatus, TestId, TestStatus, Timestamp, Webhook,
+            Integrations, IntegrityReview, Millis, SessionId, SessionStatus, TestId, TestStatus, Timestamp, Webhook,
             WebhookId,
         };
         let dir = tempfile::tempdir().unwrap();

@@ -31,9 +31,37 @@ pub struct TransitionsArgs {
     database: Option<std::path::PathBuf>,
 }
 
-/// Seconds of CPU this process has used (user + system), from /proc.
+/// An engine over `store` and a custom, non-proctored Pre-Screen of the sandbox company.
+async fn benchmark_test(store: Arc<dyn Store>) -> anyhow::Result<(Engine, CompanyId, screenhook_domain::CompanyTest)> {
+    let engine = Engine::new(
+        store,
+        Arc::new(SystemClock),
+        EngineConfig { public_url: "http://127.0.0.1:8740".into(), integrity_review_delay: Millis::SECOND },
+    );
+    let company = CompanyId::parse(bootstrap::SANDBOX_COMPANY)?;
+    let new = NewTest {
+        id: screenhook_engine::commands::new_test_id(),
+        company_id: company.clone(),
+        title: "Benchmark".into(),
+        external_title: "Benchmark".into(),
+        internal_description: None,
+        proctored: false,
+        duration: Millis::minutes(60),
+        default_expiration: None,
+        labels: vec![],
+    };
+    let test = engine.create_test(&company, TestCommand::Create(new)).await?.0;
+    Ok((engine, company, test))
+}
+
+/// Seconds of CPU this process has used (user + system).
 pub fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    cpu_seconds_of("self")
+}
+
+/// Seconds of CPU process `pid` ("self" for this one) has used, from /proc.
+fn cpu_seconds_of(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name (which may contain spaces) start at the last ')'.
     let fields: Vec<&str> =
         stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
@@ -47,30 +75,8 @@ pub fn transitions(args: TransitionsArgs) -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
         let path = args.database.clone().unwrap_or_else(|| dir.path().join("bench.db"));
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.context("opening the database")?);
-        let engine = Engine::new(
-            store.clone(),
-            Arc::new(SystemClock),
-            EngineConfig { public_url: "http://127.0.0.1:8740".into(), integrity_review_delay: Millis::SECOND },
-        );
-        bootstrap::ensure_sandbox(&*store, &*engine.clock).await?;
-        let company = CompanyId::parse(bootstrap::SANDBOX_COMPANY)?;
-        let test = engine
-            .create_test(
-                &company,
-                TestCommand::Create(NewTest {
-                    id: screenhook_engine::commands::new_test_id(),
-                    company_id: company.clone(),
-                    title: "Benchmark".into(),
-                    external_title: "Benchmark".into(),
-                    internal_description: None,
-                    proctored: false,
-                    duration: Millis::minutes(60),
-                    default_expiration: None,
-                    labels: vec![],
-                }),
-            )
-            .await?
-            .0;
+        bootstrap::ensure_sandbox(&*store, &SystemClock).await?;
+        let (engine, company, test) = benchmark_test(store.clone()).await?;
 
         let committed = Arc::new(AtomicU64::new(0));
         let measuring = Arc::new(AtomicBool::new(false));
@@ -191,11 +197,7 @@ impl Server {
     }
 
     fn cpu_seconds(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        let fields: Vec<&str> =
-            stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
-        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-        (ticks(11) + ticks(12)) / 100.0
+        cpu_seconds_of(&self.child.id().to_string())
     }
 
     fn stop(mut self) -> anyhow::Result<()> {
@@ -245,29 +247,7 @@ async fn start_receiver(arrivals: Arrivals) -> anyhow::Result<String> {
 async fn prepare(database: &std::path::Path, receiver: &str) -> anyhow::Result<(String, String)> {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(database).await?);
     let (_, key) = bootstrap::ensure_sandbox(&*store, &SystemClock).await?.context("a fresh database")?;
-    let engine = Engine::new(
-        store.clone(),
-        Arc::new(SystemClock),
-        EngineConfig { public_url: "http://127.0.0.1:8740".into(), integrity_review_delay: Millis::SECOND },
-    );
-    let company = CompanyId::parse(bootstrap::SANDBOX_COMPANY)?;
-    let test = engine
-        .create_test(
-            &company,
-            TestCommand::Create(NewTest {
-                id: screenhook_engine::commands::new_test_id(),
-                company_id: company.clone(),
-                title: "Benchmark".into(),
-                external_title: "Benchmark".into(),
-                internal_description: None,
-                proctored: false,
-                duration: Millis::minutes(60),
-                default_expiration: None,
-                labels: vec![],
-            }),
-        )
-        .await?
-        .0;
+    let (_, company, test) = benchmark_test(store.clone()).await?;
     let now = SystemClock.now();
     store
         .insert_webhook(&screenhook_domain::Webhook {

@@ -102,11 +102,25 @@ impl Database {
         let (server, _) = admin.rsplit_once('/').expect("a database URL ends in /database");
         Database { admin: admin.to_owned(), url: format!("{server}/{name}"), name }
     }
+}
 
-    async fn drop_it(self) {
-        let mut conn = sqlx::PgConnection::connect(&self.admin).await.expect("connect to TEST_DATABASE_URL");
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await.expect("drop the test database");
+impl Drop for Database {
+    /// Also when the test fails, so failed runs leave nothing behind.
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        // Drop runs inside the test's runtime, which cannot block on itself.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async {
+                let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(_))) {
+            eprintln!("could not drop the test database {}", self.name);
+        }
     }
 }
 
@@ -328,7 +342,5 @@ async fn three_processes_share_the_work_and_survive_a_kill() {
         delivered.as_secs_f64(),
         received.len() - events.len()
     );
-    drop(servers);
-    drop(store);
-    database.drop_it().await;
+    // The servers and the store go first (declared after the database), then the database.
 }

@@ -718,7 +718,12 @@ impl Store for PgStore {
 mod tests {
     use std::sync::Arc;
 
-    use screenhook_store::Store;
+    use screenhook_domain::{
+        Change, CompanyId, CompanyTestSession, DomainEvent, EventKind, Expected, Millis, SessionId, Webhook, WebhookId,
+        test::{NewTest, TestCommand},
+    };
+    use screenhook_engine::{Clock, Engine, EngineConfig, InviteInput, SystemClock, bootstrap};
+    use screenhook_store::{AttemptRecord, AttemptResult, HealthPolicy, Store};
     use sqlx::Connection;
 
     use super::{PgOptions, PgStore};
@@ -748,9 +753,9 @@ mod tests {
         }
     }
 
-    /// A store in a fresh schema of `TEST_DATABASE_URL`, or `None` (with a notice) when the
-    /// variable is unset.
-    async fn fresh_store() -> Option<(Arc<dyn Store>, Schema)> {
+    /// A fresh schema of `TEST_DATABASE_URL`, or `None` (with a notice) when the variable is
+    /// unset.
+    async fn fresh_schema() -> Option<Schema> {
         let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
             eprintln!("skipped: set TEST_DATABASE_URL to run the PostgreSQL conformance suite");
             return None;
@@ -761,11 +766,213 @@ mod tests {
             .execute(&mut admin)
             .await
             .expect("create the test schema");
-        let schema = Schema { url: url.clone(), name: name.clone() };
-        let options = PgOptions { max_connections: 8, migrate: true, schema: Some(name) };
-        let store = PgStore::connect(&url, options).await.expect("connect the store");
-        Some((Arc::new(store), schema))
+        Some(Schema { url, name })
+    }
+
+    /// A store of its own (a pool, like another process) on `schema`.
+    async fn connect(schema: &Schema) -> PgStore {
+        let options = PgOptions { max_connections: 8, migrate: true, schema: Some(schema.name.clone()) };
+        PgStore::connect(&schema.url, options).await.expect("connect the store")
+    }
+
+    async fn fresh_store() -> Option<(Arc<dyn Store>, Schema)> {
+        let schema = fresh_schema().await?;
+        Some((Arc::new(connect(&schema).await), schema))
     }
 
     screenhook_store::conformance_tests!(fresh_store);
+
+    /// Stores on their own pools (as separate processes would) fan a stream of events per
+    /// session out and record their deliveries concurrently: no committed state ever has two
+    /// `ready` deliveries in one session's queue, or `waiting` ones behind none, each session's
+    /// deliveries are claimed in firing order, and a cursor over `events_after` skips nothing.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_processes_keep_each_session_queue_in_order_and_the_outbox_gap_free() {
+        const SESSIONS: usize = 16;
+        const CHANGES: u64 = 100;
+        let Some(schema) = fresh_schema().await else { return };
+        let writer: Arc<dyn Store> = Arc::new(connect(&schema).await);
+        let recorders: Vec<Arc<dyn Store>> = vec![writer.clone(), Arc::new(connect(&schema).await)];
+        let clock = Arc::new(SystemClock);
+        let (_, _) = bootstrap::ensure_sandbox(&*writer, &*clock).await.unwrap().unwrap();
+        let company = CompanyId::parse(bootstrap::SANDBOX_COMPANY).unwrap();
+        let engine = Engine::new(
+            writer.clone(),
+            clock.clone(),
+            EngineConfig { public_url: "http://127.0.0.1:8740".into(), integrity_review_delay: Millis::SECOND },
+        );
+        let test = engine
+            .create_test(
+                &company,
+                TestCommand::Create(NewTest {
+                    id: screenhook_engine::commands::new_test_id(),
+                    company_id: company.clone(),
+                    title: "Queues".into(),
+                    external_title: "Queues".into(),
+                    internal_description: None,
+                    proctored: false,
+                    duration: Millis::minutes(60),
+                    default_expiration: None,
+                    labels: vec![],
+                }),
+            )
+            .await
+            .unwrap()
+            .0;
+        let now = Clock::now(&*clock);
+        writer
+            .insert_webhook(&Webhook {
+                id: WebhookId::parse("wh_queues").unwrap(),
+                company_id: company.clone(),
+                url: "https://example.com/hooks".into(),
+                events: EventKind::ALL.to_vec(),
+                secret: None,
+                owner_emails: vec![],
+                custom_headers: vec![],
+                created_at: now,
+                updated_at: now,
+            })
+            .await
+            .unwrap();
+
+        // Writers: each session changes CHANGES times, each change firing one event.
+        let mut writing = Vec::new();
+        for n in 0..SESSIONS {
+            let input = InviteInput {
+                test_id: test.id.clone(),
+                candidate_first_name: "Queue".into(),
+                candidate_last_name: n.to_string(),
+                candidate_email: format!("queue{n}@example.com"),
+                external_id: None,
+                expire_duration: None,
+                custom_duration: None,
+                integrations: Default::default(),
+                prefer_existing: false,
+            };
+            let mut session = engine.invite(&company, input).await.unwrap().session;
+            let store = writer.clone();
+            writing.push(tokio::spawn(async move {
+                for _ in 0..CHANGES {
+                    let next = CompanyTestSession { version: session.version + 1, ..session.clone() };
+                    let event = DomainEvent {
+                        kind: EventKind::PreScreenIntegrityReviewUpdated,
+                        triggered_on: now,
+                        company_id: next.company_id.clone(),
+                        session_id: Some(next.id.clone()),
+                        test_id: Some(next.test_id.clone()),
+                        payload: serde_json::json!({ "version": next.version }),
+                    };
+                    let expected = Expected::Version(session.version);
+                    store
+                        .apply(Change {
+                            sessions: vec![(next.clone(), expected)],
+                            events: vec![event],
+                            ..Change::default()
+                        })
+                        .await
+                        .unwrap();
+                    session = next;
+                }
+            }));
+        }
+
+        // A reader follows the outbox with a cursor, on its own pool: it must never skip an
+        // event that commits after a larger position was read.
+        let follower: Arc<dyn Store> = Arc::new(connect(&schema).await);
+        let outbox = SESSIONS * (CHANGES as usize + 1);
+        let following = tokio::spawn(async move {
+            let (mut cursor, mut seen) = (0, Vec::new());
+            while seen.len() < outbox {
+                let page = follower.events_after(cursor, 50).await.unwrap();
+                cursor = page.last().map_or(cursor, |e| e.seq);
+                if page.is_empty() {
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                }
+                seen.extend(page.into_iter().filter(|e| e.session_id.is_some()).map(|e| e.seq));
+            }
+            seen
+        });
+
+        // Recorders: claim and record as fast as they can, each on its own pool.
+        let total = SESSIONS * (CHANGES as usize + 1);
+        let delivered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let claimed_seqs = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let policy = HealthPolicy {
+            probe_delays: vec![Millis::SECOND],
+            disable_after: 100,
+            email_after: vec![],
+            email_every_from: 100,
+        };
+        let mut recording = Vec::new();
+        for store in recorders {
+            let (delivered, claimed_seqs, policy) = (delivered.clone(), claimed_seqs.clone(), policy.clone());
+            recording.push(tokio::spawn(async move {
+                while delivered.load(std::sync::atomic::Ordering::Relaxed) < total {
+                    let at = Clock::now(&SystemClock);
+                    let claims = store.claim_deliveries(at, Millis::minutes(1), 16, &[]).await.unwrap();
+                    let mut attempts = Vec::new();
+                    for claim in &claims {
+                        claimed_seqs.lock().unwrap().push((claim.event.session_id.clone().unwrap(), claim.event.seq));
+                        attempts.push(AttemptRecord {
+                            delivery_id: claim.delivery_id,
+                            claim: claim.claim,
+                            webhook_id: claim.webhook_id.clone(),
+                            at,
+                            status: Some(200),
+                            error_class: None,
+                            latency_ms: 1,
+                            excerpt: String::new(),
+                            result: AttemptResult::Delivered,
+                        });
+                    }
+                    delivered.fetch_add(attempts.len(), std::sync::atomic::Ordering::Relaxed);
+                    store.record_attempts(attempts, &policy).await.unwrap();
+                    if claims.is_empty() {
+                        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                    }
+                }
+            }));
+        }
+
+        // Meanwhile, every committed state keeps the invariant.
+        let mut watcher = sqlx::PgConnection::connect(&schema.url).await.unwrap();
+        let search_path = format!("SET search_path TO {}", schema.name);
+        sqlx::query(sqlx::AssertSqlSafe(search_path)).execute(&mut watcher).await.unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while delivered.load(std::sync::atomic::Ordering::Relaxed) < total {
+            assert!(std::time::Instant::now() < deadline, "a queue is stuck: not every delivery was claimed");
+            let broken: Vec<(String, i64, i64)> = sqlx::query_as(
+                "SELECT order_key, count(*) FILTER (WHERE state = 'ready'), count(*) FILTER (WHERE state = 'waiting') \
+                 FROM deliveries WHERE state IN ('ready', 'waiting') GROUP BY order_key \
+                 HAVING count(*) FILTER (WHERE state = 'ready') <> 1",
+            )
+            .fetch_all(&mut watcher)
+            .await
+            .unwrap();
+            assert!(broken.is_empty(), "queues with other than one ready delivery: {broken:?}");
+        }
+        for task in writing.into_iter().chain(recording) {
+            task.await.unwrap();
+        }
+        let followed = tokio::time::timeout(std::time::Duration::from_secs(10), following)
+            .await
+            .expect("the cursor skipped an event: it never saw them all")
+            .unwrap();
+        let stored: Vec<i64> = writer
+            .events_after(0, u32::MAX)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.session_id.is_some())
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(followed, stored, "the cursor saw every event, in order");
+        let claimed = claimed_seqs.lock().unwrap().clone();
+        assert_eq!(claimed.len(), total, "each delivery claimed once");
+        let mut last: std::collections::HashMap<SessionId, i64> = std::collections::HashMap::new();
+        for (session, seq) in claimed {
+            let previous = last.insert(session.clone(), seq).unwrap_or(0);
+            assert!(previous < seq, "session {session}: event {seq} claimed after {previous}");
+        }
+    }
 }

@@ -86,6 +86,8 @@ pub const OUTBOX_LOCK: i64 = 0x5343_5245_454e_4f42;
 /// not overlap the 64-bit one).
 pub const QUEUE_LOCK_CLASS: i32 = 0x5348;
 
+/// How long `ping` (`/readyz`) waits for the database.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
 /// How often a transaction that deadlocked (and so wrote nothing) is tried again.
 const DEADLOCK_RETRIES: u32 = 5;
 /// The `aggregate` of the conflict reported for a deadlock or a serialization failure.
@@ -307,7 +309,13 @@ pub(crate) const EVENT_COLUMNS: &str = "seq, id, company_id, session_id, test_id
 #[async_trait]
 impl Store for PgStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(drop).map_err(db)
+        // Bounded well below the pool's acquire timeout: a load balancer's health check should
+        // hear "not ready" rather than time out.
+        let answer = tokio::time::timeout(PING_TIMEOUT, sqlx::query("SELECT 1").execute(&self.pool)).await;
+        match answer {
+            Ok(done) => done.map(drop).map_err(db),
+            Err(_) => Err(StoreError::Unavailable(format!("the database did not answer within {PING_TIMEOUT:?}"))),
+        }
     }
 
     fn work_signal(&self) -> Arc<Notify> {

@@ -35,11 +35,13 @@
 //!   (`pg_advisory_xact_lock(QUEUE_LOCK_CLASS, hashtext(webhook || '|' || key))`), all of a
 //!   transaction's keys in one statement in sorted order (so no two transactions deadlock on
 //!   them), and reads the queue in a later statement, whose snapshot then includes whatever
-//!   the previous holder committed. Different sessions never wait for each other.
+//!   the previous holder committed. Different sessions never wait for each other (short of a
+//!   hash collision). Cancelling, pausing and flushing a webhook's whole queue change no
+//!   queue's order; they go through the webhook row instead (below).
 //! - **Webhook health.** Fan-out reads its webhooks `FOR SHARE`, so a concurrent health change
 //!   (which pauses the webhook's queue) or deletion either commits first and is seen, or waits
 //!   and then sees the new deliveries. Failures are counted under `FOR UPDATE` on the webhook.
-//! - **Claims** lock rows with `FOR UPDATE SKIP LOCKED` inside the claiming `UPDATE`, so
+//! - **Claims** lock rows with `FOR UPDATE SKIP LOCKED` inside the claiming statement, so
 //!   processes never wait for each other's claims; probes lock their webhook the same way,
 //!   so one probe at a time goes to an unhealthy webhook across all processes.
 //! - **Timers** are read by every scheduler, but firing one is a versioned change of its

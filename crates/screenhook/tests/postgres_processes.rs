@@ -14,6 +14,7 @@
 
 use std::{
     collections::{HashMap, HashSet},
+    io::Write,
     process::{Child, Command, Stdio},
     sync::{
         Arc,
@@ -200,7 +201,8 @@ async fn graphql(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_processes_share_the_work_and_survive_a_kill() {
     let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
-        eprintln!("skipped: set TEST_DATABASE_URL to run the multi-process PostgreSQL test");
+        // Straight to stderr: libtest captures eprintln! of passing tests, and a skip must show.
+        let _ = writeln!(std::io::stderr(), "skipped: set TEST_DATABASE_URL to run the multi-process PostgreSQL test");
         return;
     };
     let sessions: usize = std::env::var("SCREENHOOK_MP_SESSIONS").ok().and_then(|n| n.parse().ok()).unwrap_or(1_000);

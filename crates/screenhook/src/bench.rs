@@ -160,6 +160,29 @@ pub struct DeliveriesArgs {
     /// worker-only server and time how fast it delivers the backlog.
     #[arg(long)]
     drain: bool,
+    /// Run on PostgreSQL instead of a temporary SQLite file: the URL of an EMPTY database
+    /// (e.g. made with `createdb`), which the benchmark fills.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// Server processes sharing the database (PostgreSQL only); events are spread over them.
+    #[arg(long, default_value_t = 1)]
+    processes: usize,
+}
+
+/// Where the benchmark's servers keep their data.
+#[derive(Clone)]
+enum Database {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl Database {
+    fn label(&self) -> &'static str {
+        match self {
+            Database::Sqlite(_) => "durable SQLite",
+            Database::Postgres(_) => "PostgreSQL",
+        }
+    }
 }
 
 /// A server child process and its CPU accounting.
@@ -169,11 +192,15 @@ struct Server {
 }
 
 impl Server {
-    fn start(database: &std::path::Path, role: &str) -> anyhow::Result<Server> {
+    fn start(database: &Database, role: &str) -> anyhow::Result<Server> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let child = std::process::Command::new(std::env::current_exe()?)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--role", role, "--database"])
-            .arg(database)
+        let mut command = std::process::Command::new(std::env::current_exe()?);
+        command.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--role", role]);
+        match database {
+            Database::Sqlite(path) => command.arg("--database").arg(path),
+            Database::Postgres(url) => command.env("SCREENHOOK_DATABASE__URL", url),
+        };
+        let child = command
             .env("SCREENHOOK_DELIVERY__ALLOW_LOOPBACK", "true")
             .env("SCREENHOOK_API__RATE_LIMIT_PER_SECOND", "100000000")
             .env("SCREENHOOK_API__RATE_LIMIT_BURST", "100000000")
@@ -244,8 +271,14 @@ async fn start_receiver(arrivals: Arrivals) -> anyhow::Result<String> {
 
 /// Creates the database with a Pre-Screen and a webhook to `receiver`; returns the API key
 /// and the test id.
-async fn prepare(database: &std::path::Path, receiver: &str) -> anyhow::Result<(String, String)> {
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(database).await?);
+async fn prepare(database: &Database, receiver: &str) -> anyhow::Result<(String, String)> {
+    let store: Arc<dyn Store> = match database {
+        Database::Sqlite(path) => Arc::new(SqliteStore::open(path).await?),
+        Database::Postgres(url) => {
+            let options = screenhook_store_postgres::PgOptions { max_connections: 2, migrate: true, schema: None };
+            Arc::new(screenhook_store_postgres::PgStore::connect(url, options).await?)
+        }
+    };
     let (_, key) = bootstrap::ensure_sandbox(&*store, &SystemClock).await?.context("a fresh database")?;
     let (_, company, test) = benchmark_test(store.clone()).await?;
     let now = SystemClock.now();
@@ -265,8 +298,9 @@ async fn prepare(database: &std::path::Path, receiver: &str) -> anyhow::Result<(
     Ok((key.token, test.id.to_string()))
 }
 
-/// Fires `events` invitations; returns each sequence number's send time.
-async fn fire(args: &DeliveriesArgs, base: &str, key: &str, test_id: &str) -> anyhow::Result<Vec<Instant>> {
+/// Fires `events` invitations, connection k to server k mod n; returns each sequence
+/// number's send time.
+async fn fire(args: &DeliveriesArgs, bases: &[String], key: &str, test_id: &str) -> anyhow::Result<Vec<Instant>> {
     let http = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
     let sent: Arc<Vec<std::sync::OnceLock<Instant>>> =
         Arc::new((0..args.events).map(|_| std::sync::OnceLock::new()).collect());
@@ -275,7 +309,8 @@ async fn fire(args: &DeliveriesArgs, base: &str, key: &str, test_id: &str) -> an
     let pacing = args.rate.map(|rate| Duration::from_secs_f64(batch as f64 / rate as f64));
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..args.concurrency {
+    for connection in 0..args.concurrency {
+        let base = &bases[connection % bases.len()];
         let (http, sent, next) = (http.clone(), sent.clone(), next.clone());
         let (url, auth, test_id) = (format!("{base}/graphql"), format!("Bearer {key}"), test_id.to_owned());
         let total = args.events;
@@ -338,7 +373,15 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 pub fn deliveries(args: DeliveriesArgs) -> anyhow::Result<()> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
         let dir = tempfile::tempdir()?;
-        let database = dir.path().join("bench.db");
+        let database = match &args.database_url {
+            Some(url) => Database::Postgres(url.clone()),
+            None => Database::Sqlite(dir.path().join("bench.db")),
+        };
+        anyhow::ensure!(
+            args.processes == 1 || matches!(database, Database::Postgres(_)),
+            "--processes: several processes need --database-url (an SQLite file is served by one process)"
+        );
+        anyhow::ensure!(args.processes >= 1, "--processes: at least 1");
         let arrivals = Arrivals::default();
         let receiver = start_receiver(arrivals.clone()).await?;
         let (key, test_id) = prepare(&database, &receiver).await?;
@@ -349,7 +392,7 @@ pub fn deliveries(args: DeliveriesArgs) -> anyhow::Result<()> {
             let api = Server::start(&database, "api")?;
             api.ready(&http).await?;
             let started = Instant::now();
-            fire(&args, &api.base, &key, &test_id).await?;
+            fire(&args, std::slice::from_ref(&api.base), &key, &test_id).await?;
             let ingest = started.elapsed().as_secs_f64();
             let api_cpu = api.cpu_seconds();
             api.stop()?;
@@ -360,7 +403,7 @@ pub fn deliveries(args: DeliveriesArgs) -> anyhow::Result<()> {
             let drained = started.elapsed().as_secs_f64();
             let worker_cpu = worker.cpu_seconds();
             worker.stop()?;
-            println!("backlog drain ({n} events, durable SQLite, synchronous=FULL)");
+            println!("backlog drain ({n} events, {})", database.label());
             println!(
                 "  ingest (API only)     {:.0} events/s, server CPU {:.0} µs/event",
                 n as f64 / ingest,
@@ -374,15 +417,22 @@ pub fn deliveries(args: DeliveriesArgs) -> anyhow::Result<()> {
             return Ok(());
         }
 
-        let server = Server::start(&database, "all")?;
-        server.ready(&http).await?;
-        let cpu_before = server.cpu_seconds();
+        let servers =
+            (0..args.processes).map(|_| Server::start(&database, "all")).collect::<anyhow::Result<Vec<_>>>()?;
+        for server in &servers {
+            server.ready(&http).await?;
+        }
+        let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
+        let cpu_of = |servers: &[Server]| servers.iter().map(Server::cpu_seconds).sum::<f64>();
+        let cpu_before = cpu_of(&servers);
         let started = Instant::now();
-        let sent = fire(&args, &server.base, &key, &test_id).await?;
+        let sent = fire(&args, &bases, &key, &test_id).await?;
         let ingest = started.elapsed().as_secs_f64();
         wait_for(&arrivals, n, Duration::from_secs(600)).await?;
-        let cpu = server.cpu_seconds() - cpu_before;
-        server.stop()?;
+        let cpu = cpu_of(&servers) - cpu_before;
+        for server in servers {
+            server.stop()?;
+        }
         let arrived = arrivals.0.lock().expect("not poisoned").clone();
         let last = arrived.iter().map(|(_, t)| *t).max().expect("deliveries arrived");
         let delivered_rate = n as f64 / (last - started).as_secs_f64();
@@ -393,10 +443,13 @@ pub fn deliveries(args: DeliveriesArgs) -> anyhow::Result<()> {
         latencies.sort_by(f64::total_cmp);
         let seqs: std::collections::HashSet<u64> = arrived.iter().map(|(s, _)| *s).collect();
         println!(
-            "fired through the API and delivered ({n} events, {} connections, {} per request{}, durable SQLite)",
+            "fired through the API and delivered ({n} events, {} connections, {} per request{}, {}, {} process{})",
             args.concurrency,
             args.batch.clamp(1, 10),
-            args.rate.map(|r| format!(", paced at {r}/s")).unwrap_or_default()
+            args.rate.map(|r| format!(", paced at {r}/s")).unwrap_or_default(),
+            database.label(),
+            args.processes,
+            if args.processes == 1 { "" } else { "es" }
         );
         println!("  ingest            {:.0} events/s", n as f64 / ingest);
         println!("  delivered         {:.0} events/s (first send to last arrival)", delivered_rate);
@@ -406,7 +459,11 @@ pub fn deliveries(args: DeliveriesArgs) -> anyhow::Result<()> {
             percentile(&latencies, 0.99),
             percentile(&latencies, 1.0)
         );
-        println!("  server CPU        {:.0} µs per event (API, storage, delivery)", cpu * 1e6 / n as f64);
+        println!(
+            "  server CPU        {:.0} µs per event (API, storage, delivery{})",
+            cpu * 1e6 / n as f64,
+            if matches!(database, Database::Postgres(_)) { "; PostgreSQL's own CPU not included" } else { "" }
+        );
         println!("  missing / dup     {} / {}", n - seqs.len().min(n), arrived.len() - seqs.len());
         Ok(())
     })

@@ -25,6 +25,9 @@ use screenhook_webhooks::{
 use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
+/// How long attempt results wait for others to be recorded with them.
+const RECORD_LINGER: Duration = Duration::from_millis(5);
+
 /// How long a webhook's configuration is reused before it is read again.
 const WEBHOOK_TTL: Duration = Duration::from_secs(1);
 
@@ -99,7 +102,7 @@ impl Worker {
     pub async fn run_pending(&self) -> Result<usize, StoreError> {
         let mut attempts = 0;
         loop {
-            let claimed = self.claim().await?;
+            let (claimed, _) = self.claim().await?;
             if claimed.is_empty() {
                 return Ok(attempts);
             }
@@ -129,6 +132,15 @@ impl Worker {
             tokio::spawn(async move {
                 let mut batch = Vec::new();
                 while to_record.recv_many(&mut batch, 1024).await > 0 {
+                    // Every record is a durable commit on the same writer as new events: let a
+                    // few milliseconds of results share one, so they do not delay ingestion.
+                    tokio::time::sleep(RECORD_LINGER).await;
+                    while batch.len() < 4096 {
+                        match to_record.try_recv() {
+                            Ok(record) => batch.push(record),
+                            Err(_) => break,
+                        }
+                    }
                     worker.record(std::mem::take(&mut batch)).await;
                 }
             })
@@ -141,6 +153,9 @@ impl Worker {
         // (each holding a request's state) stays at `concurrency` however deep the backlog.
         let mut pending: VecDeque<ClaimedDelivery> = VecDeque::new();
         let running = Arc::new(AtomicUsize::new(0));
+        // A claim is a write: only look when something may be due — at start, when the store
+        // says a commit left claimable work, on the poll, or when the last claim came back full.
+        let mut look = true;
         while !shutdown.is_cancelled() {
             while running.load(Ordering::Acquire) < self.inner.config.concurrency {
                 let Some(delivery) = pending.pop_front() else { break };
@@ -155,14 +170,17 @@ impl Worker {
                 });
             }
             // Claim only when nothing leased is waiting: a claim's lease starts counting now.
-            if pending.is_empty() {
+            if look && pending.is_empty() {
                 match self.claim().await {
-                    Ok(claimed) if !claimed.is_empty() => {
-                        pending.extend(claimed);
-                        continue;
+                    Ok((claimed, full)) => {
+                        // A claim cut short by the free slots or the batch size leaves more.
+                        look = full;
+                        if !claimed.is_empty() {
+                            pending.extend(claimed);
+                            continue;
+                        }
                     }
-                    Ok(_) => {}
-                    Err(err) => tracing::warn!(%err, "claiming deliveries failed; retrying"),
+                    Err(err) => tracing::warn!(%err, "claiming deliveries failed; retrying on the next poll"),
                 }
             }
             tokio::select! {
@@ -176,9 +194,9 @@ impl Worker {
                     self.count_in_flight(&fresh);
                     pending.extend(fresh);
                 }
-                () = signal.notified(), if pending.is_empty() => {}
+                () = signal.notified() => look = true,
                 () = self.inner.slot_freed.notified() => {}
-                () = tokio::time::sleep(self.inner.config.poll_interval) => {}
+                () = tokio::time::sleep(self.inner.config.poll_interval) => look = true,
             }
         }
         // Whatever is still waiting keeps its lease and goes out after a restart.
@@ -230,7 +248,9 @@ impl Worker {
     }
 
     /// Leases as many due deliveries as there are free slots, skipping saturated webhooks.
-    async fn claim(&self) -> Result<Vec<ClaimedDelivery>, StoreError> {
+    /// Leases as many due deliveries as there are free slots; `full` when the claim was cut
+    /// short (by the slots or the batch size), so more may be due.
+    async fn claim(&self) -> Result<(Vec<ClaimedDelivery>, bool), StoreError> {
         let config = &self.inner.config;
         let (free, saturated) = {
             let in_flight = self.inner.in_flight.lock().expect("not poisoned");
@@ -243,12 +263,14 @@ impl Worker {
             (config.concurrency.saturating_sub(in_flight.total), saturated)
         };
         if free == 0 {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), true));
         }
         let now = self.inner.clock.now();
-        let claimed = self.inner.store.claim_deliveries(now, config.lease, free.min(1024) as u32, &saturated).await?;
+        let limit = free.min(1024);
+        let claimed = self.inner.store.claim_deliveries(now, config.lease, limit as u32, &saturated).await?;
         self.count_in_flight(&claimed);
-        Ok(claimed)
+        let full = claimed.len() == limit;
+        Ok((claimed, full))
     }
 
     fn count_in_flight(&self, deliveries: &[ClaimedDelivery]) {

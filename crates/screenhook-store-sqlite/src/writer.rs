@@ -100,14 +100,18 @@ pub(crate) async fn run(
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let mut leased = Vec::new();
-        let completions = commit_batch(&mut conn, batch.drain(..), handoff.lease(), &mut leased).await;
-        // Only what committed is handed over.
+        let lease = handoff.lease();
+        // Changes written by the fast path with a worker listening hand their deliveries over;
+        // anything else (other writes, the change-by-change path) may leave work to claim.
+        let mut claimable = lease.is_none() || batch.iter().any(|job| matches!(job, WriteJob::Run(_)));
+        let completions = commit_batch(&mut conn, batch.drain(..), lease, &mut leased, &mut claimable).await;
         if completions.iter().any(|c| c.succeeded()) {
+            // Only what committed is handed over.
             handoff.send(leased);
-        }
-        if completions.iter().any(|c| c.succeeded()) {
-            // Stores a permit when no worker is waiting, so the signal is never lost.
-            work.notify_one();
+            if claimable {
+                // Stores a permit when no worker is waiting, so the signal is never lost.
+                work.notify_one();
+            }
         }
         completions.into_iter().for_each(|c| c.send());
     }
@@ -118,6 +122,7 @@ async fn commit_batch(
     batch: impl Iterator<Item = WriteJob>,
     lease: Option<Millis>,
     leased: &mut Vec<ClaimedDelivery>,
+    claimable: &mut bool,
 ) -> Vec<Box<dyn Completion>> {
     let mut changes = Vec::new();
     let mut replies = Vec::new();
@@ -144,7 +149,7 @@ async fn commit_batch(
             return done;
         }
     };
-    if let Err(message) = apply_changes(&mut tx, changes, replies, &mut done, lease, leased).await {
+    if let Err(message) = apply_changes(&mut tx, changes, replies, &mut done, lease, leased, claimable).await {
         leased.clear();
         drop(tx);
         tracing::warn!(%message, "a batch of writes was abandoned");
@@ -176,6 +181,7 @@ async fn apply_changes(
     done: &mut Vec<Box<dyn Completion>>,
     lease: Option<Millis>,
     leased: &mut Vec<ClaimedDelivery>,
+    claimable: &mut bool,
 ) -> Result<(), String> {
     if changes.is_empty() {
         return Ok(());
@@ -198,6 +204,7 @@ async fn apply_changes(
         Err(err) => {
             // The change-by-change path hands nothing over: its deliveries are claimed.
             leased.clear();
+            *claimable = true;
             tracing::debug!(%err, "batched apply failed; applying change by change");
             sqlx::raw_sql("ROLLBACK TO batch; RELEASE batch")
                 .execute(&mut *conn)

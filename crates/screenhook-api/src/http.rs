@@ -128,7 +128,7 @@ async fn execute(state: &ApiState, caller: &Caller, request: Request) -> Respons
     // Clients send the same few documents over and over: parse each once. A document that
     // does not parse is left to the executor, which reports the syntax error.
     let parsed = state.documents.get_or_parse(&request.query);
-    let introspection = parsed.as_ref().is_some_and(|doc| is_introspection(doc));
+    let introspection = parsed.as_ref().is_some_and(is_introspection);
     if let Some(doc) = parsed {
         request.set_parsed_query(doc);
     }

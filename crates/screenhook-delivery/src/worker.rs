@@ -31,6 +31,8 @@ const RECORD_LINGER: Duration = Duration::from_millis(5);
 /// How long a webhook's configuration is reused before it is read again.
 const WEBHOOK_TTL: Duration = Duration::from_secs(1);
 
+type CachedWebhook = (Option<Arc<Webhook>>, Instant);
+
 /// Worker settings.
 #[derive(Debug, Clone)]
 pub struct DeliveryConfig {
@@ -68,7 +70,8 @@ struct Inner {
     sender: Sender,
     clock: Arc<dyn Clock>,
     config: DeliveryConfig,
-    webhooks: Mutex<HashMap<WebhookId, (Option<Arc<Webhook>>, Instant)>>,
+    /// Each webhook's configuration (None: deleted) and when it was read.
+    webhooks: Mutex<HashMap<WebhookId, CachedWebhook>>,
     /// Caps requests in flight per webhook: one claim may lease more deliveries of a webhook
     /// than its share, and those wait here rather than open more connections.
     slots: Mutex<HashMap<WebhookId, Arc<Semaphore>>>,

@@ -23,8 +23,11 @@ use crate::{
     writer::{self, to_doc},
 };
 
+/// An aggregate: its kind and id.
+type AggregateKey = (&'static str, String);
+
 /// What the store holds for one aggregate: its company and version.
-type Current = HashMap<(&'static str, String), Option<(String, u64)>>;
+type Current = HashMap<AggregateKey, Option<(String, u64)>>;
 
 /// Applies `changes` in one go. `Ok` carries each change's own outcome, in order.
 /// With `lease`, the ready deliveries the batch fans out are written leased to this process and
@@ -140,7 +143,7 @@ fn check(change: &Change, current: &mut Current) -> Result<(), StoreError> {
                 .iter()
                 .map(|(i, e)| ("live interview", i.id.as_str(), i.company_id.as_str(), i.version, *e)),
         );
-    let mut next: Vec<((&'static str, String), Option<(String, u64)>)> = Vec::new();
+    let mut next: Vec<(AggregateKey, Option<(String, u64)>)> = Vec::new();
     for guard in &change.guards {
         let still = match &current[&("test", guard.test_id.to_string())] {
             Some((owner, version)) => owner == guard.company_id.as_str() && *version == guard.version,

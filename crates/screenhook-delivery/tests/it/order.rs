@@ -57,7 +57,7 @@ async fn sessions_are_independent_queues() {
     for session in &sessions {
         let mine: Vec<String> = received
             .iter()
-            .map(|r| body(r))
+            .map(body)
             .filter(|b| b["payload"]["testSessionId"] == session.as_str())
             .map(|b| b["event"].as_str().unwrap().to_owned())
             .collect();

@@ -5,6 +5,7 @@
 //! so no key has to be pasted into a page. One run at a time: two runs would advance the
 //! sandbox clock under each other's invitations.
 
+use screenhook_inspector::page::escape;
 use std::{fmt::Write as _, sync::Arc, time::Duration};
 
 use axum::{
@@ -105,22 +106,6 @@ async fn run_for(page: &SimulatePage, company: &Company) -> Result<SimReport, St
         tracing::error!(%err, key = %issued.key.public_id, "simulate: revoking the temporary key failed");
     }
     result.map_err(|err| err.to_string())
-}
-
-/// Escapes text for HTML element content and quoted attributes.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn mark(ok: Option<bool>) -> &'static str {

@@ -5,7 +5,6 @@
 //! so no key has to be pasted into a page. One run at a time: two runs would advance the
 //! sandbox clock under each other's invitations.
 
-use screenhook_inspector::page::escape;
 use std::{fmt::Write as _, sync::Arc, time::Duration};
 
 use axum::{
@@ -17,6 +16,7 @@ use axum::{
 };
 use screenhook_domain::{Company, Permission};
 use screenhook_engine::{Clock, keys};
+use screenhook_inspector::page::escape;
 use screenhook_store::Store;
 use serde_json::json;
 use tokio::sync::Mutex;

@@ -74,6 +74,8 @@ enum Command {
         command: tools::KeysCommand,
     },
     /// Measure throughput on this machine (see docs/PERFORMANCE.md).
+    ///
+    /// Example: screenhook bench deliveries --events 20000 --concurrency 64
     #[command(subcommand)]
     Bench(BenchCommand),
     /// Receive webhooks locally: one line per notification, both signatures checked.

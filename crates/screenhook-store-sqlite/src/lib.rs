@@ -600,106 +600,16 @@ mod tests {
     /// After a crash, what the dead process had leased is due again at once.
     #[tokio::test]
     async fn released_leases_are_claimable_again() {
-        use screenhook_domain::{
-            Candidate, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DomainEvent, EventKind, Expected,
-            Integrations, IntegrityReview, Millis, SessionId, SessionStatus, TestId, TestStatus, Timestamp, Webhook,
-            WebhookId,
-        };
+        use screenhook_domain::{EventKind, Millis};
+        use screenhook_store::conformance::{T0, seed, webhook};
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("screenhook.db")).await.unwrap();
-        let t0 = Timestamp::from_millis(1_700_000_000_000);
-        let acme = CompanyId::parse("acme").unwrap();
-        store
-            .insert_company(&Company {
-                id: acme.clone(),
-                name: "Acme".into(),
-                sandbox: false,
-                clock_offset: Millis::from_millis(0),
-                created_at: t0,
-            })
-            .await
-            .unwrap();
-        store
-            .insert_webhook(&Webhook {
-                id: WebhookId::parse("wh").unwrap(),
-                company_id: acme.clone(),
-                url: "https://hooks.example.com/".into(),
-                events: EventKind::ALL.to_vec(),
-                secret: None,
-                owner_emails: vec![],
-                custom_headers: vec![],
-                created_at: t0,
-                updated_at: t0,
-            })
-            .await
-            .unwrap();
-        let test = CompanyTest {
-            id: TestId::parse("t1").unwrap(),
-            company_id: acme.clone(),
-            version: 1,
-            title: "T".into(),
-            external_title: "T".into(),
-            internal_description: None,
-            framework_id: None,
-            proctored: false,
-            duration: Millis::minutes(60),
-            default_expiration: Millis::days(14),
-            result_date_limit: None,
-            labels: vec![],
-            status: TestStatus::Active,
-            create_date: t0,
-            update_date: t0,
-        };
-        let session = CompanyTestSession {
-            id: SessionId::parse("s1").unwrap(),
-            company_id: acme.clone(),
-            test_id: test.id.clone(),
-            version: 1,
-            test_title: "T".into(),
-            framework_id: None,
-            proctored: false,
-            candidate: Candidate { first_name: "J".into(), last_name: "D".into(), email: "j@example.com".into() },
-            external_id: None,
-            integrations: Integrations::default(),
-            status: SessionStatus::Pending,
-            opened: false,
-            verification_status: None,
-            verification_rejection_reasons: vec![],
-            integrity: IntegrityReview::default(),
-            integrity_review_due: None,
-            result: None,
-            duration: Millis::minutes(60),
-            custom_duration: None,
-            create_date: t0,
-            start_date: None,
-            finish_date: None,
-            expiration_date: t0.plus(Millis::days(14)),
-            retake_of: None,
-            retake_session: None,
-            reactivated_session: None,
-            candidate_token: "s1.secret".into(),
-        };
-        let event = DomainEvent {
-            kind: EventKind::CompanyTestSessionCreated,
-            triggered_on: t0,
-            company_id: acme.clone(),
-            session_id: Some(session.id.clone()),
-            test_id: Some(test.id.clone()),
-            payload: serde_json::json!({}),
-        };
-        store
-            .apply(Change {
-                tests: vec![(test, Expected::New)],
-                sessions: vec![(session, Expected::New)],
-                events: vec![event],
-                ..Change::default()
-            })
-            .await
-            .unwrap();
+        store.insert_webhook(&webhook("acme", "wh", &EventKind::ALL)).await.unwrap();
+        seed(&store, "acme", "s1").await;
         let lease = Millis::from_millis(120_000);
-        assert_eq!(store.claim_deliveries(t0, lease, 10, &[]).await.unwrap().len(), 1);
-        assert!(store.claim_deliveries(t0, lease, 10, &[]).await.unwrap().is_empty(), "leased");
+        assert_eq!(store.claim_deliveries(T0, lease, 10, &[]).await.unwrap().len(), 1);
+        assert!(store.claim_deliveries(T0, lease, 10, &[]).await.unwrap().is_empty(), "leased");
         assert_eq!(store.release_leases().await.unwrap(), 1);
-        assert_eq!(store.claim_deliveries(t0, lease, 10, &[]).await.unwrap().len(), 1);
+        assert_eq!(store.claim_deliveries(T0, lease, 10, &[]).await.unwrap().len(), 1);
     }
 }

@@ -84,7 +84,9 @@ impl<G> Fixture for Option<(Arc<dyn Store>, G)> {
     }
 }
 
-const T0: Timestamp = Timestamp::from_millis(1_700_000_000_000);
+/// The time the fixtures below are created at. The fixtures are public so that tests of one
+/// store's own extras can reuse them.
+pub const T0: Timestamp = Timestamp::from_millis(1_700_000_000_000);
 
 fn company_id(name: &str) -> CompanyId {
     CompanyId::parse(name).unwrap()
@@ -174,7 +176,7 @@ fn started(session: &CompanyTestSession, at: Timestamp) -> CompanyTestSession {
 }
 
 /// Stores a company, a test and one pending session; returns the test and session.
-async fn seed(store: &dyn Store, company_name: &str, session_id: &str) -> (CompanyTest, CompanyTestSession) {
+pub async fn seed(store: &dyn Store, company_name: &str, session_id: &str) -> (CompanyTest, CompanyTestSession) {
     if store.company(&company_id(company_name)).await.unwrap().is_none() {
         store.insert_company(&company(company_name)).await.unwrap();
     }
@@ -568,7 +570,7 @@ pub async fn sessions_by_ats_id_and_candidate_token(store: Arc<dyn Store>) {
 
 const LEASE: Millis = Millis::from_millis(60_000);
 
-fn webhook(company: &str, id: &str, events: &[EventKind]) -> Webhook {
+pub fn webhook(company: &str, id: &str, events: &[EventKind]) -> Webhook {
     Webhook {
         id: WebhookId::parse(id).unwrap(),
         company_id: company_id(company),

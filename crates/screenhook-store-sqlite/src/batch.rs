@@ -1,9 +1,9 @@
 //! The fast path of group commit: a whole batch of changes in a handful of statements.
 //!
-//! Every statement costs a round trip to the connection's worker thread, which dominates the
-//! cost of a small change. So instead of writing change by change, the batch is checked in
-//! memory against the versions read in one query, and the accepted changes are written with
-//! one statement per table, the rows passed as one JSON array (`json_each`).
+//! Each statement has a fixed cost (binding, stepping, updating every index page it touches),
+//! which dominates the cost of a small change. So instead of writing change by change, the batch
+//! is checked in memory against the versions read in one query, and the accepted changes are
+//! written with one multi-row statement per table.
 //!
 //! Checking in memory is sound because the writer is the only writer and holds the
 //! `BEGIN IMMEDIATE` lock: nothing can change a version between the read and the writes.
@@ -14,12 +14,12 @@
 
 use std::collections::HashMap;
 
+use rusqlite::{Connection, types::Value};
 use screenhook_domain::{Change, CompanyTestSession, Expected, Millis, Timestamp, WebhookId};
 use screenhook_store::{Applied, ClaimedDelivery, StoreError, StoredEvent, new_event_id};
-use sqlx::{Row, SqliteConnection};
 
 use crate::{
-    unavailable,
+    Failure, opt_int, opt_text, text,
     writer::{self, to_doc},
 };
 
@@ -32,13 +32,13 @@ type Current = HashMap<AggregateKey, Option<(String, u64)>>;
 /// Applies `changes` in one go. `Ok` carries each change's own outcome, in order.
 /// With `lease`, the ready deliveries the batch fans out are written leased to this process and
 /// pushed onto `leased`, to be handed to the local worker once the batch commits.
-pub(crate) async fn apply_batch(
-    conn: &mut SqliteConnection,
+pub(crate) fn apply_batch(
+    conn: &Connection,
     changes: &[Change],
     lease: Option<Millis>,
     leased: &mut Vec<ClaimedDelivery>,
-) -> Result<Vec<Result<Applied, StoreError>>, StoreError> {
-    let mut current = read_versions(conn, changes).await?;
+) -> Result<Vec<Result<Applied, StoreError>>, Failure> {
+    let mut current = read_versions(conn, changes)?;
     // What the database held before this batch, to tell inserts from updates.
     let stored: HashMap<(&'static str, String), bool> = current.iter().map(|(k, v)| (k.clone(), v.is_some())).collect();
 
@@ -70,27 +70,27 @@ pub(crate) async fn apply_batch(
     }
     let (inserts, updates): (Vec<&CompanyTestSession>, Vec<&CompanyTestSession>) =
         sessions.iter().partition(|s| !stored.get(&("test session", s.id.to_string())).copied().unwrap_or(false));
-    write_sessions(conn, &inserts, &updates).await?;
-    write_timers(conn, &sessions).await?;
+    write_sessions(conn, &inserts, &updates)?;
+    write_timers(conn, &sessions)?;
 
     // Tests and interviews change rarely: written one by one, in order, as checked.
     for &index in &accepted {
         for (test, expected) in &changes[index].tests {
-            writer::write_test(conn, test, *expected).await?;
+            writer::write_test(conn, test, *expected)?;
         }
         for (interview, expected) in &changes[index].interviews {
-            writer::write_interview(conn, interview, *expected).await?;
+            writer::write_interview(conn, interview, *expected)?;
         }
     }
 
-    let mut applied = insert_events(conn, changes, &accepted, lease, leased).await?;
+    let mut applied = insert_events(conn, changes, &accepted, lease, leased)?;
     for index in accepted.into_iter().rev() {
         outcomes[index] = Some(Ok(applied.pop().expect("one Applied per accepted change")));
     }
     Ok(outcomes.into_iter().map(|o| o.expect("every change has an outcome")).collect())
 }
 
-async fn read_versions(conn: &mut SqliteConnection, changes: &[Change]) -> Result<Current, StoreError> {
+fn read_versions(conn: &Connection, changes: &[Change]) -> Result<Current, Failure> {
     let mut current = Current::new();
     for (aggregate, table) in [("test session", "sessions"), ("test", "tests"), ("live interview", "interviews")] {
         let ids: Vec<&str> = changes
@@ -114,17 +114,12 @@ async fn read_versions(conn: &mut SqliteConnection, changes: &[Change]) -> Resul
         for id in &ids {
             current.insert((aggregate, (*id).to_owned()), None);
         }
-        let sql = format!("SELECT id, company_id, version FROM {table} WHERE id IN (SELECT value FROM json_each($1))");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(serde_json::to_string(&ids).expect("strings encode"))
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(unavailable)?;
-        for row in rows {
-            let id: String = row.try_get("id").map_err(unavailable)?;
-            let company: String = row.try_get("company_id").map_err(unavailable)?;
-            let version: i64 = row.try_get("version").map_err(unavailable)?;
-            current.insert((aggregate, id), Some((company, version as u64)));
+        let sql = format!("SELECT id, company_id, version FROM {table} WHERE id IN (SELECT value FROM json_each(?1))");
+        let mut statement = conn.prepare_cached(&sql)?;
+        let mut rows = statement.query([serde_json::to_string(&ids).expect("strings encode")])?;
+        while let Some(row) = rows.next()? {
+            let version: i64 = row.get("version")?;
+            current.insert((aggregate, row.get("id")?), Some((row.get("company_id")?, version as u64)));
         }
     }
     Ok(current)
@@ -173,29 +168,25 @@ fn check(change: &Change, current: &mut Current) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// One bound value of a multi-row statement.
-pub(crate) enum Arg {
-    Text(Option<String>),
-    Int(Option<i64>),
-}
-
 /// The largest number of rows one statement carries. Batches are cut into power-of-two
 /// chunks up to this, so a handful of prepared statements serve every batch size.
 const CHUNK: usize = 64;
 
-/// Runs `prefix VALUES (…), (…) suffix` over `rows` in chunks. Rows are bound as parameters:
-/// unlike one JSON array parameter, no value is parsed again per column.
-pub(crate) async fn each_chunk(
-    conn: &mut SqliteConnection,
+/// Runs `prefix VALUES (…), (…) suffix` over `rows` in chunks and maps every row it returns
+/// (`RETURNING`) with `map`. Rows are bound as parameters: unlike one JSON array parameter, no
+/// value is parsed again per column.
+pub(crate) fn each_chunk<T>(
+    conn: &Connection,
     prefix: &str,
     suffix: &str,
     columns: usize,
-    rows: Vec<Vec<Arg>>,
-) -> Result<Vec<sqlx::sqlite::SqliteRow>, StoreError> {
+    rows: Vec<Vec<Value>>,
+    mut map: impl FnMut(&rusqlite::Row<'_>) -> Result<T, Failure>,
+) -> Result<Vec<T>, Failure> {
     let mut returned = Vec::new();
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let remaining = rows.len();
+    let mut rest = rows.as_slice();
+    while !rest.is_empty() {
+        let remaining = rest.len();
         let size = if remaining >= CHUNK { CHUNK } else { 1 << (usize::BITS - 1 - remaining.leading_zeros()) };
         let mut sql = String::with_capacity(prefix.len() + suffix.len() + size * columns * 5);
         sql.push_str(prefix);
@@ -211,33 +202,22 @@ pub(crate) async fn each_chunk(
         }
         sql.push(' ');
         sql.push_str(suffix);
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for row in rows.by_ref().take(size) {
-            for arg in row {
-                query = match arg {
-                    Arg::Text(value) => query.bind(value),
-                    Arg::Int(value) => query.bind(value),
-                };
-            }
+        let (chunk, after) = rest.split_at(size);
+        rest = after;
+        let mut statement = conn.prepare_cached(&sql)?;
+        let mut result = statement.query(rusqlite::params_from_iter(chunk.iter().flatten()))?;
+        while let Some(row) = result.next()? {
+            returned.push(map(row)?);
         }
-        returned.extend(query.fetch_all(&mut *conn).await.map_err(unavailable)?);
     }
     Ok(returned)
 }
 
-pub(crate) fn text(value: &str) -> Arg {
-    Arg::Text(Some(value.to_owned()))
-}
-
-pub(crate) fn opt_text(value: Option<&str>) -> Arg {
-    Arg::Text(value.map(str::to_owned))
-}
-
-async fn write_sessions(
-    conn: &mut SqliteConnection,
+fn write_sessions(
+    conn: &Connection,
     inserts: &[&CompanyTestSession],
     updates: &[&CompanyTestSession],
-) -> Result<(), StoreError> {
+) -> Result<(), Failure> {
     if !inserts.is_empty() {
         let rows = inserts
             .iter()
@@ -246,15 +226,15 @@ async fn write_sessions(
                     text(s.id.as_str()),
                     text(s.company_id.as_str()),
                     text(s.test_id.as_str()),
-                    Arg::Int(Some(s.version as i64)),
+                    Value::Integer(s.version as i64),
                     text(s.status.as_str()),
                     text(&s.candidate.email),
                     opt_text(s.framework_id.as_ref().map(|f| f.as_str())),
-                    Arg::Int(Some(s.create_date.as_millis())),
-                    Arg::Int(s.finish_date.map(|t| t.as_millis())),
+                    Value::Integer(s.create_date.as_millis()),
+                    opt_int(s.finish_date.map(|t| t.as_millis())),
                     opt_text(s.integrations.greenhouse_candidate_id.as_deref()),
                     opt_text(s.integrations.greenhouse_application_id.as_deref()),
-                    Arg::Text(Some(to_doc(*s)?)),
+                    Value::Text(to_doc(*s)?),
                 ])
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -265,8 +245,8 @@ async fn write_sessions(
             "",
             12,
             rows,
-        )
-        .await?;
+            |_| Ok(()),
+        )?;
     }
     if !updates.is_empty() {
         let rows = updates
@@ -274,10 +254,10 @@ async fn write_sessions(
             .map(|s| {
                 Ok(vec![
                     text(s.id.as_str()),
-                    Arg::Int(Some(s.version as i64)),
+                    Value::Integer(s.version as i64),
                     text(s.status.as_str()),
-                    Arg::Int(s.finish_date.map(|t| t.as_millis())),
-                    Arg::Text(Some(to_doc(*s)?)),
+                    opt_int(s.finish_date.map(|t| t.as_millis())),
+                    Value::Text(to_doc(*s)?),
                 ])
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -287,16 +267,16 @@ async fn write_sessions(
             ") AS u WHERE sessions.id = u.column1 RETURNING sessions.id",
             5,
             rows,
-        )
-        .await?;
+            |_| Ok(()),
+        )?;
         if updated.len() != updates.len() {
-            return Err(StoreError::Unavailable("a checked session update found no row".into()));
+            return Err(StoreError::Unavailable("a checked session update found no row".into()).into());
         }
     }
     Ok(())
 }
 
-async fn write_timers(conn: &mut SqliteConnection, sessions: &[&CompanyTestSession]) -> Result<(), StoreError> {
+fn write_timers(conn: &Connection, sessions: &[&CompanyTestSession]) -> Result<(), Failure> {
     let mut due = Vec::new();
     let mut none = Vec::new();
     for session in sessions {
@@ -305,7 +285,7 @@ async fn write_timers(conn: &mut SqliteConnection, sessions: &[&CompanyTestSessi
                 text(session.id.as_str()),
                 text(session.company_id.as_str()),
                 text(deadline.kind.as_str()),
-                Arg::Int(Some(deadline.due.as_millis())),
+                Value::Integer(deadline.due.as_millis()),
             ]),
             None => none.push(session.id.as_str()),
         }
@@ -317,28 +297,25 @@ async fn write_timers(conn: &mut SqliteConnection, sessions: &[&CompanyTestSessi
             "ON CONFLICT (session_id) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at",
             4,
             due,
-        )
-        .await?;
+            |_| Ok(()),
+        )?;
     }
     if !none.is_empty() {
-        sqlx::query("DELETE FROM timers WHERE session_id IN (SELECT value FROM json_each($1))")
-            .bind(serde_json::to_string(&none).expect("strings encode"))
-            .execute(&mut *conn)
-            .await
-            .map_err(unavailable)?;
+        conn.prepare_cached("DELETE FROM timers WHERE session_id IN (SELECT value FROM json_each(?1))")?
+            .execute([serde_json::to_string(&none).expect("strings encode")])?;
     }
     Ok(())
 }
 
 /// Inserts the accepted changes' events in firing order and fans them out; returns each
 /// accepted change's events with their outbox positions.
-async fn insert_events(
-    conn: &mut SqliteConnection,
+fn insert_events(
+    conn: &Connection,
     changes: &[Change],
     accepted: &[usize],
     lease: Option<Millis>,
     leased: &mut Vec<ClaimedDelivery>,
-) -> Result<Vec<Applied>, StoreError> {
+) -> Result<Vec<Applied>, Failure> {
     let mut rows = Vec::new();
     let mut stored: Vec<Vec<StoredEvent>> = Vec::with_capacity(accepted.len());
     for &index in accepted {
@@ -351,8 +328,8 @@ async fn insert_events(
                 opt_text(event.session_id.as_ref().map(|s| s.as_str())),
                 opt_text(event.test_id.as_ref().map(|t| t.as_str())),
                 text(event.kind.name()),
-                Arg::Int(Some(event.triggered_on.as_millis())),
-                Arg::Text(Some(event.payload.to_string())),
+                Value::Integer(event.triggered_on.as_millis()),
+                Value::Text(event.payload.to_string()),
             ]);
             events.push(StoredEvent {
                 seq: 0,
@@ -376,12 +353,9 @@ async fn insert_events(
         "RETURNING seq, id",
         7,
         rows,
-    )
-    .await?;
-    let mut seqs: HashMap<String, i64> = HashMap::with_capacity(assigned.len());
-    for row in &assigned {
-        seqs.insert(row.try_get("id").map_err(unavailable)?, row.try_get("seq").map_err(unavailable)?);
-    }
+        |row| Ok((row.get::<_, String>("id")?, row.get::<_, i64>("seq")?)),
+    )?;
+    let seqs: HashMap<String, i64> = assigned.into_iter().collect();
     for event in stored.iter_mut().flatten() {
         event.seq =
             *seqs.get(event.id.as_str()).ok_or_else(|| StoreError::Unavailable("an event got no position".into()))?;
@@ -389,7 +363,7 @@ async fn insert_events(
     let first = seqs.values().min().copied().unwrap_or(0);
     let last = seqs.values().max().copied().unwrap_or(0);
     let lease_until = lease.map(|lease| wall_clock_now().plus(lease));
-    let fanned = fan_out_range(conn, first, last, lease_until).await?;
+    let fanned = fan_out_range(conn, first, last, lease_until)?;
     if !fanned.is_empty() {
         let events: HashMap<i64, &StoredEvent> = stored.iter().flatten().map(|e| (e.seq, e)).collect();
         for (delivery_id, seq, webhook_id) in fanned {
@@ -413,18 +387,18 @@ async fn insert_events(
 ///
 /// With `lease_until`, the deliveries that are ready to go are written leased (claim 1) and
 /// returned as (delivery id, event seq, webhook id).
-async fn fan_out_range(
-    conn: &mut SqliteConnection,
+fn fan_out_range(
+    conn: &Connection,
     first: i64,
     last: i64,
     lease_until: Option<Timestamp>,
-) -> Result<Vec<(i64, i64, String)>, StoreError> {
+) -> Result<Vec<(i64, i64, String)>, Failure> {
     let sql = format!(
         "INSERT INTO deliveries (event_seq, webhook_id, company_id, order_key, state, paused, next_attempt_at, created_at, \
                                  lease_until, claim) \
          SELECT seq, webhook_id, company_id, order_key, state, paused, 0, triggered_on, \
-                CASE WHEN $3 IS NOT NULL AND state = 'ready' AND NOT paused THEN $3 ELSE 0 END, \
-                CASE WHEN $3 IS NOT NULL AND state = 'ready' AND NOT paused THEN 1 ELSE 0 END \
+                CASE WHEN ?3 IS NOT NULL AND state = 'ready' AND NOT paused THEN ?3 ELSE 0 END, \
+                CASE WHEN ?3 IS NOT NULL AND state = 'ready' AND NOT paused THEN 1 ELSE 0 END \
          FROM (SELECT seq, webhook_id, company_id, order_key, paused, triggered_on, \
                 CASE WHEN rn = 1 AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.webhook_id = x.webhook_id \
                      AND p.order_key = x.order_key AND p.state IN ('ready', 'waiting')) THEN 'ready' ELSE 'waiting' END \
@@ -434,26 +408,17 @@ async fn fan_out_range(
                FROM events e \
                JOIN webhook_subscriptions s ON s.company_id = e.company_id AND s.event = e.kind \
                JOIN webhooks w ON w.id = s.webhook_id AND w.deleted = 0 \
-               WHERE e.seq BETWEEN $1 AND $2) AS x) \
+               WHERE e.seq BETWEEN ?1 AND ?2) AS x) \
          ORDER BY seq \
          RETURNING id, event_seq, webhook_id, claim",
         key = crate::delivery::ORDER_KEY_SQL
     );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(first)
-        .bind(last)
-        .bind(lease_until.map(Timestamp::as_millis))
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(unavailable)?;
+    let mut statement = conn.prepare_cached(&sql)?;
+    let mut rows = statement.query(rusqlite::params![first, last, lease_until.map(Timestamp::as_millis)])?;
     let mut leased = Vec::new();
-    for row in &rows {
-        if row.try_get::<i64, _>("claim").map_err(unavailable)? == 1 {
-            leased.push((
-                row.try_get("id").map_err(unavailable)?,
-                row.try_get("event_seq").map_err(unavailable)?,
-                row.try_get("webhook_id").map_err(unavailable)?,
-            ));
+    while let Some(row) = rows.next()? {
+        if row.get::<_, i64>("claim")? == 1 {
+            leased.push((row.get("id")?, row.get("event_seq")?, row.get("webhook_id")?));
         }
     }
     Ok(leased)

@@ -7,25 +7,37 @@
 //! loss). `busy_timeout` is 5 s, and every write transaction starts with `BEGIN IMMEDIATE`, so
 //! a transaction never has to upgrade a read lock into a write lock half-way through.
 //!
-//! # Group commit
+//! # Group commit on a thread of its own
 //! SQLite allows one writer at a time, and a durable commit costs an fsync. All writes therefore
-//! go through a single writer task that takes every change waiting in its queue (up to
+//! go through a single writer thread that takes every job waiting in its queue (up to
 //! [`MAX_BATCH`]), applies each inside its own savepoint and commits them together: one fsync
 //! for the whole batch. A change whose version check fails is rolled back to its savepoint
 //! alone; the others still commit. Callers wait until the batch holding their change is durable.
-//! Reads use a separate pool of connections, which WAL lets run beside the writer.
+//!
+//! The writer is a plain OS thread calling SQLite directly (rusqlite, cached statements): a
+//! batch costs one hand-off in and one reply out, however many statements it runs. (An async
+//! driver that keeps each connection on its own worker thread pays a cross-thread round trip
+//! per statement, which dominated the cost of a commit.) Reads run on a small pool of read-only
+//! connections in tokio's blocking pool, beside the writer, as WAL allows.
 //!
 //! # Layout
-//! - `writer`: the writer task, its batch loop and the SQL of every write.
-//! - this file: opening the database, migrations, and the reads.
+//! - `writer`: the writer thread, its batch loop and the SQL of lifecycle writes.
+//! - `batch`: the fast path that writes a whole batch of changes in a few statements.
+//! - `delivery`: webhooks and the delivery queue.
+//! - `read`: the read pool.
+//! - `migrate`: the embedded schema migrations.
+//! - this file: opening the database, and the reads.
 
 mod batch;
 mod delivery;
+mod migrate;
+mod read;
 mod writer;
 
-use std::{future::Future, path::Path, pin::Pin, str::FromStr, sync::Arc, time::Duration};
+use std::{path::Path, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags, Row, types::Value};
 use screenhook_domain::{
     ApiKey, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, EventId, EventKind, FrameworkId,
     InterviewId, LiveInterview, Millis, SessionId, TestId, Timestamp, Webhook, WebhookHealth, WebhookId,
@@ -35,10 +47,6 @@ use screenhook_store::{
     Notification, Page, StoreError, StoredEvent, Timer,
 };
 use serde::de::DeserializeOwned;
-use sqlx::{
-    Row, SqliteConnection,
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous},
-};
 use tokio::sync::{Notify, mpsc, oneshot};
 
 pub use writer::MAX_BATCH;
@@ -47,7 +55,7 @@ use writer::{Completion, Reply, WriteJob};
 /// The SQLite implementation of [`screenhook_store::Store`].
 #[derive(Clone)]
 pub struct SqliteStore {
-    read: SqlitePool,
+    reads: Arc<read::ReadPool>,
     writer: mpsc::Sender<WriteJob>,
     work: Arc<Notify>,
     handoff: Arc<writer::Handoff>,
@@ -55,97 +63,165 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating if missing) the database file, runs the embedded migrations and starts
-    /// the writer task. Must be called inside a tokio runtime.
+    /// the writer thread. Must be called inside a tokio runtime.
     pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let options = connect_options(path)?;
-        let mut write_conn = sqlx::ConnectOptions::connect(&options).await.map_err(unavailable)?;
-        sqlx::migrate!("./migrations")
-            .run(&mut write_conn)
-            .await
-            .map_err(|err| StoreError::Unavailable(format!("migrating {}: {err}", path.display())))?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(4)
-            .min_connections(1)
-            .connect_with(options)
-            .await
-            .map_err(unavailable)?;
+        let path = path.to_owned();
+        let (conn, reads) = tokio::task::spawn_blocking(move || {
+            let mut conn = connect(&path, false)?;
+            migrate::run(&mut conn)
+                .map_err(|err| StoreError::Unavailable(format!("migrating {}: {err}", path.display())))?;
+            let reads = read::ReadPool::open(path, 4)?;
+            Ok::<_, StoreError>((conn, reads))
+        })
+        .await
+        .map_err(unavailable)??;
         let (writer, jobs) = mpsc::channel(4 * MAX_BATCH);
         let work = Arc::new(Notify::new());
         let handoff = Arc::new(writer::Handoff::default());
-        tokio::spawn(writer::run(write_conn, jobs, work.clone(), handoff.clone()));
-        Ok(SqliteStore { read, writer, work, handoff })
+        let (thread_work, thread_handoff) = (work.clone(), handoff.clone());
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer::run(conn, jobs, thread_work, thread_handoff))
+            .map_err(|err| StoreError::Unavailable(format!("could not start the writer thread: {err}")))?;
+        Ok(SqliteStore { reads: Arc::new(reads), writer, work, handoff })
     }
 
-    /// Runs `write` in the writer task's next batch and waits until that batch is durable.
     /// Gives back every lease: for the one process that serves this database, at start. On
     /// SQLite no other process can hold a claim, so deliveries that were in flight when the
     /// previous process died are due again at once rather than after their lease.
     pub async fn release_leases(&self) -> Result<u64, StoreError> {
         self.write(|conn| {
-            Box::pin(async move {
-                let released =
-                    sqlx::query("UPDATE deliveries SET lease_until = 0 WHERE state = 'ready' AND lease_until > 0")
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(unavailable)?
-                        .rows_affected();
-                sqlx::query("UPDATE webhooks SET probe_lease_until = 0 WHERE probe_lease_until > 0")
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(unavailable)?;
-                Ok(released)
-            })
+            let released = conn
+                .prepare_cached("UPDATE deliveries SET lease_until = 0 WHERE state = 'ready' AND lease_until > 0")?
+                .execute([])?;
+            conn.prepare_cached("UPDATE webhooks SET probe_lease_until = 0 WHERE probe_lease_until > 0")?.execute([])?;
+            Ok(released as u64)
         })
         .await
     }
 
+    /// Runs `write` in the writer's next batch and waits until that batch is durable.
     async fn write<T, F>(&self, write: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'c>>
-            + Send
-            + 'static,
+        F: FnOnce(&Connection) -> Result<T, Failure> + Send + 'static,
     {
         let (to, answer) = oneshot::channel();
         let job = WriteJob::Run(Box::new(move |conn| {
-            Box::pin(async move {
-                let result = write(conn).await;
-                Box::new(Reply { to, result }) as Box<dyn Completion>
-            })
+            Box::new(Reply { to, result: write(conn).map_err(StoreError::from) }) as Box<dyn Completion>
         }));
-        let abandoned =
-            || StoreError::Unavailable("the write was abandoned before it committed; see the server log".into());
         self.writer.send(job).await.map_err(|_| abandoned())?;
         answer.await.map_err(|_| abandoned())?
     }
 
-    async fn fetch_docs<T: DeserializeOwned>(
+    /// Reads one row with `map`, or `None`.
+    async fn read_one<T: Send + 'static>(
         &self,
-        query: sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
-    ) -> Result<Vec<T>, StoreError> {
-        let rows = query.fetch_all(&self.read).await.map_err(unavailable)?;
-        rows.iter().map(|row| decode_doc(row)).collect()
+        sql: &'static str,
+        params: Vec<Value>,
+        map: fn(&Row<'_>) -> Result<T, Failure>,
+    ) -> Result<Option<T>, StoreError> {
+        self.reads
+            .run(move |conn| {
+                let mut statement = conn.prepare_cached(sql)?;
+                let mut rows = statement.query(rusqlite::params_from_iter(params))?;
+                rows.next()?.map(map).transpose()
+            })
+            .await
     }
 
-    async fn fetch_doc<T: DeserializeOwned>(
+    /// Reads every row with `map`.
+    async fn read_all<T: Send + 'static>(
         &self,
-        query: sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
-    ) -> Result<Option<T>, StoreError> {
-        let row = query.fetch_optional(&self.read).await.map_err(unavailable)?;
-        row.as_ref().map(decode_doc).transpose()
+        sql: &'static str,
+        params: Vec<Value>,
+        map: fn(&Row<'_>) -> Result<T, Failure>,
+    ) -> Result<Vec<T>, StoreError> {
+        self.reads
+            .run(move |conn| {
+                let mut statement = conn.prepare_cached(sql)?;
+                let mut rows = statement.query(rusqlite::params_from_iter(params))?;
+                let mut all = Vec::new();
+                while let Some(row) = rows.next()? {
+                    all.push(map(row)?);
+                }
+                Ok(all)
+            })
+            .await
     }
 }
 
-fn connect_options(path: &Path) -> Result<SqliteConnectOptions, StoreError> {
-    let options = SqliteConnectOptions::from_str("sqlite:")
-        .map_err(unavailable)?
-        .filename(path)
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Full)
-        .busy_timeout(Duration::from_secs(5))
-        .foreign_keys(true);
-    Ok(options)
+/// Opens one connection with the store's settings. `read_only` connections refuse writes.
+fn connect(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let open = || -> Result<Connection, String> {
+        let sql = |err: rusqlite::Error| err.to_string();
+        let conn = Connection::open_with_flags(path, flags).map_err(sql)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(sql)?;
+        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)).map_err(sql)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(format!("the journal mode stayed {mode}, WAL was asked for"));
+        }
+        conn.pragma_update(None, "synchronous", "FULL").map_err(sql)?;
+        conn.pragma_update(None, "foreign_keys", true).map_err(sql)?;
+        if read_only {
+            conn.pragma_update(None, "query_only", true).map_err(sql)?;
+        }
+        // Batches bind rows in power-of-two chunks, one statement per size and table.
+        conn.set_prepared_statement_cache_capacity(256);
+        Ok(conn)
+    };
+    open().map_err(|err| StoreError::Unavailable(format!("opening {}: {err}", path.display())))
+}
+
+/// A failure inside the store: a statement that failed, or an answer for the caller. Lets `?`
+/// take both inside a transaction; callers only ever see the [`StoreError`].
+#[derive(Debug)]
+pub(crate) enum Failure {
+    Sql(rusqlite::Error),
+    Store(StoreError),
+}
+
+impl From<rusqlite::Error> for Failure {
+    fn from(err: rusqlite::Error) -> Self {
+        Failure::Sql(err)
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(err: StoreError) -> Self {
+        Failure::Store(err)
+    }
+}
+
+impl From<Failure> for StoreError {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Sql(err) => unavailable(err),
+            Failure::Store(err) => err,
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Sql(err) => err.fmt(f),
+            Failure::Store(err) => err.fmt(f),
+        }
+    }
+}
+
+/// Whether a statement failed on a taken primary key or unique value.
+pub(crate) fn is_unique_violation(err: &rusqlite::Error) -> bool {
+    matches!(
+        err.sqlite_error().map(|e| e.extended_code),
+        Some(rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY | rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
+    )
+}
+
+fn abandoned() -> StoreError {
+    StoreError::Unavailable("the write was abandoned before it committed; see the server log".into())
 }
 
 /// Compares secrets without an early exit, so timing does not tell how much of a guess matched.
@@ -157,38 +233,71 @@ pub(crate) fn unavailable(err: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(err.to_string())
 }
 
-fn decode_doc<T: DeserializeOwned>(row: &SqliteRow) -> Result<T, StoreError> {
-    let doc: &str = row.try_get("doc").map_err(unavailable)?;
-    serde_json::from_str(doc).map_err(|err| StoreError::Corrupt(err.to_string()))
+pub(crate) fn text(value: &str) -> Value {
+    Value::Text(value.to_owned())
 }
 
-pub(crate) fn decode_event(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
-    let corrupt = |what: &str, err: &dyn std::fmt::Display| StoreError::Corrupt(format!("event {what}: {err}"));
-    let kind: &str = row.try_get("kind").map_err(unavailable)?;
-    let payload: &str = row.try_get("payload").map_err(unavailable)?;
-    let session_id: Option<String> = row.try_get("session_id").map_err(unavailable)?;
-    let test_id: Option<String> = row.try_get("test_id").map_err(unavailable)?;
+pub(crate) fn opt_text(value: Option<&str>) -> Value {
+    value.map_or(Value::Null, text)
+}
+
+pub(crate) fn opt_int(value: Option<i64>) -> Value {
+    value.map_or(Value::Null, Value::Integer)
+}
+
+fn decode_doc<T: DeserializeOwned>(row: &Row<'_>) -> Result<T, Failure> {
+    let doc: String = row.get("doc")?;
+    serde_json::from_str(&doc).map_err(|err| Failure::Store(StoreError::Corrupt(err.to_string())))
+}
+
+pub(crate) fn corrupt(what: impl std::fmt::Display) -> Failure {
+    Failure::Store(StoreError::Corrupt(what.to_string()))
+}
+
+pub(crate) fn decode_event(row: &Row<'_>) -> Result<StoredEvent, Failure> {
+    let kind: String = row.get("kind")?;
+    let payload: String = row.get("payload")?;
+    let session_id: Option<String> = row.get("session_id")?;
+    let test_id: Option<String> = row.get("test_id")?;
     Ok(StoredEvent {
-        seq: row.try_get("seq").map_err(unavailable)?,
-        id: EventId::parse(row.try_get::<String, _>("id").map_err(unavailable)?).map_err(|e| corrupt("id", &e))?,
-        kind: EventKind::from_name(kind).ok_or_else(|| corrupt("kind", &kind))?,
-        triggered_on: Timestamp::from_millis(row.try_get("triggered_on").map_err(unavailable)?),
-        company_id: CompanyId::parse(row.try_get::<String, _>("company_id").map_err(unavailable)?)
-            .map_err(|e| corrupt("company id", &e))?,
-        session_id: session_id.map(SessionId::parse).transpose().map_err(|e| corrupt("session id", &e))?,
-        test_id: test_id.map(TestId::parse).transpose().map_err(|e| corrupt("test id", &e))?,
-        payload: serde_json::from_str(payload).map_err(|e| corrupt("payload", &e))?,
+        seq: row.get("seq")?,
+        id: EventId::parse(row.get::<_, String>("id")?).map_err(|e| corrupt(format!("event id: {e}")))?,
+        kind: EventKind::from_name(&kind).ok_or_else(|| corrupt(format!("event kind: {kind}")))?,
+        triggered_on: Timestamp::from_millis(row.get("triggered_on")?),
+        company_id: CompanyId::parse(row.get::<_, String>("company_id")?)
+            .map_err(|e| corrupt(format!("event company id: {e}")))?,
+        session_id: session_id.map(SessionId::parse).transpose().map_err(|e| corrupt(format!("event session: {e}")))?,
+        test_id: test_id.map(TestId::parse).transpose().map_err(|e| corrupt(format!("event test: {e}")))?,
+        payload: serde_json::from_str(&payload).map_err(|e| corrupt(format!("event payload: {e}")))?,
     })
 }
 
-const EVENT_COLUMNS: &str = "seq, id, company_id, session_id, test_id, kind, triggered_on, payload";
+fn decode_timer(row: &Row<'_>) -> Result<Timer, Failure> {
+    let kind: String = row.get("kind")?;
+    Ok(Timer {
+        session_id: SessionId::parse(row.get::<_, String>("session_id")?)
+            .map_err(|e| corrupt(format!("timer: {e}")))?,
+        company_id: CompanyId::parse(row.get::<_, String>("company_id")?)
+            .map_err(|e| corrupt(format!("timer: {e}")))?,
+        kind: DeadlineKind::parse(&kind).ok_or_else(|| corrupt(format!("timer kind: {kind}")))?,
+        due: Timestamp::from_millis(row.get("due_at")?),
+    })
+}
+
+/// `SELECT` of whole events, followed by the rest of the query.
+macro_rules! select_events {
+    ($rest:literal) => {
+        concat!("SELECT seq, id, company_id, session_id, test_id, kind, triggered_on, payload FROM events ", $rest)
+    };
+}
+pub(crate) use select_events;
 
 #[async_trait]
 impl screenhook_store::Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.read).await.map_err(unavailable)?;
+        self.read_one("SELECT 1", vec![], |row| Ok(row.get::<_, i64>(0)?)).await?;
         if self.writer.is_closed() {
-            return Err(StoreError::Unavailable("the writer task has stopped".into()));
+            return Err(StoreError::Unavailable("the writer thread has stopped".into()));
         }
         Ok(())
     }
@@ -203,73 +312,74 @@ impl screenhook_store::Store for SqliteStore {
 
     async fn insert_company(&self, company: &Company) -> Result<(), StoreError> {
         let company = company.clone();
-        self.write(move |conn| Box::pin(async move { writer::insert_company(conn, &company).await })).await
+        self.write(move |conn| writer::insert_company(conn, &company)).await
     }
 
     async fn update_company(&self, company: &Company) -> Result<(), StoreError> {
         let company = company.clone();
-        self.write(move |conn| Box::pin(async move { writer::update_company(conn, &company).await })).await
+        self.write(move |conn| writer::update_company(conn, &company)).await
     }
 
     async fn company(&self, id: &CompanyId) -> Result<Option<Company>, StoreError> {
-        self.fetch_doc(sqlx::query("SELECT doc FROM companies WHERE id = $1").bind(id.as_str())).await
+        self.read_one("SELECT doc FROM companies WHERE id = ?1", vec![text(id.as_str())], decode_doc).await
     }
 
     async fn companies(&self) -> Result<Vec<Company>, StoreError> {
-        self.fetch_docs(sqlx::query("SELECT doc FROM companies ORDER BY created_at, id")).await
+        self.read_all("SELECT doc FROM companies ORDER BY created_at, id", vec![], decode_doc).await
     }
 
     async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
         let key = key.clone();
-        self.write(move |conn| Box::pin(async move { writer::insert_api_key(conn, &key).await })).await
+        self.write(move |conn| writer::insert_api_key(conn, &key)).await
     }
 
     async fn api_key(&self, public_id: &str) -> Result<Option<ApiKey>, StoreError> {
-        self.fetch_doc(sqlx::query("SELECT doc FROM api_keys WHERE public_id = $1").bind(public_id)).await
+        self.read_one("SELECT doc FROM api_keys WHERE public_id = ?1", vec![text(public_id)], decode_doc).await
     }
 
     async fn api_keys(&self, company: &CompanyId) -> Result<Vec<ApiKey>, StoreError> {
-        self.fetch_docs(
-            sqlx::query("SELECT doc FROM api_keys WHERE company_id = $1 ORDER BY created_at, public_id")
-                .bind(company.as_str()),
+        self.read_all(
+            "SELECT doc FROM api_keys WHERE company_id = ?1 ORDER BY created_at, public_id",
+            vec![text(company.as_str())],
+            decode_doc,
         )
         .await
     }
 
     async fn revoke_api_key(&self, company: &CompanyId, public_id: &str, at: Timestamp) -> Result<bool, StoreError> {
         let (company, public_id) = (company.clone(), public_id.to_owned());
-        self.write(move |conn| Box::pin(async move { writer::revoke_api_key(conn, &company, &public_id, at).await }))
-            .await
+        self.write(move |conn| writer::revoke_api_key(conn, &company, &public_id, at)).await
     }
 
     async fn test(&self, company: &CompanyId, id: &TestId) -> Result<Option<CompanyTest>, StoreError> {
-        self.fetch_doc(
-            sqlx::query("SELECT doc FROM tests WHERE id = $1 AND company_id = $2")
-                .bind(id.as_str())
-                .bind(company.as_str()),
+        self.read_one(
+            "SELECT doc FROM tests WHERE id = ?1 AND company_id = ?2",
+            vec![text(id.as_str()), text(company.as_str())],
+            decode_doc,
         )
         .await
     }
 
     async fn tests(&self, company: &CompanyId) -> Result<Vec<CompanyTest>, StoreError> {
-        self.fetch_docs(
-            sqlx::query("SELECT doc FROM tests WHERE company_id = $1 AND status <> 'deleted' ORDER BY title, id")
-                .bind(company.as_str()),
+        self.read_all(
+            "SELECT doc FROM tests WHERE company_id = ?1 AND status <> 'deleted' ORDER BY title, id",
+            vec![text(company.as_str())],
+            decode_doc,
         )
         .await
     }
 
     async fn session(&self, company: &CompanyId, id: &SessionId) -> Result<Option<CompanyTestSession>, StoreError> {
-        self.fetch_doc(
-            sqlx::query("SELECT doc FROM sessions WHERE id = $1 AND company_id = $2")
-                .bind(id.as_str())
-                .bind(company.as_str()),
+        self.read_one(
+            "SELECT doc FROM sessions WHERE id = ?1 AND company_id = ?2",
+            vec![text(id.as_str()), text(company.as_str())],
+            decode_doc,
         )
         .await
     }
 
     async fn session_unscoped(&self, id: &SessionId) -> Result<Option<CompanyTestSession>, StoreError> {
-        self.fetch_doc(sqlx::query("SELECT doc FROM sessions WHERE id = $1").bind(id.as_str())).await
+        self.read_one("SELECT doc FROM sessions WHERE id = ?1", vec![text(id.as_str())], decode_doc).await
     }
 
     async fn sessions_of_test(
@@ -278,15 +388,16 @@ impl screenhook_store::Store for SqliteStore {
         test: &TestId,
         page: Page,
     ) -> Result<Vec<CompanyTestSession>, StoreError> {
-        self.fetch_docs(
-            sqlx::query(
-                "SELECT doc FROM sessions WHERE company_id = $1 AND test_id = $2 \
-                 ORDER BY finish_date IS NULL, finish_date DESC, create_date DESC, id DESC LIMIT $3 OFFSET $4",
-            )
-            .bind(company.as_str())
-            .bind(test.as_str())
-            .bind(i64::from(page.first))
-            .bind(i64::from(page.offset)),
+        self.read_all(
+            "SELECT doc FROM sessions WHERE company_id = ?1 AND test_id = ?2 \
+             ORDER BY finish_date IS NULL, finish_date DESC, create_date DESC, id DESC LIMIT ?3 OFFSET ?4",
+            vec![
+                text(company.as_str()),
+                text(test.as_str()),
+                Value::Integer(i64::from(page.first)),
+                Value::Integer(i64::from(page.offset)),
+            ],
+            decode_doc,
         )
         .await
     }
@@ -297,14 +408,11 @@ impl screenhook_store::Store for SqliteStore {
         test: &TestId,
         email: &str,
     ) -> Result<Option<CompanyTestSession>, StoreError> {
-        self.fetch_doc(
-            sqlx::query(
-                "SELECT doc FROM sessions WHERE company_id = $1 AND test_id = $2 AND candidate_email = $3 \
-                 AND status = 'pending' ORDER BY create_date DESC, id DESC LIMIT 1",
-            )
-            .bind(company.as_str())
-            .bind(test.as_str())
-            .bind(email),
+        self.read_one(
+            "SELECT doc FROM sessions WHERE company_id = ?1 AND test_id = ?2 AND candidate_email = ?3 \
+             AND status = 'pending' ORDER BY create_date DESC, id DESC LIMIT 1",
+            vec![text(company.as_str()), text(test.as_str()), text(email)],
+            decode_doc,
         )
         .await
     }
@@ -314,13 +422,10 @@ impl screenhook_store::Store for SqliteStore {
         email: &str,
         framework: &FrameworkId,
     ) -> Result<Vec<CompanyTestSession>, StoreError> {
-        self.fetch_docs(
-            sqlx::query(
-                "SELECT doc FROM sessions WHERE candidate_email = $1 AND framework_id = $2 \
-                 ORDER BY create_date, id",
-            )
-            .bind(email)
-            .bind(framework.as_str()),
+        self.read_all(
+            "SELECT doc FROM sessions WHERE candidate_email = ?1 AND framework_id = ?2 ORDER BY create_date, id",
+            vec![text(email), text(framework.as_str())],
+            decode_doc,
         )
         .await
     }
@@ -333,76 +438,55 @@ impl screenhook_store::Store for SqliteStore {
     ) -> Result<Vec<CompanyTestSession>, StoreError> {
         let sql = match id_type {
             AtsIdType::GreenhouseApplicationId => {
-                "SELECT doc FROM sessions WHERE company_id = $1 AND greenhouse_application_id = $2 ORDER BY create_date DESC, id"
+                "SELECT doc FROM sessions WHERE company_id = ?1 AND greenhouse_application_id = ?2 ORDER BY create_date DESC, id"
             }
             AtsIdType::GreenhouseCandidateId => {
-                "SELECT doc FROM sessions WHERE company_id = $1 AND greenhouse_candidate_id = $2 ORDER BY create_date DESC, id"
+                "SELECT doc FROM sessions WHERE company_id = ?1 AND greenhouse_candidate_id = ?2 ORDER BY create_date DESC, id"
             }
         };
-        self.fetch_docs(sqlx::query(sql).bind(company.as_str()).bind(id)).await
+        self.read_all(sql, vec![text(company.as_str()), text(id)], decode_doc).await
     }
 
     async fn session_by_candidate_token(&self, token: &str) -> Result<Option<CompanyTestSession>, StoreError> {
         let Some((id, _)) = token.split_once('.') else { return Ok(None) };
         let session: Option<CompanyTestSession> =
-            self.fetch_doc(sqlx::query("SELECT doc FROM sessions WHERE id = $1").bind(id)).await?;
+            self.read_one("SELECT doc FROM sessions WHERE id = ?1", vec![text(id)], decode_doc).await?;
         Ok(session.filter(|s| constant_time_eq(s.candidate_token.as_bytes(), token.as_bytes())))
     }
 
     async fn interview(&self, company: &CompanyId, id: &InterviewId) -> Result<Option<LiveInterview>, StoreError> {
-        self.fetch_doc(
-            sqlx::query("SELECT doc FROM interviews WHERE id = $1 AND company_id = $2")
-                .bind(id.as_str())
-                .bind(company.as_str()),
+        self.read_one(
+            "SELECT doc FROM interviews WHERE id = ?1 AND company_id = ?2",
+            vec![text(id.as_str()), text(company.as_str())],
+            decode_doc,
         )
         .await
     }
 
     async fn apply(&self, change: Change) -> Result<Applied, StoreError> {
         let (to, answer) = oneshot::channel();
-        let abandoned =
-            || StoreError::Unavailable("the write was abandoned before it committed; see the server log".into());
         self.writer.send(WriteJob::Apply(change, to)).await.map_err(|_| abandoned())?;
         answer.await.map_err(|_| abandoned())?
     }
 
     async fn due_timers(&self, now: Timestamp, limit: u32) -> Result<Vec<Timer>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT session_id, company_id, kind, due_at FROM timers WHERE due_at <= $1 ORDER BY due_at, session_id LIMIT $2",
+        self.read_all(
+            "SELECT session_id, company_id, kind, due_at FROM timers WHERE due_at <= ?1 ORDER BY due_at, session_id LIMIT ?2",
+            vec![Value::Integer(now.as_millis()), Value::Integer(i64::from(limit))],
+            decode_timer,
         )
-        .bind(now.as_millis())
-        .bind(i64::from(limit))
-        .fetch_all(&self.read)
         .await
-        .map_err(unavailable)?;
-        rows.iter()
-            .map(|row| {
-                let corrupt = |err: &dyn std::fmt::Display| StoreError::Corrupt(format!("timer: {err}"));
-                let kind: &str = row.try_get("kind").map_err(unavailable)?;
-                Ok(Timer {
-                    session_id: SessionId::parse(row.try_get::<String, _>("session_id").map_err(unavailable)?)
-                        .map_err(|e| corrupt(&e))?,
-                    company_id: CompanyId::parse(row.try_get::<String, _>("company_id").map_err(unavailable)?)
-                        .map_err(|e| corrupt(&e))?,
-                    kind: DeadlineKind::parse(kind).ok_or_else(|| corrupt(&kind))?,
-                    due: Timestamp::from_millis(row.try_get("due_at").map_err(unavailable)?),
-                })
-            })
-            .collect()
     }
 
     async fn next_timer_due(&self) -> Result<Option<Timestamp>, StoreError> {
-        let due: Option<i64> =
-            sqlx::query_scalar("SELECT MIN(due_at) FROM timers").fetch_one(&self.read).await.map_err(unavailable)?;
-        Ok(due.map(Timestamp::from_millis))
+        let due =
+            self.read_one("SELECT MIN(due_at) FROM timers", vec![], |row| Ok(row.get::<_, Option<i64>>(0)?)).await?;
+        Ok(due.flatten().map(Timestamp::from_millis))
     }
 
     async fn events_after(&self, after_seq: i64, limit: u32) -> Result<Vec<StoredEvent>, StoreError> {
-        let sql =
-            sqlx::AssertSqlSafe(format!("SELECT {EVENT_COLUMNS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2"));
-        let rows =
-            sqlx::query(sql).bind(after_seq).bind(i64::from(limit)).fetch_all(&self.read).await.map_err(unavailable)?;
-        rows.iter().map(decode_event).collect()
+        let sql = select_events!("WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+        self.read_all(sql, vec![Value::Integer(after_seq), Value::Integer(i64::from(limit))], decode_event).await
     }
 
     async fn events_of_session(
@@ -410,31 +494,23 @@ impl screenhook_store::Store for SqliteStore {
         company: &CompanyId,
         session: &SessionId,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE session_id = $1 AND company_id = $2 ORDER BY seq"
-        ));
-        let rows = sqlx::query(sql)
-            .bind(session.as_str())
-            .bind(company.as_str())
-            .fetch_all(&self.read)
-            .await
-            .map_err(unavailable)?;
-        rows.iter().map(decode_event).collect()
+        let sql = select_events!("WHERE session_id = ?1 AND company_id = ?2 ORDER BY seq");
+        self.read_all(sql, vec![text(session.as_str()), text(company.as_str())], decode_event).await
     }
 
     async fn insert_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
         let webhook = webhook.clone();
-        self.write(move |conn| Box::pin(async move { delivery::insert_webhook(conn, &webhook).await })).await
+        self.write(move |conn| delivery::insert_webhook(conn, &webhook)).await
     }
 
     async fn update_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
         let webhook = webhook.clone();
-        self.write(move |conn| Box::pin(async move { delivery::update_webhook(conn, &webhook).await })).await
+        self.write(move |conn| delivery::update_webhook(conn, &webhook)).await
     }
 
     async fn delete_webhook(&self, company: &CompanyId, id: &WebhookId) -> Result<bool, StoreError> {
         let (company, id) = (company.clone(), id.clone());
-        self.write(move |conn| Box::pin(async move { delivery::delete_webhook(conn, &company, &id).await })).await
+        self.write(move |conn| delivery::delete_webhook(conn, &company, &id)).await
     }
 
     async fn webhook(
@@ -442,40 +518,37 @@ impl screenhook_store::Store for SqliteStore {
         company: &CompanyId,
         id: &WebhookId,
     ) -> Result<Option<(Webhook, WebhookHealth)>, StoreError> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {} FROM webhooks WHERE id = $1 AND company_id = $2 AND deleted = 0",
-            delivery::WEBHOOK_COLUMNS
-        ));
-        let row = sqlx::query(sql)
-            .bind(id.as_str())
-            .bind(company.as_str())
-            .fetch_optional(&self.read)
-            .await
-            .map_err(unavailable)?;
-        row.as_ref().map(delivery::decode_webhook).transpose()
+        self.read_one(
+            "SELECT doc, state, consecutive_failures, probe_after FROM webhooks \
+             WHERE id = ?1 AND company_id = ?2 AND deleted = 0",
+            vec![text(id.as_str()), text(company.as_str())],
+            delivery::decode_webhook,
+        )
+        .await
     }
 
     async fn webhooks(&self, company: &CompanyId) -> Result<Vec<(Webhook, WebhookHealth)>, StoreError> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {} FROM webhooks WHERE company_id = $1 AND deleted = 0 ORDER BY created_at, id",
-            delivery::WEBHOOK_COLUMNS
-        ));
-        let rows = sqlx::query(sql).bind(company.as_str()).fetch_all(&self.read).await.map_err(unavailable)?;
-        rows.iter().map(delivery::decode_webhook).collect()
+        self.read_all(
+            "SELECT doc, state, consecutive_failures, probe_after FROM webhooks \
+             WHERE company_id = ?1 AND deleted = 0 ORDER BY created_at, id",
+            vec![text(company.as_str())],
+            delivery::decode_webhook,
+        )
+        .await
     }
 
     async fn webhook_unscoped(&self, id: &WebhookId) -> Result<Option<(Webhook, WebhookHealth)>, StoreError> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {} FROM webhooks WHERE id = $1 AND deleted = 0",
-            delivery::WEBHOOK_COLUMNS
-        ));
-        let row = sqlx::query(sql).bind(id.as_str()).fetch_optional(&self.read).await.map_err(unavailable)?;
-        row.as_ref().map(delivery::decode_webhook).transpose()
+        self.read_one(
+            "SELECT doc, state, consecutive_failures, probe_after FROM webhooks WHERE id = ?1 AND deleted = 0",
+            vec![text(id.as_str())],
+            delivery::decode_webhook,
+        )
+        .await
     }
 
     async fn restore_webhook(&self, company: &CompanyId, id: &WebhookId, now: Timestamp) -> Result<bool, StoreError> {
         let (company, id) = (company.clone(), id.clone());
-        self.write(move |conn| Box::pin(async move { delivery::restore_webhook(conn, &company, &id, now).await })).await
+        self.write(move |conn| delivery::restore_webhook(conn, &company, &id, now)).await
     }
 
     async fn claim_deliveries(
@@ -486,43 +559,35 @@ impl screenhook_store::Store for SqliteStore {
         saturated: &[WebhookId],
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let saturated = saturated.to_vec();
-        self.write(move |conn| {
-            Box::pin(async move {
-                let claimed = delivery::claim(conn, now, lease, limit, &saturated).await?;
-                let seqs: Vec<i64> = claimed.iter().map(|c| c.4).collect();
-                let events = delivery::events_by_seq(conn, &seqs).await?;
-                delivery::assemble(claimed, &events)
-            })
-        })
-        .await
+        self.write(move |conn| delivery::claim(conn, now, lease, limit, &saturated)).await
     }
 
     async fn record_attempts(&self, attempts: Vec<AttemptRecord>, policy: &HealthPolicy) -> Result<(), StoreError> {
         let policy = policy.clone();
-        self.write(move |conn| Box::pin(async move { delivery::record(conn, &attempts, &policy).await })).await
+        self.write(move |conn| delivery::record(conn, &attempts, &policy)).await
     }
 
     async fn deliveries(&self, company: &CompanyId, filter: &DeliveryFilter) -> Result<Vec<DeliveryRow>, StoreError> {
-        let sql = delivery::delivery_filter_sql();
-        let rows = delivery::bind_filter(sqlx::query(sqlx::AssertSqlSafe(sql)), company, filter)
-            .fetch_all(&self.read)
-            .await
-            .map_err(unavailable)?;
-        rows.iter().map(delivery::decode_delivery).collect()
+        let params = vec![
+            text(company.as_str()),
+            opt_text(filter.webhook.as_ref().map(|w| w.as_str())),
+            opt_text(filter.event.as_ref().map(|e| e.as_str())),
+            opt_text(filter.session.as_ref().map(|s| s.as_str())),
+            opt_int(filter.before),
+            Value::Integer(i64::from(filter.limit.clamp(1, 1000))),
+        ];
+        self.read_all(delivery::DELIVERY_FILTER_SQL, params, delivery::decode_delivery).await
     }
 
     async fn attempts(&self, company: &CompanyId, delivery_id: i64) -> Result<Vec<AttemptRow>, StoreError> {
-        let rows = sqlx::query(
+        self.read_all(
             "SELECT a.delivery_id, a.attempt, a.at, a.status, a.error_class, a.latency_ms, a.excerpt \
              FROM attempts a JOIN deliveries d ON d.id = a.delivery_id \
-             WHERE a.delivery_id = $1 AND d.company_id = $2 ORDER BY a.attempt",
+             WHERE a.delivery_id = ?1 AND d.company_id = ?2 ORDER BY a.attempt",
+            vec![Value::Integer(delivery_id), text(company.as_str())],
+            delivery::decode_attempt,
         )
-        .bind(delivery_id)
-        .bind(company.as_str())
-        .fetch_all(&self.read)
         .await
-        .map_err(unavailable)?;
-        rows.iter().map(delivery::decode_attempt).collect()
     }
 
     async fn replay(
@@ -533,11 +598,9 @@ impl screenhook_store::Store for SqliteStore {
         now: Timestamp,
     ) -> Result<Option<DeliveryRow>, StoreError> {
         let (c, w, e) = (company.clone(), webhook.clone(), event.clone());
-        let id = self.write(move |conn| Box::pin(async move { delivery::replay(conn, &c, &w, &e, now).await })).await?;
+        let id = self.write(move |conn| delivery::replay(conn, &c, &w, &e, now)).await?;
         let Some(id) = id else { return Ok(None) };
-        let sql = sqlx::AssertSqlSafe(format!("{} WHERE d.id = $1", delivery::DELIVERY_ROW_SQL));
-        let row = sqlx::query(sql).bind(id).fetch_one(&self.read).await.map_err(unavailable)?;
-        delivery::decode_delivery(&row).map(Some)
+        self.read_one(delivery::DELIVERY_BY_ID_SQL, vec![Value::Integer(id)], delivery::decode_delivery).await
     }
 
     async fn recover(
@@ -548,34 +611,25 @@ impl screenhook_store::Store for SqliteStore {
         now: Timestamp,
     ) -> Result<u32, StoreError> {
         let (c, w) = (company.clone(), webhook.clone());
-        self.write(move |conn| Box::pin(async move { delivery::recover(conn, &c, &w, since, now).await })).await
+        self.write(move |conn| delivery::recover(conn, &c, &w, since, now)).await
     }
 
     async fn pending_notifications(&self, limit: u32) -> Result<Vec<Notification>, StoreError> {
-        let rows = sqlx::query(
+        self.read_all(
             "SELECT id, webhook_id, company_id, consecutive_failures, disabled, last_error, created_at \
-             FROM notifications WHERE handled_at IS NULL ORDER BY id LIMIT $1",
+             FROM notifications WHERE handled_at IS NULL ORDER BY id LIMIT ?1",
+            vec![Value::Integer(i64::from(limit))],
+            delivery::decode_notification,
         )
-        .bind(i64::from(limit))
-        .fetch_all(&self.read)
         .await
-        .map_err(unavailable)?;
-        rows.iter().map(delivery::decode_notification).collect()
     }
 
     async fn mark_notification(&self, id: i64, at: Timestamp, outcome: &str) -> Result<(), StoreError> {
         let outcome = outcome.to_owned();
         self.write(move |conn| {
-            Box::pin(async move {
-                sqlx::query("UPDATE notifications SET handled_at = $2, outcome = $3 WHERE id = $1")
-                    .bind(id)
-                    .bind(at.as_millis())
-                    .bind(outcome)
-                    .execute(&mut *conn)
-                    .await
-                    .map(drop)
-                    .map_err(unavailable)
-            })
+            conn.prepare_cached("UPDATE notifications SET handled_at = ?2, outcome = ?3 WHERE id = ?1")?
+                .execute(rusqlite::params![id, at.as_millis(), outcome])?;
+            Ok(())
         })
         .await
     }

@@ -1,29 +1,26 @@
-//! The single writer: batches every waiting change into one durable commit.
+//! The single writer: a thread that batches every waiting job into one durable commit.
 
-use std::{future::Future, pin::Pin, sync::Arc};
+use std::sync::{Arc, Mutex};
 
+use rusqlite::{Connection, OptionalExtension, params};
 use screenhook_domain::{
     ApiKey, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DomainEvent, Expected, LiveInterview, Millis,
     Timestamp,
 };
 use screenhook_store::{Applied, ClaimedDelivery, StoreError, StoredEvent, new_event_id};
-use sqlx::{Connection, SqliteConnection, sqlite::SqliteQueryResult};
 use tokio::sync::{Notify, mpsc, oneshot};
 
-use crate::unavailable;
+use crate::{Failure, is_unique_violation};
 
-/// The most changes committed together. Larger batches amortise the fsync further but make
+/// The most jobs committed together. Larger batches amortise the fsync further but make
 /// the callers at the front of the batch wait longer.
 pub const MAX_BATCH: usize = 256;
 
 /// One write: runs inside the batch transaction, in its own savepoint, and yields the reply
 /// to send once the batch is durable.
-pub(crate) type RunJob = Box<
-    dyn for<'c> FnOnce(&'c mut SqliteConnection) -> Pin<Box<dyn Future<Output = Box<dyn Completion>> + Send + 'c>>
-        + Send,
->;
+pub(crate) type RunJob = Box<dyn FnOnce(&Connection) -> Box<dyn Completion> + Send>;
 
-/// What the writer task is asked to do.
+/// What the writer is asked to do.
 pub(crate) enum WriteJob {
     /// A lifecycle change: batched with the other changes waiting (see `batch`).
     Apply(Change, oneshot::Sender<Result<Applied, StoreError>>),
@@ -65,7 +62,7 @@ impl<T: Send + 'static> Completion for Reply<T> {
 
 /// Where freshly fanned-out deliveries go when a local worker asked for them.
 #[derive(Default)]
-pub(crate) struct Handoff(std::sync::Mutex<Option<(mpsc::UnboundedSender<Vec<ClaimedDelivery>>, Millis)>>);
+pub(crate) struct Handoff(Mutex<Option<(mpsc::UnboundedSender<Vec<ClaimedDelivery>>, Millis)>>);
 
 impl Handoff {
     pub(crate) fn register(&self, lease: Millis) -> mpsc::UnboundedReceiver<Vec<ClaimedDelivery>> {
@@ -91,20 +88,23 @@ impl Handoff {
     }
 }
 
-pub(crate) async fn run(
-    mut conn: SqliteConnection,
-    mut jobs: mpsc::Receiver<WriteJob>,
-    work: Arc<Notify>,
-    handoff: Arc<Handoff>,
-) {
+/// The writer thread's loop: until every sender is gone, take what waits and commit it.
+pub(crate) fn run(conn: Connection, mut jobs: mpsc::Receiver<WriteJob>, work: Arc<Notify>, handoff: Arc<Handoff>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    while let Some(first) = jobs.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
         let mut leased = Vec::new();
         let lease = handoff.lease();
         // Changes written by the fast path with a worker listening hand their deliveries over;
         // anything else (other writes, the change-by-change path) may leave work to claim.
         let mut claimable = lease.is_none() || batch.iter().any(|job| matches!(job, WriteJob::Run(_)));
-        let completions = commit_batch(&mut conn, batch.drain(..), lease, &mut leased, &mut claimable).await;
+        let completions = commit_batch(&conn, batch.drain(..), lease, &mut leased, &mut claimable);
         if completions.iter().any(|c| c.succeeded()) {
             // Only what committed is handed over.
             handoff.send(leased);
@@ -117,8 +117,8 @@ pub(crate) async fn run(
     }
 }
 
-async fn commit_batch(
-    conn: &mut SqliteConnection,
+fn commit_batch(
+    conn: &Connection,
     batch: impl Iterator<Item = WriteJob>,
     lease: Option<Millis>,
     leased: &mut Vec<ClaimedDelivery>,
@@ -137,36 +137,27 @@ async fn commit_batch(
         }
     }
     let mut done: Vec<Box<dyn Completion>> = Vec::with_capacity(replies.len() + runs.len());
-    let mut tx = match conn.begin_with("BEGIN IMMEDIATE").await {
-        Ok(tx) => tx,
-        Err(err) => {
-            let message = format!("could not start a write transaction: {err}");
-            for reply in replies {
-                let _ = reply.send(Err(StoreError::Unavailable(message.clone())));
-            }
-            // Dropping the other jobs tells their callers the write was abandoned.
-            tracing::warn!(%message, "a batch of writes was not attempted");
-            return done;
+    if let Err(err) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let message = format!("could not start a write transaction: {err}");
+        for reply in replies {
+            let _ = reply.send(Err(StoreError::Unavailable(message.clone())));
         }
-    };
-    if let Err(message) = apply_changes(&mut tx, changes, replies, &mut done, lease, leased, claimable).await {
-        leased.clear();
-        drop(tx);
-        tracing::warn!(%message, "a batch of writes was abandoned");
-        return done.into_iter().map(|c| c.fail(&message)).collect();
+        // Dropping the other jobs tells their callers the write was abandoned.
+        tracing::warn!(%message, "a batch of writes was not attempted");
+        return done;
     }
-    for run in runs {
-        if let Err(message) = in_savepoint(&mut tx, run, &mut done).await {
-            drop(tx);
-            tracing::warn!(%message, "a batch of writes was abandoned");
-            return done.into_iter().map(|c| c.fail(&message)).collect();
-        }
-    }
-    match tx.commit().await {
+    let written = apply_changes(conn, changes, replies, &mut done, lease, leased, claimable)
+        .and_then(|()| runs.into_iter().try_for_each(|run| in_savepoint(conn, run, &mut done)))
+        .and_then(|()| conn.execute_batch("COMMIT").map_err(|err| format!("commit failed: {err}")));
+    match written {
         Ok(()) => done,
-        Err(err) => {
+        Err(message) => {
             leased.clear();
-            let message = format!("commit failed: {err}");
+            // Whatever state the transaction is in, none of it may stay.
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            tracing::warn!(%message, "a batch of writes was abandoned");
             done.into_iter().map(|c| c.fail(&message)).collect()
         }
     }
@@ -174,8 +165,8 @@ async fn commit_batch(
 
 /// The batch's changes: all at once when possible, else one by one in savepoints. `Err` means
 /// the transaction is in an unknown state and must not commit.
-async fn apply_changes(
-    conn: &mut SqliteConnection,
+fn apply_changes(
+    conn: &Connection,
     changes: Vec<Change>,
     replies: Vec<oneshot::Sender<Result<Applied, StoreError>>>,
     done: &mut Vec<Box<dyn Completion>>,
@@ -186,16 +177,10 @@ async fn apply_changes(
     if changes.is_empty() {
         return Ok(());
     }
-    sqlx::query("SAVEPOINT batch")
-        .execute(&mut *conn)
-        .await
-        .map_err(|err| format!("could not open a savepoint: {err}"))?;
-    match crate::batch::apply_batch(conn, &changes, lease, leased).await {
+    conn.execute_batch("SAVEPOINT batch").map_err(|err| format!("could not open a savepoint: {err}"))?;
+    match crate::batch::apply_batch(conn, &changes, lease, leased) {
         Ok(results) => {
-            sqlx::query("RELEASE batch")
-                .execute(&mut *conn)
-                .await
-                .map_err(|err| format!("could not close a savepoint: {err}"))?;
+            conn.execute_batch("RELEASE batch").map_err(|err| format!("could not close a savepoint: {err}"))?;
             for (reply, result) in replies.into_iter().zip(results) {
                 done.push(Box::new(Reply { to: reply, result }));
             }
@@ -206,136 +191,106 @@ async fn apply_changes(
             leased.clear();
             *claimable = true;
             tracing::debug!(%err, "batched apply failed; applying change by change");
-            sqlx::raw_sql("ROLLBACK TO batch; RELEASE batch")
-                .execute(&mut *conn)
-                .await
+            conn.execute_batch("ROLLBACK TO batch; RELEASE batch")
                 .map_err(|err| format!("could not roll a savepoint back: {err}"))?;
         }
     }
     for (change, reply) in changes.into_iter().zip(replies) {
         let run: RunJob = Box::new(move |conn| {
-            Box::pin(
-                async move { Box::new(Reply { to: reply, result: apply(conn, change).await }) as Box<dyn Completion> },
-            )
+            Box::new(Reply { to: reply, result: apply(conn, change).map_err(StoreError::from) }) as Box<dyn Completion>
         });
-        in_savepoint(conn, run, done).await?;
+        in_savepoint(conn, run, done)?;
     }
     Ok(())
 }
 
 /// Runs one job inside its own savepoint, so a failed job is undone alone.
-async fn in_savepoint(
-    conn: &mut SqliteConnection,
-    run: RunJob,
-    done: &mut Vec<Box<dyn Completion>>,
-) -> Result<(), String> {
-    sqlx::query("SAVEPOINT job")
-        .execute(&mut *conn)
-        .await
-        .map_err(|err| format!("could not open a savepoint: {err}"))?;
-    let completion = run(conn).await;
+fn in_savepoint(conn: &Connection, run: RunJob, done: &mut Vec<Box<dyn Completion>>) -> Result<(), String> {
+    conn.execute_batch("SAVEPOINT job").map_err(|err| format!("could not open a savepoint: {err}"))?;
+    let completion = run(conn);
     let close = if completion.succeeded() { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
     done.push(completion);
-    sqlx::raw_sql(close)
-        .execute(&mut *conn)
-        .await
-        .map(drop)
-        .map_err(|err| format!("could not close a savepoint: {err}"))
+    conn.execute_batch(close).map_err(|err| format!("could not close a savepoint: {err}"))
 }
 
-pub(crate) async fn insert_company(conn: &mut SqliteConnection, company: &Company) -> Result<(), StoreError> {
-    let res = sqlx::query("INSERT INTO companies (id, created_at, doc) VALUES ($1, $2, $3)")
-        .bind(company.id.as_str())
-        .bind(company.created_at.as_millis())
-        .bind(to_doc(company)?)
-        .execute(&mut *conn)
-        .await;
+pub(crate) fn insert_company(conn: &Connection, company: &Company) -> Result<(), Failure> {
+    let res = conn.prepare_cached("INSERT INTO companies (id, created_at, doc) VALUES (?1, ?2, ?3)")?.execute(params![
+        company.id.as_str(),
+        company.created_at.as_millis(),
+        to_doc(company)?
+    ]);
     match res {
-        Err(sqlx::Error::Database(err)) if err.is_unique_violation() => {
-            Err(StoreError::Duplicate { what: format!("company {}", company.id) })
+        Err(err) if is_unique_violation(&err) => {
+            Err(StoreError::Duplicate { what: format!("company {}", company.id) }.into())
         }
-        other => other.map(drop).map_err(unavailable),
+        other => other.map(drop).map_err(Failure::from),
     }
 }
 
-pub(crate) async fn update_company(conn: &mut SqliteConnection, company: &Company) -> Result<(), StoreError> {
-    let res = sqlx::query("UPDATE companies SET doc = $2 WHERE id = $1")
-        .bind(company.id.as_str())
-        .bind(to_doc(company)?)
-        .execute(&mut *conn)
-        .await
-        .map_err(unavailable)?;
-    expect_one_row(res, "company", company.id.as_str(), "an existing company")
+pub(crate) fn update_company(conn: &Connection, company: &Company) -> Result<(), Failure> {
+    let updated = conn
+        .prepare_cached("UPDATE companies SET doc = ?2 WHERE id = ?1")?
+        .execute(params![company.id.as_str(), to_doc(company)?])?;
+    expect_one_row(updated, "company", company.id.as_str(), "an existing company")
 }
 
-pub(crate) async fn insert_api_key(conn: &mut SqliteConnection, key: &ApiKey) -> Result<(), StoreError> {
-    let res = sqlx::query("INSERT INTO api_keys (public_id, company_id, created_at, doc) VALUES ($1, $2, $3, $4)")
-        .bind(&key.public_id)
-        .bind(key.company_id.as_str())
-        .bind(key.created_at.as_millis())
-        .bind(to_doc(key)?)
-        .execute(&mut *conn)
-        .await;
+pub(crate) fn insert_api_key(conn: &Connection, key: &ApiKey) -> Result<(), Failure> {
+    let res = conn
+        .prepare_cached("INSERT INTO api_keys (public_id, company_id, created_at, doc) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![key.public_id, key.company_id.as_str(), key.created_at.as_millis(), to_doc(key)?]);
     match res {
-        Err(sqlx::Error::Database(err)) if err.is_unique_violation() => {
-            Err(StoreError::Duplicate { what: format!("API key {}", key.public_id) })
+        Err(err) if is_unique_violation(&err) => {
+            Err(StoreError::Duplicate { what: format!("API key {}", key.public_id) }.into())
         }
-        other => other.map(drop).map_err(unavailable),
+        other => other.map(drop).map_err(Failure::from),
     }
 }
 
-pub(crate) async fn revoke_api_key(
-    conn: &mut SqliteConnection,
+pub(crate) fn revoke_api_key(
+    conn: &Connection,
     company: &CompanyId,
     public_id: &str,
     at: Timestamp,
-) -> Result<bool, StoreError> {
-    let doc: Option<String> = sqlx::query_scalar("SELECT doc FROM api_keys WHERE public_id = $1 AND company_id = $2")
-        .bind(public_id)
-        .bind(company.as_str())
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(unavailable)?;
+) -> Result<bool, Failure> {
+    let doc: Option<String> = conn
+        .prepare_cached("SELECT doc FROM api_keys WHERE public_id = ?1 AND company_id = ?2")?
+        .query_row(params![public_id, company.as_str()], |row| row.get(0))
+        .optional()?;
     let Some(doc) = doc else { return Ok(false) };
-    let mut key: ApiKey = serde_json::from_str(&doc).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+    let mut key: ApiKey = serde_json::from_str(&doc).map_err(crate::corrupt)?;
     if key.revoked_at.is_some() {
         return Ok(false);
     }
     key.revoked_at = Some(at);
-    sqlx::query("UPDATE api_keys SET doc = $2 WHERE public_id = $1")
-        .bind(public_id)
-        .bind(to_doc(&key)?)
-        .execute(&mut *conn)
-        .await
-        .map_err(unavailable)?;
+    conn.prepare_cached("UPDATE api_keys SET doc = ?2 WHERE public_id = ?1")?
+        .execute(params![public_id, to_doc(&key)?])?;
     Ok(true)
 }
 
-pub(crate) async fn apply(conn: &mut SqliteConnection, change: Change) -> Result<Applied, StoreError> {
+/// Applies one change on its own: the path taken when the batched one could not be.
+pub(crate) fn apply(conn: &Connection, change: Change) -> Result<Applied, Failure> {
     for guard in &change.guards {
-        let version: Option<i64> = sqlx::query_scalar("SELECT version FROM tests WHERE id = $1 AND company_id = $2")
-            .bind(guard.test_id.as_str())
-            .bind(guard.company_id.as_str())
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(unavailable)?;
+        let version: Option<i64> = conn
+            .prepare_cached("SELECT version FROM tests WHERE id = ?1 AND company_id = ?2")?
+            .query_row(params![guard.test_id.as_str(), guard.company_id.as_str()], |row| row.get(0))
+            .optional()?;
         if version != Some(guard.version as i64) {
-            return Err(conflict("test", guard.test_id.as_str(), Expected::Version(guard.version)));
+            return Err(conflict("test", guard.test_id.as_str(), Expected::Version(guard.version)).into());
         }
     }
     for (test, expected) in &change.tests {
-        write_test(conn, test, *expected).await?;
+        write_test(conn, test, *expected)?;
     }
     for (session, expected) in &change.sessions {
-        write_session(conn, session, *expected).await?;
-        write_timer(conn, session, *expected).await?;
+        write_session(conn, session, *expected)?;
+        write_timer(conn, session, *expected)?;
     }
     for (interview, expected) in &change.interviews {
-        write_interview(conn, interview, *expected).await?;
+        write_interview(conn, interview, *expected)?;
     }
     let mut events = Vec::with_capacity(change.events.len());
     for event in change.events {
-        events.push(insert_event(conn, event).await?);
+        events.push(insert_event(conn, event)?);
     }
     Ok(Applied { events })
 }
@@ -368,206 +323,175 @@ pub(crate) fn conflict(aggregate: &'static str, id: &str, expected: Expected) ->
     StoreError::Conflict { aggregate, id: id.to_owned(), expected }
 }
 
-fn expect_one_row(res: SqliteQueryResult, aggregate: &'static str, id: &str, expected: &str) -> Result<(), StoreError> {
-    if res.rows_affected() == 1 {
+fn expect_one_row(updated: usize, aggregate: &'static str, id: &str, expected: &str) -> Result<(), Failure> {
+    if updated == 1 {
         Ok(())
     } else {
-        Err(StoreError::Conflict { aggregate, id: id.to_owned(), expected: expected.to_owned() })
+        Err(StoreError::Conflict { aggregate, id: id.to_owned(), expected: expected.to_owned() }.into())
     }
 }
 
 /// Maps a failed INSERT: a taken primary key means the aggregate already exists.
-fn insert_error(err: sqlx::Error, aggregate: &'static str, id: &str) -> StoreError {
-    match err {
-        sqlx::Error::Database(db) if db.is_unique_violation() => conflict(aggregate, id, Expected::New),
-        other => unavailable(other),
-    }
+fn insert_error(err: rusqlite::Error, aggregate: &'static str, id: &str) -> Failure {
+    if is_unique_violation(&err) { conflict(aggregate, id, Expected::New).into() } else { err.into() }
 }
 
 pub(crate) fn to_doc(value: &impl serde::Serialize) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|err| StoreError::InvalidChange(format!("cannot encode: {err}")))
 }
 
-pub(crate) async fn write_test(
-    conn: &mut SqliteConnection,
-    test: &CompanyTest,
-    expected: Expected,
-) -> Result<(), StoreError> {
+pub(crate) fn write_test(conn: &Connection, test: &CompanyTest, expected: Expected) -> Result<(), Failure> {
     let id = test.id.as_str();
     check_version("test", id, test.version, expected)?;
     let doc = to_doc(test)?;
     let version = test.version as i64;
     match expected {
-        Expected::New => sqlx::query(
-            "INSERT INTO tests (id, company_id, version, title, status, framework_id, create_date, doc) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(id)
-        .bind(test.company_id.as_str())
-        .bind(version)
-        .bind(&test.title)
-        .bind(test.status.as_str())
-        .bind(test.framework_id.as_ref().map(|f| f.as_str()))
-        .bind(test.create_date.as_millis())
-        .bind(doc)
-        .execute(&mut *conn)
-        .await
-        .map(drop)
-        .map_err(|err| insert_error(err, "test", id)),
+        Expected::New => conn
+            .prepare_cached(
+                "INSERT INTO tests (id, company_id, version, title, status, framework_id, create_date, doc) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                id,
+                test.company_id.as_str(),
+                version,
+                test.title,
+                test.status.as_str(),
+                test.framework_id.as_ref().map(|f| f.as_str()),
+                test.create_date.as_millis(),
+                doc,
+            ])
+            .map(drop)
+            .map_err(|err| insert_error(err, "test", id)),
         Expected::Version(old) => {
-            let res = sqlx::query(
-                "UPDATE tests SET version = $3, title = $4, status = $5, doc = $6 \
-                 WHERE id = $1 AND company_id = $2 AND version = $7",
-            )
-            .bind(id)
-            .bind(test.company_id.as_str())
-            .bind(version)
-            .bind(&test.title)
-            .bind(test.status.as_str())
-            .bind(doc)
-            .bind(old as i64)
-            .execute(&mut *conn)
-            .await
-            .map_err(unavailable)?;
-            if res.rows_affected() == 1 { Ok(()) } else { Err(conflict("test", id, expected)) }
+            let updated = conn
+                .prepare_cached(
+                    "UPDATE tests SET version = ?3, title = ?4, status = ?5, doc = ?6 \
+                     WHERE id = ?1 AND company_id = ?2 AND version = ?7",
+                )?
+                .execute(params![
+                    id,
+                    test.company_id.as_str(),
+                    version,
+                    test.title,
+                    test.status.as_str(),
+                    doc,
+                    old as i64
+                ])?;
+            if updated == 1 { Ok(()) } else { Err(conflict("test", id, expected).into()) }
         }
     }
 }
 
-async fn write_session(
-    conn: &mut SqliteConnection,
-    session: &CompanyTestSession,
-    expected: Expected,
-) -> Result<(), StoreError> {
+fn write_session(conn: &Connection, session: &CompanyTestSession, expected: Expected) -> Result<(), Failure> {
     let id = session.id.as_str();
     check_version("test session", id, session.version, expected)?;
     let doc = to_doc(session)?;
     let version = session.version as i64;
     let finish = session.finish_date.map(|t| t.as_millis());
     match expected {
-        Expected::New => sqlx::query(
-            "INSERT INTO sessions (id, company_id, test_id, version, status, candidate_email, framework_id, \
-             create_date, finish_date, greenhouse_candidate_id, greenhouse_application_id, doc) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(id)
-        .bind(session.company_id.as_str())
-        .bind(session.test_id.as_str())
-        .bind(version)
-        .bind(session.status.as_str())
-        .bind(&session.candidate.email)
-        .bind(session.framework_id.as_ref().map(|f| f.as_str()))
-        .bind(session.create_date.as_millis())
-        .bind(finish)
-        .bind(session.integrations.greenhouse_candidate_id.as_deref())
-        .bind(session.integrations.greenhouse_application_id.as_deref())
-        .bind(doc)
-        .execute(&mut *conn)
-        .await
-        .map(drop)
-        .map_err(|err| insert_error(err, "test session", id)),
+        Expected::New => conn
+            .prepare_cached(
+                "INSERT INTO sessions (id, company_id, test_id, version, status, candidate_email, framework_id, \
+                 create_date, finish_date, greenhouse_candidate_id, greenhouse_application_id, doc) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?
+            .execute(params![
+                id,
+                session.company_id.as_str(),
+                session.test_id.as_str(),
+                version,
+                session.status.as_str(),
+                session.candidate.email,
+                session.framework_id.as_ref().map(|f| f.as_str()),
+                session.create_date.as_millis(),
+                finish,
+                session.integrations.greenhouse_candidate_id,
+                session.integrations.greenhouse_application_id,
+                doc,
+            ])
+            .map(drop)
+            .map_err(|err| insert_error(err, "test session", id)),
         Expected::Version(old) => {
-            let res = sqlx::query(
-                "UPDATE sessions SET version = $3, status = $4, finish_date = $5, doc = $6 \
-                 WHERE id = $1 AND company_id = $2 AND version = $7",
-            )
-            .bind(id)
-            .bind(session.company_id.as_str())
-            .bind(version)
-            .bind(session.status.as_str())
-            .bind(finish)
-            .bind(doc)
-            .bind(old as i64)
-            .execute(&mut *conn)
-            .await
-            .map_err(unavailable)?;
-            if res.rows_affected() == 1 { Ok(()) } else { Err(conflict("test session", id, expected)) }
+            let updated = conn
+                .prepare_cached(
+                    "UPDATE sessions SET version = ?3, status = ?4, finish_date = ?5, doc = ?6 \
+                     WHERE id = ?1 AND company_id = ?2 AND version = ?7",
+                )?
+                .execute(params![
+                    id,
+                    session.company_id.as_str(),
+                    version,
+                    session.status.as_str(),
+                    finish,
+                    doc,
+                    old as i64
+                ])?;
+            if updated == 1 { Ok(()) } else { Err(conflict("test session", id, expected).into()) }
         }
     }
 }
 
 /// Rewrites the session's timer from its new state, in the same transaction.
-async fn write_timer(
-    conn: &mut SqliteConnection,
-    session: &CompanyTestSession,
-    expected: Expected,
-) -> Result<(), StoreError> {
-    let res = match session.next_deadline() {
-        Some(deadline) => {
-            sqlx::query(
-                "INSERT INTO timers (session_id, company_id, kind, due_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (session_id) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at",
-            )
-            .bind(session.id.as_str())
-            .bind(session.company_id.as_str())
-            .bind(deadline.kind.as_str())
-            .bind(deadline.due.as_millis())
-            .execute(&mut *conn)
-            .await
-        }
+fn write_timer(conn: &Connection, session: &CompanyTestSession, expected: Expected) -> Result<(), Failure> {
+    match session.next_deadline() {
+        Some(deadline) => conn
+            .prepare_cached(
+                "INSERT INTO timers (session_id, company_id, kind, due_at) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (session_id) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at",
+            )?
+            .execute(params![
+                session.id.as_str(),
+                session.company_id.as_str(),
+                deadline.kind.as_str(),
+                deadline.due.as_millis()
+            ])?,
         None if expected == Expected::New => return Ok(()),
-        None => {
-            sqlx::query("DELETE FROM timers WHERE session_id = $1").bind(session.id.as_str()).execute(&mut *conn).await
-        }
+        None => conn.prepare_cached("DELETE FROM timers WHERE session_id = ?1")?.execute([session.id.as_str()])?,
     };
-    res.map(drop).map_err(unavailable)
+    Ok(())
 }
 
-pub(crate) async fn write_interview(
-    conn: &mut SqliteConnection,
-    interview: &LiveInterview,
-    expected: Expected,
-) -> Result<(), StoreError> {
+pub(crate) fn write_interview(conn: &Connection, interview: &LiveInterview, expected: Expected) -> Result<(), Failure> {
     let id = interview.id.as_str();
     check_version("live interview", id, interview.version, expected)?;
     let doc = to_doc(interview)?;
     match expected {
-        Expected::New => sqlx::query("INSERT INTO interviews (id, company_id, version, doc) VALUES ($1, $2, $3, $4)")
-            .bind(id)
-            .bind(interview.company_id.as_str())
-            .bind(interview.version as i64)
-            .bind(doc)
-            .execute(&mut *conn)
-            .await
+        Expected::New => conn
+            .prepare_cached("INSERT INTO interviews (id, company_id, version, doc) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![id, interview.company_id.as_str(), interview.version as i64, doc])
             .map(drop)
             .map_err(|err| insert_error(err, "live interview", id)),
         Expected::Version(old) => {
-            let res = sqlx::query(
-                "UPDATE interviews SET version = $3, doc = $4 WHERE id = $1 AND company_id = $2 AND version = $5",
-            )
-            .bind(id)
-            .bind(interview.company_id.as_str())
-            .bind(interview.version as i64)
-            .bind(doc)
-            .bind(old as i64)
-            .execute(&mut *conn)
-            .await
-            .map_err(unavailable)?;
-            if res.rows_affected() == 1 { Ok(()) } else { Err(conflict("live interview", id, expected)) }
+            let updated = conn
+                .prepare_cached(
+                    "UPDATE interviews SET version = ?3, doc = ?4 WHERE id = ?1 AND company_id = ?2 AND version = ?5",
+                )?
+                .execute(params![id, interview.company_id.as_str(), interview.version as i64, doc, old as i64])?;
+            if updated == 1 { Ok(()) } else { Err(conflict("live interview", id, expected).into()) }
         }
     }
 }
 
-async fn insert_event(conn: &mut SqliteConnection, event: DomainEvent) -> Result<StoredEvent, StoreError> {
+fn insert_event(conn: &Connection, event: DomainEvent) -> Result<StoredEvent, Failure> {
     let id = new_event_id();
     let payload = serde_json::to_string(&event.payload)
         .map_err(|err| StoreError::InvalidChange(format!("cannot encode the payload: {err}")))?;
-    let res = sqlx::query(
+    conn.prepare_cached(
         "INSERT INTO events (id, company_id, session_id, test_id, kind, triggered_on, payload) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(id.as_str())
-    .bind(event.company_id.as_str())
-    .bind(event.session_id.as_ref().map(|s| s.as_str()))
-    .bind(event.test_id.as_ref().map(|t| t.as_str()))
-    .bind(event.kind.name())
-    .bind(event.triggered_on.as_millis())
-    .bind(payload)
-    .execute(&mut *conn)
-    .await
-    .map_err(unavailable)?;
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        id.as_str(),
+        event.company_id.as_str(),
+        event.session_id.as_ref().map(|s| s.as_str()),
+        event.test_id.as_ref().map(|t| t.as_str()),
+        event.kind.name(),
+        event.triggered_on.as_millis(),
+        payload,
+    ])?;
     let stored = StoredEvent {
-        seq: res.last_insert_rowid(),
+        seq: conn.last_insert_rowid(),
         id,
         kind: event.kind,
         triggered_on: event.triggered_on,
@@ -582,6 +506,6 @@ async fn insert_event(conn: &mut SqliteConnection, event: DomainEvent) -> Result
         (None, Some(test)) => format!("test:{test}"),
         (None, None) => format!("event:{}", stored.id),
     };
-    crate::delivery::fan_out(conn, &stored, &order_key).await?;
+    crate::delivery::fan_out(conn, &stored, &order_key)?;
     Ok(stored)
 }

@@ -76,7 +76,22 @@ struct Inner {
     /// than its share, and those wait here rather than open more connections.
     slots: Mutex<HashMap<WebhookId, Arc<Semaphore>>>,
     in_flight: Mutex<InFlight>,
+    /// A sending task finished: a leased delivery waiting for one can start.
     slot_freed: Notify,
+    /// Results were recorded and their deliveries left `in_flight`: a claim may find room.
+    released: Notify,
+}
+
+/// What a claim says about the due work it may have left behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Left {
+    /// Nothing, as far as this worker can tell: wait for a signal or the poll.
+    Nothing,
+    /// It was cut short by the batch size: claim again at once.
+    More,
+    /// It left out webhooks at their cap, or had no free slot: claim again once results are
+    /// recorded and make room.
+    AfterRelease,
 }
 
 #[derive(Default)]
@@ -96,6 +111,7 @@ impl Worker {
             slots: Mutex::default(),
             in_flight: Mutex::default(),
             slot_freed: Notify::new(),
+            released: Notify::new(),
         };
         Worker { inner: Arc::new(inner) }
     }
@@ -157,8 +173,10 @@ impl Worker {
         let mut pending: VecDeque<ClaimedDelivery> = VecDeque::new();
         let running = Arc::new(AtomicUsize::new(0));
         // A claim is a write: only look when something may be due — at start, when the store
-        // says a commit left claimable work, on the poll, or when the last claim came back full.
+        // says a commit left claimable work, on the poll, when the last claim came back full,
+        // or when it left work out for lack of room and recorded results made some.
         let mut look = true;
+        let mut look_on_release = false;
         while !shutdown.is_cancelled() {
             while running.load(Ordering::Acquire) < self.inner.config.concurrency {
                 let Some(delivery) = pending.pop_front() else { break };
@@ -175,9 +193,9 @@ impl Worker {
             // Claim only when nothing leased is waiting: a claim's lease starts counting now.
             if look && pending.is_empty() {
                 match self.claim().await {
-                    Ok((claimed, full)) => {
-                        // A claim cut short by the free slots or the batch size leaves more.
-                        look = full;
+                    Ok((claimed, left)) => {
+                        look = left == Left::More;
+                        look_on_release = left == Left::AfterRelease;
                         if !claimed.is_empty() {
                             pending.extend(claimed);
                             continue;
@@ -199,6 +217,7 @@ impl Worker {
                 }
                 () = signal.notified() => look = true,
                 () = self.inner.slot_freed.notified() => {}
+                () = self.inner.released.notified(), if look_on_release => look = true,
                 () = tokio::time::sleep(self.inner.config.poll_interval) => look = true,
             }
         }
@@ -247,13 +266,11 @@ impl Worker {
             }
         }
         drop(in_flight);
-        self.inner.slot_freed.notify_one();
+        self.inner.released.notify_one();
     }
 
-    /// Leases as many due deliveries as there are free slots, skipping saturated webhooks.
-    /// Leases as many due deliveries as there are free slots; `full` when the claim was cut
-    /// short (by the slots or the batch size), so more may be due.
-    async fn claim(&self) -> Result<(Vec<ClaimedDelivery>, bool), StoreError> {
+    /// Leases as many due deliveries as there are free slots, skipping webhooks at their cap.
+    async fn claim(&self) -> Result<(Vec<ClaimedDelivery>, Left), StoreError> {
         let config = &self.inner.config;
         let (free, saturated) = {
             let in_flight = self.inner.in_flight.lock().expect("not poisoned");
@@ -266,14 +283,20 @@ impl Worker {
             (config.concurrency.saturating_sub(in_flight.total), saturated)
         };
         if free == 0 {
-            return Ok((Vec::new(), true));
+            return Ok((Vec::new(), Left::AfterRelease));
         }
         let now = self.inner.clock.now();
         let limit = free.min(1024);
         let claimed = self.inner.store.claim_deliveries(now, config.lease, limit as u32, &saturated).await?;
         self.count_in_flight(&claimed);
-        let full = claimed.len() == limit;
-        Ok((claimed, full))
+        let left = if claimed.len() == limit {
+            Left::More
+        } else if !saturated.is_empty() {
+            Left::AfterRelease
+        } else {
+            Left::Nothing
+        };
+        Ok((claimed, left))
     }
 
     fn count_in_flight(&self, deliveries: &[ClaimedDelivery]) {

@@ -242,18 +242,22 @@ fn events_by_seq(conn: &Connection, seqs: &[i64]) -> Result<Vec<StoredEvent>, Fa
 /// Records attempts and their consequences in the caller's transaction. A batch of successes
 /// (the common case) takes a few statements in all; a batch with any failure is recorded
 /// attempt by attempt, in order, because each failure moves its webhook's health.
-pub(crate) fn record(conn: &Connection, attempts: &[AttemptRecord], policy: &HealthPolicy) -> Result<(), Failure> {
+///
+/// Says whether any delivery became due now: a session's next one moved up, or a webhook came
+/// back and its queue was unpaused. (Retries fall due later; workers find them by polling.)
+pub(crate) fn record(conn: &Connection, attempts: &[AttemptRecord], policy: &HealthPolicy) -> Result<bool, Failure> {
     if attempts.iter().all(|a| a.result == AttemptResult::Delivered) {
         return record_delivered(conn, attempts);
     }
+    let mut due = false;
     for attempt in attempts {
-        record_one(conn, attempt, policy)?;
+        due |= record_one(conn, attempt, policy)?;
     }
-    Ok(())
+    Ok(due)
 }
 
 /// The all-delivered fast path: the same effects as [`record_one`] for each attempt.
-fn record_delivered(conn: &Connection, attempts: &[AttemptRecord]) -> Result<(), Failure> {
+fn record_delivered(conn: &Connection, attempts: &[AttemptRecord]) -> Result<bool, Failure> {
     let rows = attempts
         .iter()
         .map(|a| {
@@ -277,7 +281,7 @@ fn record_delivered(conn: &Connection, attempts: &[AttemptRecord]) -> Result<(),
         |row| Ok((row.get::<_, i64>(0)?, (row.get::<_, i64>(1)?, row.get::<_, String>(2)?))),
     )?;
     if updated.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let recorded: HashMap<i64, (i64, String)> = updated.into_iter().collect();
     let mut log = Vec::with_capacity(recorded.len());
@@ -309,7 +313,7 @@ fn record_delivered(conn: &Connection, attempts: &[AttemptRecord]) -> Result<(),
         |_| Ok(()),
     )?;
     // Each finished delivery's session moves up: its next waiting delivery becomes ready.
-    each_chunk(
+    let promoted = each_chunk(
         conn,
         "UPDATE deliveries SET state = 'ready', \
                 paused = (SELECT w.state <> 'active' FROM webhooks w WHERE w.id = deliveries.webhook_id) \
@@ -317,18 +321,19 @@ fn record_delivered(conn: &Connection, attempts: &[AttemptRecord]) -> Result<(),
                               WHERE d.webhook_id = v.column1 AND d.order_key = v.column2 \
                                 AND d.state IN ('ready', 'waiting') AND d.state = 'waiting' ORDER BY d.id LIMIT 1) \
                       FROM (",
-        ") AS v)",
+        ") AS v) RETURNING id",
         2,
         next_in_line,
         |_| Ok(()),
     )?;
+    let mut due = !promoted.is_empty();
     for webhook in webhooks {
-        webhook_succeeded(conn, webhook)?;
+        due |= webhook_succeeded(conn, webhook)?;
     }
-    Ok(())
+    Ok(due)
 }
 
-fn record_one(conn: &Connection, attempt: &AttemptRecord, policy: &HealthPolicy) -> Result<(), Failure> {
+fn record_one(conn: &Connection, attempt: &AttemptRecord, policy: &HealthPolicy) -> Result<bool, Failure> {
     let (state, next_attempt_at, finished_at) = match attempt.result {
         AttemptResult::Delivered => ("delivered", None, Some(attempt.at.as_millis())),
         AttemptResult::RetryAt(at) => ("ready", Some(at.as_millis()), None),
@@ -356,7 +361,7 @@ fn record_one(conn: &Connection, attempt: &AttemptRecord, policy: &HealthPolicy)
         .optional()?;
     // Another worker claimed it after our lease ran out (or the webhook was deleted): its
     // outcome stands, ours is dropped.
-    let Some((order_key, attempt_no, paused)) = updated else { return Ok(()) };
+    let Some((order_key, attempt_no, paused)) = updated else { return Ok(false) };
 
     conn.prepare_cached(
         "INSERT INTO attempts (delivery_id, webhook_id, attempt, at, status, error_class, latency_ms, excerpt) \
@@ -373,26 +378,31 @@ fn record_one(conn: &Connection, attempt: &AttemptRecord, policy: &HealthPolicy)
         attempt.excerpt,
     ])?;
 
+    let mut promoted = 0;
     if state != "ready" {
         // Finished (delivered or given up): the session's next delivery moves up. The
         // repeated state term lets SQLite use the partial queue index, which holds only
         // unfinished deliveries (a webhook's whole history can be long).
-        conn.prepare_cached(
-            "UPDATE deliveries SET state = 'ready', paused = ?3 WHERE id = \
+        promoted = conn
+            .prepare_cached(
+                "UPDATE deliveries SET state = 'ready', paused = ?3 WHERE id = \
              (SELECT id FROM deliveries INDEXED BY deliveries_queue \
               WHERE webhook_id = ?1 AND order_key = ?2 AND state IN ('ready', 'waiting') AND state = 'waiting' \
               ORDER BY id LIMIT 1)",
-        )?
-        .execute(params![attempt.webhook_id.as_str(), order_key, paused])?;
+            )?
+            .execute(params![attempt.webhook_id.as_str(), order_key, paused])?;
     }
-    if attempt.result == AttemptResult::Delivered {
-        webhook_succeeded(conn, &attempt.webhook_id)
+    let recovered = if attempt.result == AttemptResult::Delivered {
+        webhook_succeeded(conn, &attempt.webhook_id)?
     } else {
-        webhook_failed(conn, attempt, policy)
-    }
+        webhook_failed(conn, attempt, policy)?;
+        false
+    };
+    Ok((promoted > 0 && !paused) || recovered)
 }
 
-fn webhook_succeeded(conn: &Connection, webhook: &WebhookId) -> Result<(), Failure> {
+/// Clears a webhook's failures; says whether it came back to active (its queue unpaused).
+fn webhook_succeeded(conn: &Connection, webhook: &WebhookId) -> Result<bool, Failure> {
     // A disabled webhook stays disabled until someone tests and saves it.
     let recovered: Option<String> = conn
         .prepare_cached(
@@ -402,10 +412,11 @@ fn webhook_succeeded(conn: &Connection, webhook: &WebhookId) -> Result<(), Failu
         )?
         .query_row([webhook.as_str()], |row| row.get(0))
         .optional()?;
-    if recovered.as_deref() == Some("active") {
+    let active = recovered.as_deref() == Some("active");
+    if active {
         set_paused(conn, webhook, false)?;
     }
-    Ok(())
+    Ok(active)
 }
 
 fn webhook_failed(conn: &Connection, attempt: &AttemptRecord, policy: &HealthPolicy) -> Result<(), Failure> {

@@ -90,25 +90,40 @@ impl SqliteStore {
     /// SQLite no other process can hold a claim, so deliveries that were in flight when the
     /// previous process died are due again at once rather than after their lease.
     pub async fn release_leases(&self) -> Result<u64, StoreError> {
-        self.write(|conn| {
+        self.write_waking(|conn| {
             let released = conn
                 .prepare_cached("UPDATE deliveries SET lease_until = 0 WHERE state = 'ready' AND lease_until > 0")?
                 .execute([])?;
             conn.prepare_cached("UPDATE webhooks SET probe_lease_until = 0 WHERE probe_lease_until > 0")?.execute([])?;
-            Ok(released as u64)
+            Ok((released as u64, released > 0))
         })
         .await
     }
 
-    /// Runs `write` in the writer's next batch and waits until that batch is durable.
+    /// Runs `write` in the writer's next batch and waits until that batch is durable. For
+    /// writes that never make a delivery due.
     async fn write<T, F>(&self, write: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, Failure> + Send + 'static,
     {
+        self.write_waking(move |conn| write(conn).map(|value| (value, false))).await
+    }
+
+    /// Like [`Self::write`], for writes that may make deliveries due: `write` says whether it
+    /// did, and if so the delivery workers are woken once the batch is durable.
+    async fn write_waking<T, F>(&self, write: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<(T, bool), Failure> + Send + 'static,
+    {
         let (to, answer) = oneshot::channel();
         let job = WriteJob::Run(Box::new(move |conn| {
-            Box::new(Reply { to, result: write(conn).map_err(StoreError::from) }) as Box<dyn Completion>
+            let (result, wakes) = match write(conn) {
+                Ok((value, wakes)) => (Ok(value), wakes),
+                Err(failure) => (Err(StoreError::from(failure)), false),
+            };
+            Box::new(Reply { to, result, wakes }) as Box<dyn Completion>
         }));
         self.writer.send(job).await.map_err(|_| abandoned())?;
         answer.await.map_err(|_| abandoned())?
@@ -167,6 +182,12 @@ fn connect(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
         if read_only {
             conn.pragma_update(None, "query_only", true).map_err(sql)?;
         }
+        // Savepoints journal the pages they change; keep that journal off the disk.
+        conn.pragma_update(None, "temp_store", "MEMORY").map_err(sql)?;
+        // Plans never depend on bound values: otherwise SQLite re-parses and re-plans a cached
+        // statement whenever a parameter it could plan by (a range bound, a term matching a
+        // partial index) is bound to a new value, which was most of a small batch's cost.
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(sql)?;
         // Batches bind rows in power-of-two chunks, one statement per size and table.
         conn.set_prepared_statement_cache_capacity(256);
         Ok(conn)
@@ -548,7 +569,8 @@ impl screenhook_store::Store for SqliteStore {
 
     async fn restore_webhook(&self, company: &CompanyId, id: &WebhookId, now: Timestamp) -> Result<bool, StoreError> {
         let (company, id) = (company.clone(), id.clone());
-        self.write(move |conn| delivery::restore_webhook(conn, &company, &id, now)).await
+        self.write_waking(move |conn| delivery::restore_webhook(conn, &company, &id, now).map(|done| (done, done)))
+            .await
     }
 
     async fn claim_deliveries(
@@ -564,7 +586,8 @@ impl screenhook_store::Store for SqliteStore {
 
     async fn record_attempts(&self, attempts: Vec<AttemptRecord>, policy: &HealthPolicy) -> Result<(), StoreError> {
         let policy = policy.clone();
-        self.write(move |conn| delivery::record(conn, &attempts, &policy)).await
+        // Wakes the workers only when a finished delivery let its session's next one go.
+        self.write_waking(move |conn| delivery::record(conn, &attempts, &policy).map(|promoted| ((), promoted))).await
     }
 
     async fn deliveries(&self, company: &CompanyId, filter: &DeliveryFilter) -> Result<Vec<DeliveryRow>, StoreError> {
@@ -598,7 +621,8 @@ impl screenhook_store::Store for SqliteStore {
         now: Timestamp,
     ) -> Result<Option<DeliveryRow>, StoreError> {
         let (c, w, e) = (company.clone(), webhook.clone(), event.clone());
-        let id = self.write(move |conn| delivery::replay(conn, &c, &w, &e, now)).await?;
+        let id =
+            self.write_waking(move |conn| delivery::replay(conn, &c, &w, &e, now).map(|id| (id, id.is_some()))).await?;
         let Some(id) = id else { return Ok(None) };
         self.read_one(delivery::DELIVERY_BY_ID_SQL, vec![Value::Integer(id)], delivery::decode_delivery).await
     }
@@ -611,7 +635,8 @@ impl screenhook_store::Store for SqliteStore {
         now: Timestamp,
     ) -> Result<u32, StoreError> {
         let (c, w) = (company.clone(), webhook.clone());
-        self.write(move |conn| delivery::recover(conn, &c, &w, since, now)).await
+        self.write_waking(move |conn| delivery::recover(conn, &c, &w, since, now).map(|queued| (queued, queued > 0)))
+            .await
     }
 
     async fn pending_notifications(&self, limit: u32) -> Result<Vec<Notification>, StoreError> {
@@ -665,5 +690,43 @@ mod tests {
         assert!(store.claim_deliveries(T0, lease, 10, &[]).await.unwrap().is_empty(), "leased");
         assert_eq!(store.release_leases().await.unwrap(), 1);
         assert_eq!(store.claim_deliveries(T0, lease, 10, &[]).await.unwrap().len(), 1);
+    }
+
+    /// A claim is a write that makes nothing due: were the workers woken by it, an idle worker
+    /// would claim in a loop forever. Recording a delivery that lets its session's next event
+    /// go does wake them.
+    #[tokio::test]
+    async fn claims_do_not_wake_the_workers_but_promotions_do() {
+        use std::time::Duration;
+
+        use screenhook_domain::{EventKind, Millis};
+        use screenhook_store::{
+            AttemptResult,
+            conformance::{T0, fire, policy, record, seed, webhook},
+        };
+        // The writer signals before it replies, so a pending signal is there to be seen at once.
+        async fn woken(signal: &tokio::sync::Notify) -> bool {
+            tokio::time::timeout(Duration::ZERO, signal.notified()).await.is_ok()
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("screenhook.db")).await.unwrap();
+        let signal = store.work_signal();
+        store.insert_webhook(&webhook("acme", "wh", &EventKind::ALL)).await.unwrap();
+        let (_, session) = seed(&store, "acme", "s1").await;
+        fire(&store, &session, EventKind::CompanyTestSessionStarted).await;
+        assert!(woken(&signal).await, "new deliveries wake the workers");
+
+        let lease = Millis::from_millis(120_000);
+        let claimed = store.claim_deliveries(T0, lease, 10, &[]).await.unwrap();
+        assert_eq!(claimed.len(), 1, "the second event waits behind the first");
+        assert!(store.claim_deliveries(T0, lease, 10, &[]).await.unwrap().is_empty());
+        assert!(!woken(&signal).await, "a claim woke the workers");
+
+        store.record_attempts(vec![record(&claimed[0], T0, AttemptResult::Delivered)], &policy()).await.unwrap();
+        assert!(woken(&signal).await, "the session's next event is due: the workers must look");
+        let next = store.claim_deliveries(T0, lease, 10, &[]).await.unwrap();
+        assert_eq!(next[0].event.kind, EventKind::CompanyTestSessionStarted);
+        store.record_attempts(vec![record(&next[0], T0, AttemptResult::Delivered)], &policy()).await.unwrap();
+        assert!(!woken(&signal).await, "nothing moved up, nothing to look for");
     }
 }

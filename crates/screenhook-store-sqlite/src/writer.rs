@@ -31,6 +31,8 @@ pub(crate) enum WriteJob {
 /// A job's result, held until its batch commits (or fails as a whole).
 pub(crate) trait Completion: Send {
     fn succeeded(&self) -> bool;
+    /// The job may have made deliveries due, so delivery workers should look.
+    fn wakes_workers(&self) -> bool;
     /// The batch did not commit: whatever the job did, it failed.
     fn fail(self: Box<Self>, message: &str) -> Box<dyn Completion>;
     fn send(self: Box<Self>);
@@ -39,6 +41,7 @@ pub(crate) trait Completion: Send {
 pub(crate) struct Reply<T> {
     pub(crate) to: oneshot::Sender<Result<T, StoreError>>,
     pub(crate) result: Result<T, StoreError>,
+    pub(crate) wakes: bool,
 }
 
 impl<T: Send + 'static> Completion for Reply<T> {
@@ -46,12 +49,16 @@ impl<T: Send + 'static> Completion for Reply<T> {
         self.result.is_ok()
     }
 
+    fn wakes_workers(&self) -> bool {
+        self.wakes && self.result.is_ok()
+    }
+
     fn fail(self: Box<Self>, message: &str) -> Box<dyn Completion> {
         let result = match self.result {
             Ok(_) => Err(StoreError::Unavailable(message.to_owned())),
             failed => failed,
         };
-        Box::new(Reply { to: self.to, result })
+        Box::new(Reply { to: self.to, result, wakes: false })
     }
 
     fn send(self: Box<Self>) {
@@ -102,13 +109,14 @@ pub(crate) fn run(conn: Connection, mut jobs: mpsc::Receiver<WriteJob>, work: Ar
         let mut leased = Vec::new();
         let lease = handoff.lease();
         // Changes written by the fast path with a worker listening hand their deliveries over;
-        // anything else (other writes, the change-by-change path) may leave work to claim.
-        let mut claimable = lease.is_none() || batch.iter().any(|job| matches!(job, WriteJob::Run(_)));
+        // without one, or on the change-by-change path, they leave work to claim. Other writes
+        // say for themselves: a claim must not wake the workers, or idle workers claim forever.
+        let mut claimable = lease.is_none() && batch.iter().any(|job| matches!(job, WriteJob::Apply(..)));
         let completions = commit_batch(&conn, batch.drain(..), lease, &mut leased, &mut claimable);
         if completions.iter().any(|c| c.succeeded()) {
             // Only what committed is handed over.
             handoff.send(leased);
-            if claimable {
+            if claimable || completions.iter().any(|c| c.wakes_workers()) {
                 // Stores a permit when no worker is waiting, so the signal is never lost.
                 work.notify_one();
             }
@@ -182,7 +190,7 @@ fn apply_changes(
         Ok(results) => {
             conn.execute_batch("RELEASE batch").map_err(|err| format!("could not close a savepoint: {err}"))?;
             for (reply, result) in replies.into_iter().zip(results) {
-                done.push(Box::new(Reply { to: reply, result }));
+                done.push(Box::new(Reply { to: reply, result, wakes: false }));
             }
             return Ok(());
         }
@@ -197,7 +205,8 @@ fn apply_changes(
     }
     for (change, reply) in changes.into_iter().zip(replies) {
         let run: RunJob = Box::new(move |conn| {
-            Box::new(Reply { to: reply, result: apply(conn, change).map_err(StoreError::from) }) as Box<dyn Completion>
+            let result = apply(conn, change).map_err(StoreError::from);
+            Box::new(Reply { to: reply, result, wakes: false }) as Box<dyn Completion>
         });
         in_savepoint(conn, run, done)?;
     }

@@ -584,7 +584,7 @@ pub fn webhook(company: &str, id: &str, events: &[EventKind]) -> Webhook {
     }
 }
 
-fn policy() -> HealthPolicy {
+pub fn policy() -> HealthPolicy {
     HealthPolicy {
         probe_delays: (1..=25).map(|n| Millis::from_millis(1_000 * n)).collect(),
         disable_after: 25,
@@ -593,7 +593,7 @@ fn policy() -> HealthPolicy {
     }
 }
 
-fn record(claimed: &ClaimedDelivery, at: Timestamp, result: AttemptResult) -> AttemptRecord {
+pub fn record(claimed: &ClaimedDelivery, at: Timestamp, result: AttemptResult) -> AttemptRecord {
     let status = if result == AttemptResult::Delivered { 200 } else { 500 };
     AttemptRecord {
         delivery_id: claimed.delivery_id,
@@ -609,7 +609,7 @@ fn record(claimed: &ClaimedDelivery, at: Timestamp, result: AttemptResult) -> At
 }
 
 /// Fires one more event for `session` (a new version of it, so the change is realistic).
-async fn fire(store: &dyn Store, session: &CompanyTestSession, kind: EventKind) {
+pub async fn fire(store: &dyn Store, session: &CompanyTestSession, kind: EventKind) {
     let current = store.session(&session.company_id, &session.id).await.unwrap().unwrap();
     let next = CompanyTestSession { version: current.version + 1, ..current.clone() };
     store

@@ -7,6 +7,7 @@
 use std::{
     net::SocketAddr,
     sync::{Arc, Mutex},
+    time::Duration,
 };
 
 use axum::{
@@ -44,6 +45,8 @@ pub struct Answer {
 struct Shared {
     received: Arc<Mutex<Vec<Received>>>,
     answer: Arc<Mutex<Answer>>,
+    /// How long each request takes before it is answered (a slow endpoint).
+    delay: Arc<Mutex<Duration>>,
     count: watch::Sender<usize>,
 }
 
@@ -60,6 +63,7 @@ impl TestReceiver {
         let shared = Shared {
             received: Arc::default(),
             answer: Arc::new(Mutex::new(Answer { status: StatusCode::OK, retry_after: None })),
+            delay: Arc::default(),
             count: watch::channel(0).0,
         };
         let app = Router::new().fallback(record).with_state(shared.clone());
@@ -75,6 +79,11 @@ impl TestReceiver {
     /// Answers every following request with `status`.
     pub fn answer(&self, status: StatusCode) {
         *self.shared.answer.lock().expect("not poisoned") = Answer { status, retry_after: None };
+    }
+
+    /// Holds every following request for `delay` before recording and answering it.
+    pub fn answer_after(&self, delay: Duration) {
+        *self.shared.delay.lock().expect("not poisoned") = delay;
     }
 
     /// Answers every following request with `status` and a `Retry-After` header.
@@ -97,6 +106,10 @@ impl TestReceiver {
 }
 
 async fn record(State(shared): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let delay = *shared.delay.lock().expect("not poisoned");
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let answer = shared.answer.lock().expect("not poisoned").clone();
     let mut received = shared.received.lock().expect("not poisoned");
     received.push(Received { method, path: uri.path().to_owned(), headers, body });

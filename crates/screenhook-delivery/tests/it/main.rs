@@ -3,6 +3,7 @@
 mod emails;
 mod order;
 mod retries;
+mod running;
 mod signing;
 
 use std::sync::Arc;

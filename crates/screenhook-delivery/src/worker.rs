@@ -83,15 +83,16 @@ struct Inner {
 }
 
 /// What a claim says about the due work it may have left behind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Left {
     /// Nothing, as far as this worker can tell: wait for a signal or the poll.
     Nothing,
     /// It was cut short by the batch size: claim again at once.
     More,
-    /// It left out webhooks at their cap, or had no free slot: claim again once results are
-    /// recorded and make room.
-    AfterRelease,
+    /// It had no free slot (empty), or left out these webhooks at their cap: claim again once
+    /// recorded results make room for one of them. (Claiming while they are all still at
+    /// their cap would only walk past their whole backlog again to find nothing.)
+    ForRoom(Vec<WebhookId>),
 }
 
 #[derive(Default)]
@@ -176,7 +177,7 @@ impl Worker {
         // says a commit left claimable work, on the poll, when the last claim came back full,
         // or when it left work out for lack of room and recorded results made some.
         let mut look = true;
-        let mut look_on_release = false;
+        let mut waiting_for_room: Option<Vec<WebhookId>> = None;
         while !shutdown.is_cancelled() {
             while running.load(Ordering::Acquire) < self.inner.config.concurrency {
                 let Some(delivery) = pending.pop_front() else { break };
@@ -195,7 +196,10 @@ impl Worker {
                 match self.claim().await {
                     Ok((claimed, left)) => {
                         look = left == Left::More;
-                        look_on_release = left == Left::AfterRelease;
+                        waiting_for_room = match left {
+                            Left::ForRoom(webhooks) => Some(webhooks),
+                            Left::Nothing | Left::More => None,
+                        };
                         if !claimed.is_empty() {
                             pending.extend(claimed);
                             continue;
@@ -217,7 +221,9 @@ impl Worker {
                 }
                 () = signal.notified() => look = true,
                 () = self.inner.slot_freed.notified() => {}
-                () = self.inner.released.notified(), if look_on_release => look = true,
+                () = self.inner.released.notified(), if waiting_for_room.is_some() => {
+                    look = self.has_room(waiting_for_room.as_deref().unwrap_or_default());
+                }
                 () = tokio::time::sleep(self.inner.config.poll_interval) => look = true,
             }
         }
@@ -283,7 +289,7 @@ impl Worker {
             (config.concurrency.saturating_sub(in_flight.total), saturated)
         };
         if free == 0 {
-            return Ok((Vec::new(), Left::AfterRelease));
+            return Ok((Vec::new(), Left::ForRoom(Vec::new())));
         }
         let now = self.inner.clock.now();
         let limit = free.min(1024);
@@ -292,11 +298,21 @@ impl Worker {
         let left = if claimed.len() == limit {
             Left::More
         } else if !saturated.is_empty() {
-            Left::AfterRelease
+            Left::ForRoom(saturated)
         } else {
             Left::Nothing
         };
         Ok((claimed, left))
+    }
+
+    /// Whether a claim now has a free slot and, if the last one left webhooks out at their cap,
+    /// room under the cap of one of them.
+    fn has_room(&self, left_out: &[WebhookId]) -> bool {
+        let config = &self.inner.config;
+        let in_flight = self.inner.in_flight.lock().expect("not poisoned");
+        in_flight.total < config.concurrency
+            && (left_out.is_empty()
+                || left_out.iter().any(|w| in_flight.by_webhook.get(w).copied().unwrap_or(0) < config.per_webhook))
     }
 
     fn count_in_flight(&self, deliveries: &[ClaimedDelivery]) {

@@ -1,6 +1,6 @@
 //! The screenhook domain: Pre-Screens, invitations, their lifecycle and the events it fires.
 //!
-//! No I/O lives here (no tokio, sqlx, axum or reqwest; `tests/it/tidy.rs` enforces it). Time, ids
+//! No I/O lives here (no tokio, sqlx, rusqlite, axum or reqwest; `tests/it/tidy.rs` enforces it). Time, ids
 //! and tokens are inputs, so every decision is a pure function of (state, command, now).
 //!
 //! # Layout

@@ -4,7 +4,7 @@
 fn no_io_dependencies() {
     let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();
     let doc: toml::Table = manifest.parse().unwrap();
-    let forbidden = ["tokio", "sqlx", "axum", "reqwest", "async-graphql", "hyper", "rand"];
+    let forbidden = ["tokio", "sqlx", "rusqlite", "axum", "reqwest", "async-graphql", "hyper", "rand"];
     for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
         let Some(deps) = doc.get(section).and_then(|d| d.as_table()) else { continue };
         for name in deps.keys() {

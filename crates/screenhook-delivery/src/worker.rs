@@ -1,8 +1,10 @@
 //! The delivery worker.
 //!
-//! The loop leases due deliveries (at most `concurrency` in flight, at most `per_webhook` per
-//! webhook, so one slow endpoint can use only its share of the worker), sends each on its own
-//! task, and hands the outcomes to a recorder that commits them in batches. It sleeps until
+//! The loop leases due deliveries — up to [`LEASED_PER_SLOT`] times as many as it may have
+//! requests in flight, overall (`concurrency`) and per webhook (`per_webhook`; a webhook with its
+//! share leased is left out of claims, so one slow endpoint can use only its share of the
+//! worker) — sends each on its own task with at most `per_webhook` requests to one webhook at
+//! once, and hands the outcomes to a recorder that commits them in batches. It sleeps until
 //! the store signals new work, a slot frees up, or `poll_interval` passes (retries fall due by
 //! time alone).
 
@@ -16,6 +18,11 @@ use std::{
 };
 
 use screenhook_domain::{Millis, Webhook, WebhookId};
+
+/// How many deliveries the worker (and each webhook) may have leased per request it may have
+/// in flight. Above one, the next requests are already leased while the current ones are out,
+/// so a busy endpoint never waits for the worker's next claim; the excess waits in memory.
+pub const LEASED_PER_SLOT: usize = 2;
 use screenhook_engine::Clock;
 use screenhook_store::{AttemptRecord, AttemptResult, ClaimedDelivery, HealthPolicy, Store, StoreError};
 use screenhook_webhooks::{
@@ -36,9 +43,10 @@ type CachedWebhook = (Option<Arc<Webhook>>, Instant);
 /// Worker settings.
 #[derive(Debug, Clone)]
 pub struct DeliveryConfig {
-    /// Requests in flight at once, over all webhooks.
+    /// Requests in flight at once, over all webhooks ([`LEASED_PER_SLOT`] times as many
+    /// deliveries may be leased).
     pub concurrency: usize,
-    /// Requests in flight at once to one webhook.
+    /// Requests in flight at once to one webhook (and [`LEASED_PER_SLOT`] times as many leased).
     pub per_webhook: usize,
     /// How long a claimed delivery stays leased. Longer than the worst case of waiting for a
     /// webhook slot plus the request timeout, so a live worker never loses its claim.
@@ -283,10 +291,10 @@ impl Worker {
             let saturated: Vec<WebhookId> = in_flight
                 .by_webhook
                 .iter()
-                .filter(|(_, n)| **n >= config.per_webhook)
+                .filter(|(_, n)| **n >= LEASED_PER_SLOT * config.per_webhook)
                 .map(|(w, _)| w.clone())
                 .collect();
-            (config.concurrency.saturating_sub(in_flight.total), saturated)
+            ((LEASED_PER_SLOT * config.concurrency).saturating_sub(in_flight.total), saturated)
         };
         if free == 0 {
             return Ok((Vec::new(), Left::ForRoom(Vec::new())));
@@ -310,9 +318,11 @@ impl Worker {
     fn has_room(&self, left_out: &[WebhookId]) -> bool {
         let config = &self.inner.config;
         let in_flight = self.inner.in_flight.lock().expect("not poisoned");
-        in_flight.total < config.concurrency
+        in_flight.total < LEASED_PER_SLOT * config.concurrency
             && (left_out.is_empty()
-                || left_out.iter().any(|w| in_flight.by_webhook.get(w).copied().unwrap_or(0) < config.per_webhook))
+                || left_out
+                    .iter()
+                    .any(|w| in_flight.by_webhook.get(w).copied().unwrap_or(0) < LEASED_PER_SLOT * config.per_webhook))
     }
 
     fn count_in_flight(&self, deliveries: &[ClaimedDelivery]) {

@@ -2,35 +2,32 @@
 //!
 //! The loop leases due deliveries — up to [`LEASED_PER_SLOT`] times as many as it may have
 //! requests in flight, overall (`concurrency`) and per webhook (`per_webhook`; a webhook with its
-//! share leased is left out of claims, so one slow endpoint can use only its share of the
-//! worker) — sends each on its own task with at most `per_webhook` requests to one webhook at
-//! once, and hands the outcomes to a recorder that commits them in batches. It sleeps until
-//! the store signals new work, a slot frees up, or `poll_interval` passes (retries fall due by
-//! time alone).
+//! share leased is left out of claims) — and queues them by webhook. Webhooks take turns for the
+//! free request slots, each with at most `per_webhook` requests out, so a slow endpoint holds
+//! only its own slots while other webhooks' deliveries go around it. Each request runs on its
+//! own task; a recorder commits the outcomes in batches. The loop sleeps until the store signals
+//! new work, a request finishes, or `poll_interval` passes (retries fall due by time alone).
 
 use std::{
     collections::{HashMap, VecDeque},
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicUsize, Ordering},
-    },
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
 use screenhook_domain::{Millis, Webhook, WebhookId};
-
-/// How many deliveries the worker (and each webhook) may have leased per request it may have
-/// in flight. Above one, the next requests are already leased while the current ones are out,
-/// so a busy endpoint never waits for the worker's next claim; the excess waits in memory.
-pub const LEASED_PER_SLOT: usize = 2;
 use screenhook_engine::Clock;
 use screenhook_store::{AttemptRecord, AttemptResult, ClaimedDelivery, HealthPolicy, Store, StoreError};
 use screenhook_webhooks::{
     AttemptOutcome, DeliveryHeaderParams, NextStep, OutgoingRequest, RetryPolicy, Sender, delay_after_failure,
     delivery_headers, envelope_body, next_attempt,
 };
-use tokio::sync::{Notify, Semaphore, mpsc};
+use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
+
+/// How many deliveries the worker (and each webhook) may have leased per request it may have
+/// in flight. Above one, the next requests are already leased while the current ones are out,
+/// so a busy endpoint never waits for the worker's next claim; the excess waits in memory.
+pub const LEASED_PER_SLOT: usize = 4;
 
 /// How long attempt results wait for others to be recorded with them.
 const RECORD_LINGER: Duration = Duration::from_millis(5);
@@ -80,14 +77,68 @@ struct Inner {
     config: DeliveryConfig,
     /// Each webhook's configuration (None: deleted) and when it was read.
     webhooks: Mutex<HashMap<WebhookId, CachedWebhook>>,
-    /// Caps requests in flight per webhook: one claim may lease more deliveries of a webhook
-    /// than its share, and those wait here rather than open more connections.
-    slots: Mutex<HashMap<WebhookId, Arc<Semaphore>>>,
     in_flight: Mutex<InFlight>,
-    /// A sending task finished: a leased delivery waiting for one can start.
-    slot_freed: Notify,
     /// Results were recorded and their deliveries left `in_flight`: a claim may find room.
     released: Notify,
+}
+
+/// Leased deliveries waiting for a request slot, queued by webhook. Webhooks with something
+/// waiting and a free slot take turns, so one webhook's backlog never stands in front of
+/// another's, and a webhook never has more than `per_webhook` requests out.
+#[derive(Default)]
+struct Dispatch {
+    waiting: HashMap<WebhookId, VecDeque<ClaimedDelivery>>,
+    /// Exactly the webhooks with something waiting and fewer than `per_webhook` requests out.
+    turns: VecDeque<WebhookId>,
+    sending: HashMap<WebhookId, usize>,
+    total_sending: usize,
+}
+
+impl Dispatch {
+    fn push(&mut self, delivery: ClaimedDelivery, per_webhook: usize) {
+        let webhook = delivery.webhook_id.clone();
+        let waiting = self.waiting.entry(webhook.clone()).or_default();
+        waiting.push_back(delivery);
+        if waiting.len() == 1 && self.sending.get(&webhook).copied().unwrap_or(0) < per_webhook {
+            self.turns.push_back(webhook);
+        }
+    }
+
+    /// The next delivery to send, if a request slot is free and something waits for one; it
+    /// counts as sending until [`Dispatch::finished`].
+    fn next(&mut self, concurrency: usize, per_webhook: usize) -> Option<ClaimedDelivery> {
+        if self.total_sending >= concurrency {
+            return None;
+        }
+        let webhook = self.turns.pop_front()?;
+        let waiting = self.waiting.get_mut(&webhook).expect("a webhook takes turns only while something waits");
+        let delivery = waiting.pop_front().expect("a webhook takes turns only while something waits");
+        let more = !waiting.is_empty();
+        if !more {
+            self.waiting.remove(&webhook);
+        }
+        let sending = self.sending.entry(webhook.clone()).or_default();
+        *sending += 1;
+        self.total_sending += 1;
+        if more && *sending < per_webhook {
+            self.turns.push_back(webhook);
+        }
+        Some(delivery)
+    }
+
+    /// A request to `webhook` finished: its slot is free again.
+    fn finished(&mut self, webhook: WebhookId, per_webhook: usize) {
+        self.total_sending -= 1;
+        let Some(sending) = self.sending.get_mut(&webhook) else { return };
+        *sending -= 1;
+        let was_at_cap = *sending + 1 == per_webhook;
+        if *sending == 0 {
+            self.sending.remove(&webhook);
+        }
+        if was_at_cap && self.waiting.contains_key(&webhook) {
+            self.turns.push_back(webhook);
+        }
+    }
 }
 
 /// What a claim says about the due work it may have left behind.
@@ -117,9 +168,7 @@ impl Worker {
             clock,
             config,
             webhooks: Mutex::default(),
-            slots: Mutex::default(),
             in_flight: Mutex::default(),
-            slot_freed: Notify::new(),
             released: Notify::new(),
         };
         Worker { inner: Arc::new(inner) }
@@ -177,30 +226,26 @@ impl Worker {
         // Where the store hands fresh deliveries over in memory (single-process stores), they
         // arrive here already leased, with their events: no claim, no re-read.
         let mut handed_over = self.inner.store.local_deliveries(self.inner.config.lease);
-        // Leased deliveries wait here until a sending task is free, so the number of tasks
-        // (each holding a request's state) stays at `concurrency` however deep the backlog.
-        let mut pending: VecDeque<ClaimedDelivery> = VecDeque::new();
-        let running = Arc::new(AtomicUsize::new(0));
+        // Leased deliveries wait here for a request slot, so the number of tasks (each holding
+        // a request's state) stays at `concurrency` however deep the backlog.
+        let (config, mut queue) = (&self.inner.config, Dispatch::default());
+        let (finished, mut to_finish) = mpsc::unbounded_channel::<WebhookId>();
         // A claim is a write: only look when something may be due — at start, when the store
         // says a commit left claimable work, on the poll, when the last claim came back full,
         // or when it left work out for lack of room and recorded results made some.
         let mut look = true;
         let mut waiting_for_room: Option<Vec<WebhookId>> = None;
         while !shutdown.is_cancelled() {
-            while running.load(Ordering::Acquire) < self.inner.config.concurrency {
-                let Some(delivery) = pending.pop_front() else { break };
-                running.fetch_add(1, Ordering::AcqRel);
-                let (worker, records, running) = (self.clone(), records.clone(), running.clone());
+            while let Some(delivery) = queue.next(config.concurrency, config.per_webhook) {
+                let (worker, records, finished) = (self.clone(), records.clone(), finished.clone());
                 tokio::spawn(async move {
                     let webhook = delivery.webhook_id.clone();
                     let record = worker.attempt(delivery).await;
-                    let _ = records.send((webhook, record));
-                    running.fetch_sub(1, Ordering::AcqRel);
-                    worker.inner.slot_freed.notify_one();
+                    let _ = records.send((webhook.clone(), record));
+                    let _ = finished.send(webhook);
                 });
             }
-            // Claim only when nothing leased is waiting: a claim's lease starts counting now.
-            if look && pending.is_empty() {
+            if look {
                 match self.claim().await {
                     Ok((claimed, left)) => {
                         look = left == Left::More;
@@ -209,7 +254,7 @@ impl Worker {
                             Left::Nothing | Left::More => None,
                         };
                         if !claimed.is_empty() {
-                            pending.extend(claimed);
+                            claimed.into_iter().for_each(|d| queue.push(d, config.per_webhook));
                             continue;
                         }
                     }
@@ -225,18 +270,23 @@ impl Worker {
                     }
                 } => {
                     self.count_in_flight(&fresh);
-                    pending.extend(fresh);
+                    fresh.into_iter().for_each(|d| queue.push(d, config.per_webhook));
+                }
+                Some(webhook) = to_finish.recv() => {
+                    queue.finished(webhook, config.per_webhook);
+                    while let Ok(webhook) = to_finish.try_recv() {
+                        queue.finished(webhook, config.per_webhook);
+                    }
                 }
                 () = signal.notified() => look = true,
-                () = self.inner.slot_freed.notified() => {}
                 () = self.inner.released.notified(), if waiting_for_room.is_some() => {
                     look = self.has_room(waiting_for_room.as_deref().unwrap_or_default());
                 }
-                () = tokio::time::sleep(self.inner.config.poll_interval) => look = true,
+                () = tokio::time::sleep(config.poll_interval) => look = true,
             }
         }
         // Whatever is still waiting keeps its lease and goes out after a restart.
-        drop(pending);
+        drop(queue);
         // Requests in flight finish within the sender's timeout; their results are recorded.
         drop(records);
         if tokio::time::timeout(Duration::from_secs(30), recorder).await.is_err() {
@@ -300,7 +350,9 @@ impl Worker {
             return Ok((Vec::new(), Left::ForRoom(Vec::new())));
         }
         let now = self.inner.clock.now();
-        let limit = free.min(1024);
+        // No claim takes more than half the leasing room: the oldest due work may all be one
+        // webhook's backlog, and the rest must stay claimable for the others.
+        let limit = free.min(LEASED_PER_SLOT * config.concurrency / 2).clamp(1, 1024);
         let claimed = self.inner.store.claim_deliveries(now, config.lease, limit as u32, &saturated).await?;
         self.count_in_flight(&claimed);
         let left = if claimed.len() == limit {
@@ -337,8 +389,6 @@ impl Worker {
     /// queue was cancelled with it).
     async fn attempt(&self, delivery: ClaimedDelivery) -> Option<AttemptRecord> {
         let webhook = self.webhook(&delivery.webhook_id).await?;
-        let slot = self.slot(&delivery.webhook_id);
-        let _permit = slot.acquire().await.expect("webhook slots are never closed");
         let event = &delivery.event;
         let now = self.inner.clock.now();
         let body = envelope_body(event.kind.name(), event.triggered_on.as_millis(), &event.payload.to_string());
@@ -387,11 +437,6 @@ impl Worker {
         })
     }
 
-    fn slot(&self, webhook: &WebhookId) -> Arc<Semaphore> {
-        let mut slots = self.inner.slots.lock().expect("not poisoned");
-        slots.entry(webhook.clone()).or_insert_with(|| Arc::new(Semaphore::new(self.inner.config.per_webhook))).clone()
-    }
-
     /// The webhook's configuration, reused for [`WEBHOOK_TTL`].
     async fn webhook(&self, id: &WebhookId) -> Option<Arc<Webhook>> {
         if let Some((webhook, read_at)) = self.inner.webhooks.lock().expect("not poisoned").get(id)
@@ -427,4 +472,71 @@ impl Worker {
 
 fn millis(duration: Duration) -> Millis {
     Millis::from_millis(duration.as_millis().min(i64::MAX as u128) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use screenhook_domain::{CompanyId, EventId, EventKind, Timestamp, WebhookId};
+    use screenhook_store::{ClaimedDelivery, StoredEvent};
+
+    use super::Dispatch;
+
+    fn delivery(id: i64, webhook: &str) -> ClaimedDelivery {
+        ClaimedDelivery {
+            delivery_id: id,
+            claim: 1,
+            attempts: 0,
+            webhook_id: WebhookId::parse(webhook).unwrap(),
+            event: StoredEvent {
+                seq: id,
+                id: EventId::parse(format!("evt_{id}")).unwrap(),
+                kind: EventKind::CompanyTestSessionCreated,
+                triggered_on: Timestamp::from_millis(0),
+                company_id: CompanyId::parse("acme").unwrap(),
+                session_id: None,
+                test_id: None,
+                payload: serde_json::json!({}),
+            },
+            probe: false,
+        }
+    }
+
+    fn drain(queue: &mut Dispatch, concurrency: usize, per_webhook: usize) -> Vec<(i64, String)> {
+        std::iter::from_fn(|| queue.next(concurrency, per_webhook))
+            .map(|d| (d.delivery_id, d.webhook_id.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn webhooks_take_turns_and_a_backlog_never_stands_in_front_of_another_webhook() {
+        let mut queue = Dispatch::default();
+        for id in 1..=5 {
+            queue.push(delivery(id, "slow"), 2);
+        }
+        queue.push(delivery(6, "fast"), 2);
+        queue.push(delivery(7, "fast"), 2);
+        let sent = drain(&mut queue, 10, 2);
+        let ids: Vec<i64> = sent.iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids, vec![1, 6, 2, 7], "turns alternate; each webhook stops at its cap of 2");
+    }
+
+    #[test]
+    fn a_finished_request_frees_its_webhook_slot_and_the_overall_cap_holds() {
+        let mut queue = Dispatch::default();
+        for id in 1..=3 {
+            queue.push(delivery(id, "a"), 1);
+        }
+        queue.push(delivery(4, "b"), 1);
+        assert_eq!(drain(&mut queue, 1, 1), vec![(1, "a".to_owned())], "one request at a time overall");
+        queue.finished(WebhookId::parse("a").unwrap(), 1);
+        assert_eq!(drain(&mut queue, 1, 1), vec![(4, "b".to_owned())], "b's turn came before a's second");
+        queue.finished(WebhookId::parse("b").unwrap(), 1);
+        assert_eq!(drain(&mut queue, 2, 1), vec![(2, "a".to_owned())], "a is at its cap of 1 again");
+        queue.finished(WebhookId::parse("a").unwrap(), 1);
+        assert_eq!(drain(&mut queue, 2, 1), vec![(3, "a".to_owned())]);
+        queue.finished(WebhookId::parse("a").unwrap(), 1);
+        assert!(drain(&mut queue, 2, 1).is_empty());
+        assert_eq!(queue.total_sending, 0);
+        assert!(queue.sending.is_empty() && queue.waiting.is_empty() && queue.turns.is_empty());
+    }
 }

@@ -45,3 +45,46 @@ async fn a_backlog_beyond_a_webhook_cap_drains_without_waiting_for_the_poll() {
     running.await.unwrap();
     assert!(drained.is_ok(), "stalled after {} of 40 deliveries", receiver.received().len());
 }
+
+/// A slow endpoint with an older backlog than another endpoint's: the other's deliveries must
+/// not queue behind that backlog (issue 3: a slow endpoint must not slow other endpoints).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_endpoint_backlog_does_not_hold_up_another_endpoint() {
+    let app = app().await;
+    let slow = TestReceiver::start().await;
+    slow.answer_after(Duration::from_millis(100));
+    let fast = TestReceiver::start().await;
+    app.webhook("slow", &slow.url("/"), &[EventKind::CompanyTestSessionCreated]).await;
+    // Older than anything the fast endpoint gets, so first in every claim.
+    for n in 0..16 {
+        app.invite(&format!("early{n}@example.com")).await;
+    }
+    app.webhook("fast", &fast.url("/"), &[EventKind::CompanyTestSessionCreated]).await;
+    for n in 0..12 {
+        app.invite(&format!("candidate{n}@example.com")).await;
+    }
+    let sender = Sender::new(SenderConfig {
+        egress: EgressPolicy { allow_loopback: true, ..EgressPolicy::default() },
+        ..SenderConfig::default()
+    })
+    .unwrap();
+    let config = DeliveryConfig {
+        concurrency: 4,
+        per_webhook: 1,
+        poll_interval: Duration::from_secs(3600),
+        ..Default::default()
+    };
+    let worker = Worker::new(app.engine.store.clone(), sender, app.clock.clone(), config);
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(worker.run(shutdown.clone()));
+
+    let fast_done = tokio::time::timeout(Duration::from_secs(60), fast.wait_for(12)).await;
+    let slow_by_then = slow.received().len();
+    slow.wait_for(28).await;
+    shutdown.cancel();
+    running.await.unwrap();
+    assert!(fast_done.is_ok(), "the fast endpoint got {} of 12", fast.received().len());
+    // The slow endpoint takes 100 ms a request, one at a time: the fast one is done within its
+    // first few (queued behind the slow backlog, it would have waited for five or more).
+    assert!(slow_by_then <= 2, "the fast endpoint waited for {slow_by_then} of the slow one's 28 deliveries");
+}

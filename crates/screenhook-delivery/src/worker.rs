@@ -45,8 +45,11 @@ pub struct DeliveryConfig {
     pub concurrency: usize,
     /// Requests in flight at once to one webhook (and [`LEASED_PER_SLOT`] times as many leased).
     pub per_webhook: usize,
-    /// How long a claimed delivery stays leased. Longer than the worst case of waiting for a
-    /// webhook slot plus the request timeout, so a live worker never loses its claim.
+    /// How long a claimed delivery stays leased. Longer than the worst case of waiting for its
+    /// webhook's slots plus its own request, so a live worker never loses its claim: a webhook
+    /// has fewer than 2 × [`LEASED_PER_SLOT`] rounds of `per_webhook` requests leased (below its
+    /// share before a claim, at most one share from the claim), each round at most the sender's
+    /// total timeout — 8 rounds and one request of 10 s within the default 120 s.
     pub lease: Millis,
     /// The longest sleep between looks at the queue.
     pub poll_interval: Duration,
@@ -350,9 +353,10 @@ impl Worker {
             return Ok((Vec::new(), Left::ForRoom(Vec::new())));
         }
         let now = self.inner.clock.now();
-        // No claim takes more than half the leasing room: the oldest due work may all be one
-        // webhook's backlog, and the rest must stay claimable for the others.
-        let limit = free.min(LEASED_PER_SLOT * config.concurrency / 2).clamp(1, 1024);
+        // No claim takes more than one webhook's leasing share: the oldest due work may all be
+        // one webhook's backlog, and room must stay for the others. (It also bounds how long a
+        // leased delivery can wait for its webhook's slots; see `DeliveryConfig::lease`.)
+        let limit = free.min(LEASED_PER_SLOT * config.per_webhook).clamp(1, 1024);
         let claimed = self.inner.store.claim_deliveries(now, config.lease, limit as u32, &saturated).await?;
         self.count_in_flight(&claimed);
         let left = if claimed.len() == limit {

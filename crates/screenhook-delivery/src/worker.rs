@@ -359,8 +359,20 @@ impl Worker {
         let limit = free.min(LEASED_PER_SLOT * config.per_webhook).clamp(1, 1024);
         let claimed = self.inner.store.claim_deliveries(now, config.lease, limit as u32, &saturated).await?;
         self.count_in_flight(&claimed);
+        let share = LEASED_PER_SLOT * config.per_webhook;
         let left = if claimed.len() == limit {
-            Left::More
+            // More is due. If this claim filled every webhook it reached to its share, the next
+            // one would only walk past their backlogs: wait until results make room instead.
+            let mut reached: Vec<WebhookId> = claimed.iter().map(|c| c.webhook_id.clone()).collect();
+            reached.sort();
+            reached.dedup();
+            let in_flight = self.inner.in_flight.lock().expect("not poisoned");
+            let full = |w: &WebhookId| in_flight.by_webhook.get(w).copied().unwrap_or(0) >= share;
+            if reached.iter().all(full) {
+                Left::ForRoom(saturated.into_iter().chain(reached).collect())
+            } else {
+                Left::More
+            }
         } else if !saturated.is_empty() {
             Left::ForRoom(saturated)
         } else {

@@ -9,7 +9,35 @@ use screenhook_testkit::TestReceiver;
 use screenhook_webhooks::{EgressPolicy, Sender, SenderConfig};
 use tokio_util::sync::CancellationToken;
 
-use crate::app;
+use crate::{App, app};
+
+/// `Worker::run` on the app's store, with `concurrency` and `per_webhook` as given and a poll
+/// interval of an hour, so only signals and claims move it.
+struct Running {
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    fn start(app: &App, concurrency: usize, per_webhook: usize) -> Running {
+        let sender = Sender::new(SenderConfig {
+            egress: EgressPolicy { allow_loopback: true, ..EgressPolicy::default() },
+            ..SenderConfig::default()
+        })
+        .unwrap();
+        let config =
+            DeliveryConfig { concurrency, per_webhook, poll_interval: Duration::from_secs(3600), ..Default::default() };
+        let worker = Worker::new(app.engine.store.clone(), sender, app.clock.clone(), config);
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(worker.run(shutdown.clone()));
+        Running { shutdown, task }
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        self.task.await.unwrap();
+    }
+}
 
 /// A backlog to one slow webhook, more than it may have in flight: while it is at its cap,
 /// claims leave it out, and they must resume as soon as results are recorded — not on the
@@ -25,24 +53,10 @@ async fn a_backlog_beyond_a_webhook_cap_drains_without_waiting_for_the_poll() {
     for n in 0..40 {
         app.invite(&format!("candidate{n}@example.com")).await;
     }
-    let sender = Sender::new(SenderConfig {
-        egress: EgressPolicy { allow_loopback: true, ..EgressPolicy::default() },
-        ..SenderConfig::default()
-    })
-    .unwrap();
-    let config = DeliveryConfig {
-        concurrency: 8,
-        per_webhook: 1,
-        poll_interval: Duration::from_secs(3600),
-        ..Default::default()
-    };
-    let worker = Worker::new(app.engine.store.clone(), sender, app.clock.clone(), config);
-    let shutdown = CancellationToken::new();
-    let running = tokio::spawn(worker.run(shutdown.clone()));
+    let running = Running::start(&app, 8, 1);
 
     let drained = tokio::time::timeout(Duration::from_secs(60), receiver.wait_for(40)).await;
-    shutdown.cancel();
-    running.await.unwrap();
+    running.stop().await;
     assert!(drained.is_ok(), "stalled after {} of 40 deliveries", receiver.received().len());
 }
 
@@ -63,26 +77,12 @@ async fn a_slow_endpoint_backlog_does_not_hold_up_another_endpoint() {
     for n in 0..12 {
         app.invite(&format!("candidate{n}@example.com")).await;
     }
-    let sender = Sender::new(SenderConfig {
-        egress: EgressPolicy { allow_loopback: true, ..EgressPolicy::default() },
-        ..SenderConfig::default()
-    })
-    .unwrap();
-    let config = DeliveryConfig {
-        concurrency: 4,
-        per_webhook: 1,
-        poll_interval: Duration::from_secs(3600),
-        ..Default::default()
-    };
-    let worker = Worker::new(app.engine.store.clone(), sender, app.clock.clone(), config);
-    let shutdown = CancellationToken::new();
-    let running = tokio::spawn(worker.run(shutdown.clone()));
+    let running = Running::start(&app, 4, 1);
 
     let fast_done = tokio::time::timeout(Duration::from_secs(60), fast.wait_for(12)).await;
     let slow_by_then = slow.received().len();
     slow.wait_for(28).await;
-    shutdown.cancel();
-    running.await.unwrap();
+    running.stop().await;
     assert!(fast_done.is_ok(), "the fast endpoint got {} of 12", fast.received().len());
     // The slow endpoint takes 100 ms a request, one at a time: the fast one is done within its
     // first few (queued behind the slow backlog, it would have waited for five or more).

@@ -238,6 +238,10 @@ impl Worker {
         // or when it left work out for lack of room and recorded results made some.
         let mut look = true;
         let mut waiting_for_room: Option<Vec<WebhookId>> = None;
+        // One timer for the whole loop: restarted on every wake-up, it would never fire while
+        // fresh deliveries keep the worker busy, and retries (due by time alone) would wait.
+        let poll = tokio::time::sleep(config.poll_interval);
+        tokio::pin!(poll);
         while !shutdown.is_cancelled() {
             while let Some(delivery) = queue.next(config.concurrency, config.per_webhook) {
                 let (worker, records, finished) = (self.clone(), records.clone(), finished.clone());
@@ -285,7 +289,10 @@ impl Worker {
                 () = self.inner.released.notified(), if waiting_for_room.is_some() => {
                     look = self.has_room(waiting_for_room.as_deref().unwrap_or_default());
                 }
-                () = tokio::time::sleep(config.poll_interval) => look = true,
+                () = &mut poll => {
+                    look = true;
+                    poll.as_mut().reset(tokio::time::Instant::now() + config.poll_interval);
+                }
             }
         }
         // Whatever is still waiting keeps its lease and goes out after a restart.

@@ -1,10 +1,18 @@
 //! The worker's own loop (`Worker::run`), as `serve` runs it: it finds due work by signals and
 //! claims, not by `run_pending`.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
+use axum::http::StatusCode;
 use screenhook_delivery::{DeliveryConfig, Worker};
-use screenhook_domain::EventKind;
+use screenhook_domain::{EventKind, WebhookId};
+use screenhook_engine::SessionAction;
 use screenhook_testkit::TestReceiver;
 use screenhook_webhooks::{EgressPolicy, Sender, SenderConfig};
 use tokio_util::sync::CancellationToken;
@@ -12,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{App, app};
 
 /// `Worker::run` on the app's store, with `concurrency` and `per_webhook` as given and a poll
-/// interval of an hour, so only signals and claims move it.
+/// interval of an hour (unless set), so only signals and claims move it.
 struct Running {
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<()>,
@@ -20,13 +28,16 @@ struct Running {
 
 impl Running {
     fn start(app: &App, concurrency: usize, per_webhook: usize) -> Running {
+        Running::start_polling(app, concurrency, per_webhook, Duration::from_secs(3600))
+    }
+
+    fn start_polling(app: &App, concurrency: usize, per_webhook: usize, poll_interval: Duration) -> Running {
         let sender = Sender::new(SenderConfig {
             egress: EgressPolicy { allow_loopback: true, ..EgressPolicy::default() },
             ..SenderConfig::default()
         })
         .unwrap();
-        let config =
-            DeliveryConfig { concurrency, per_webhook, poll_interval: Duration::from_secs(3600), ..Default::default() };
+        let config = DeliveryConfig { concurrency, per_webhook, poll_interval, ..Default::default() };
         let worker = Worker::new(app.engine.store.clone(), sender, app.clock.clone(), config);
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(worker.run(shutdown.clone()));
@@ -87,4 +98,44 @@ async fn a_slow_endpoint_backlog_does_not_hold_up_another_endpoint() {
     // The slow endpoint takes 100 ms a request, one at a time: the fast one is done within its
     // first few (queued behind the slow backlog, it would have waited for five or more).
     assert!(slow_by_then <= 2, "the fast endpoint waited for {slow_by_then} of the slow one's 28 deliveries");
+}
+
+/// Retries and probes fall due by time alone, so only the poll finds them: it must fire even
+/// while fresh deliveries keep waking the worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_due_probe_goes_out_while_fresh_deliveries_keep_the_worker_busy() {
+    let app = Arc::new(app().await);
+    let failing = TestReceiver::start().await;
+    let busy = TestReceiver::start().await;
+    app.webhook("failing", &failing.url("/"), &[EventKind::CompanyTestSessionStarted]).await;
+    app.webhook("busy", &busy.url("/"), &[EventKind::CompanyTestSessionCreated]).await;
+    failing.answer(StatusCode::INTERNAL_SERVER_ERROR);
+    let session = app.invite("first@example.com").await;
+    app.engine.session_command(&app.company, &session, SessionAction::Start).await.unwrap();
+    app.worker.run_pending().await.unwrap();
+    assert_eq!(failing.received().len(), 1, "the first attempt failed; the webhook waits for a probe");
+    failing.answer(StatusCode::OK);
+
+    let running = Running::start_polling(&app, 64, 8, Duration::from_millis(50));
+    // Invitations keep coming, each a fresh delivery that wakes the worker.
+    let stop = Arc::new(AtomicBool::new(false));
+    let inviting = {
+        let (app, stop) = (app.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                app.invite(&format!("busy{n}@example.com")).await;
+                n += 1;
+            }
+        })
+    };
+    busy.wait_for(10).await;
+    // Only now is the probe due, and nothing but time says so.
+    let (_, health) = app.store().webhook(&app.company, &WebhookId::parse("failing").unwrap()).await.unwrap().unwrap();
+    app.clock.set(health.probe_after);
+    let probed = tokio::time::timeout(Duration::from_secs(30), failing.wait_for(2)).await;
+    stop.store(true, Ordering::Relaxed);
+    inviting.await.unwrap();
+    running.stop().await;
+    assert!(probed.is_ok(), "the probe never went out while deliveries kept flowing");
 }

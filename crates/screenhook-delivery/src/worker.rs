@@ -129,6 +129,12 @@ impl Dispatch {
         Some(delivery)
     }
 
+    /// Takes out everything waiting for `webhook`'s slots.
+    fn take_waiting(&mut self, webhook: &WebhookId) -> Vec<ClaimedDelivery> {
+        self.turns.retain(|w| w != webhook);
+        self.waiting.remove(webhook).map(Vec::from).unwrap_or_default()
+    }
+
     /// A request to `webhook` finished: its slot is free again.
     fn finished(&mut self, webhook: WebhookId, per_webhook: usize) {
         self.total_sending -= 1;
@@ -142,6 +148,14 @@ impl Dispatch {
             self.turns.push_back(webhook);
         }
     }
+}
+
+/// What became of a leased delivery, for the recorder.
+enum Outcome {
+    /// Attempted (`None`: its webhook is gone, and its queue with it).
+    Attempted(Option<AttemptRecord>),
+    /// Not attempted: the lease goes back to the store.
+    GivenBack { delivery_id: i64, claim: i64 },
 }
 
 /// What a claim says about the due work it may have left behind.
@@ -206,7 +220,7 @@ impl Worker {
 
     /// Runs until `shutdown`, then lets the requests in flight finish and records them.
     pub async fn run(self, shutdown: CancellationToken) {
-        let (records, mut to_record) = mpsc::unbounded_channel::<(WebhookId, Option<AttemptRecord>)>();
+        let (records, mut to_record) = mpsc::unbounded_channel::<(WebhookId, Outcome)>();
         let recorder = {
             let worker = self.clone();
             tokio::spawn(async move {
@@ -232,7 +246,8 @@ impl Worker {
         // Leased deliveries wait here for a request slot, so the number of tasks (each holding
         // a request's state) stays at `concurrency` however deep the backlog.
         let (config, mut queue) = (&self.inner.config, Dispatch::default());
-        let (finished, mut to_finish) = mpsc::unbounded_channel::<WebhookId>();
+        // (webhook, whether the attempt failed) for every finished request.
+        let (finished, mut to_finish) = mpsc::unbounded_channel::<(WebhookId, bool)>();
         // A claim is a write: only look when something may be due — at start, when the store
         // says a commit left claimable work, on the poll, when the last claim came back full,
         // or when it left work out for lack of room and recorded results made some.
@@ -248,8 +263,9 @@ impl Worker {
                 tokio::spawn(async move {
                     let webhook = delivery.webhook_id.clone();
                     let record = worker.attempt(delivery).await;
-                    let _ = records.send((webhook.clone(), record));
-                    let _ = finished.send(webhook);
+                    let failed = record.as_ref().is_some_and(|r| r.result != AttemptResult::Delivered);
+                    let _ = records.send((webhook.clone(), Outcome::Attempted(record)));
+                    let _ = finished.send((webhook, failed));
                 });
             }
             if look {
@@ -279,9 +295,18 @@ impl Worker {
                     self.count_in_flight(&fresh);
                     fresh.into_iter().for_each(|d| queue.push(d, config.per_webhook));
                 }
-                Some(webhook) = to_finish.recv() => {
-                    queue.finished(webhook, config.per_webhook);
-                    while let Ok(webhook) = to_finish.try_recv() {
+                Some(first) = to_finish.recv() => {
+                    for (webhook, failed) in std::iter::once(first).chain(std::iter::from_fn(|| to_finish.try_recv().ok())) {
+                        // A failure turns the webhook unhealthy: from now on it gets one probe
+                        // at a time, so what waits for it here is given back, not sent. Through
+                        // the recorder, so the failure (which pauses the webhook's queue) is
+                        // durable before these are claimable again.
+                        if failed {
+                            for d in queue.take_waiting(&webhook) {
+                                let given_back = Outcome::GivenBack { delivery_id: d.delivery_id, claim: d.claim };
+                                let _ = records.send((webhook.clone(), given_back));
+                            }
+                        }
                         queue.finished(webhook, config.per_webhook);
                     }
                 }
@@ -306,9 +331,16 @@ impl Worker {
         }
     }
 
-    async fn record(&self, batch: Vec<(WebhookId, Option<AttemptRecord>)>) {
+    async fn record(&self, batch: Vec<(WebhookId, Outcome)>) {
         let done: Vec<WebhookId> = batch.iter().map(|(w, _)| w.clone()).collect();
-        let records: Vec<AttemptRecord> = batch.into_iter().filter_map(|(_, r)| r).collect();
+        let mut records: Vec<AttemptRecord> = Vec::with_capacity(batch.len());
+        let mut given_back = Vec::new();
+        for (_, outcome) in batch {
+            match outcome {
+                Outcome::Attempted(record) => records.extend(record),
+                Outcome::GivenBack { delivery_id, claim } => given_back.push((delivery_id, claim)),
+            }
+        }
         if !records.is_empty() {
             let policy = self.health_policy();
             let mut delay = Duration::from_millis(50);
@@ -324,6 +356,11 @@ impl Worker {
                     }
                 }
             }
+        }
+        // After the attempts, so a failure that pauses a webhook is durable before its
+        // given-back deliveries are claimable. If this fails the leases simply run out.
+        if let Err(err) = self.inner.store.release_deliveries(&given_back).await {
+            tracing::warn!(%err, "could not give leased deliveries back; they are claimable when their lease ends");
         }
         self.release(&done);
     }
@@ -561,5 +598,21 @@ mod tests {
         assert!(drain(&mut queue, 2, 1).is_empty());
         assert_eq!(queue.total_sending, 0);
         assert!(queue.sending.is_empty() && queue.waiting.is_empty() && queue.turns.is_empty());
+    }
+
+    #[test]
+    fn a_failing_webhooks_waiting_deliveries_can_be_taken_out() {
+        let mut queue = Dispatch::default();
+        for id in 1..=3 {
+            queue.push(delivery(id, "dead"), 1);
+        }
+        queue.push(delivery(4, "alive"), 1);
+        assert_eq!(drain(&mut queue, 10, 1), vec![(1, "dead".to_owned()), (4, "alive".to_owned())]);
+        let dead = WebhookId::parse("dead").unwrap();
+        let taken: Vec<i64> = queue.take_waiting(&dead).iter().map(|d| d.delivery_id).collect();
+        assert_eq!(taken, vec![2, 3]);
+        queue.finished(dead, 1);
+        assert!(drain(&mut queue, 10, 1).is_empty(), "nothing of the dead webhook goes out any more");
+        assert!(queue.turns.is_empty() && queue.waiting.is_empty());
     }
 }

@@ -640,6 +640,27 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn release_deliveries(&self, claimed: &[(i64, i64)]) -> Result<(), StoreError> {
+        if claimed.is_empty() {
+            return Ok(());
+        }
+        let (ids, claims): (Vec<i64>, Vec<i64>) = claimed.iter().copied().unzip();
+        let released = sqlx::query(
+            "UPDATE deliveries d SET lease_until = 0 FROM unnest($1::int8[], $2::int8[]) AS v(id, claim) \
+             WHERE d.id = v.id AND d.claim = v.claim AND d.state = 'ready'",
+        )
+        .bind(ids)
+        .bind(claims)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        if released > 0 {
+            self.work_is_due();
+        }
+        Ok(())
+    }
+
     async fn deliveries(&self, company: &CompanyId, filter: &DeliveryFilter) -> Result<Vec<DeliveryRow>, StoreError> {
         let sql = delivery::delivery_filter_sql();
         let rows = delivery::bind_filter(sqlx::query(sqlx::AssertSqlSafe(sql)), company, filter)

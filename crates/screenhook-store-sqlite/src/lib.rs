@@ -594,6 +594,26 @@ impl screenhook_store::Store for SqliteStore {
         self.write_waking(move |conn| delivery::record(conn, &attempts, &policy).map(|promoted| ((), promoted))).await
     }
 
+    async fn release_deliveries(&self, claimed: &[(i64, i64)]) -> Result<(), StoreError> {
+        if claimed.is_empty() {
+            return Ok(());
+        }
+        let rows = claimed.iter().map(|(id, claim)| vec![Value::Integer(*id), Value::Integer(*claim)]).collect();
+        self.write_waking(move |conn| {
+            let released = batch::each_chunk(
+                conn,
+                "UPDATE deliveries SET lease_until = 0 FROM (",
+                ") AS v WHERE deliveries.id = v.column1 AND deliveries.claim = v.column2 \
+                 AND deliveries.state = 'ready' RETURNING deliveries.id",
+                2,
+                rows,
+                |_| Ok(()),
+            )?;
+            Ok(((), !released.is_empty()))
+        })
+        .await
+    }
+
     async fn deliveries(&self, company: &CompanyId, filter: &DeliveryFilter) -> Result<Vec<DeliveryRow>, StoreError> {
         let params = vec![
             text(company.as_str()),

@@ -45,6 +45,7 @@ macro_rules! conformance_tests {
             a_session_events_are_delivered_in_order,
             a_failure_pauses_the_webhook_until_one_probe_succeeds,
             stale_claims_cannot_record,
+            released_deliveries_are_claimable_again_unless_claimed_since,
             consecutive_failures_disable_and_email_and_nothing_is_dropped,
             given_up_deliveries_free_their_session_and_can_be_recovered,
             replay_queues_the_same_event_again,
@@ -681,6 +682,24 @@ pub async fn claimed_deliveries_carry_their_event_and_are_recorded(store: Arc<dy
     assert_eq!((attempts[0].attempt, attempts[0].status, attempts[0].latency_ms), (1, Some(200), 3));
     // Even after the lease, a delivered delivery is not claimed again.
     assert!(claim(&*store, T0.plus(Millis::days(1))).await.is_empty());
+}
+
+pub async fn released_deliveries_are_claimable_again_unless_claimed_since(store: Arc<dyn Store>) {
+    store.insert_company(&company("acme")).await.unwrap();
+    store.insert_webhook(&webhook("acme", "wh", &EventKind::ALL)).await.unwrap();
+    seed(&*store, "acme", "s1").await;
+    seed(&*store, "acme", "s2").await;
+    let first = claim(&*store, T0).await;
+    assert_eq!(first.len(), 2);
+    store.release_deliveries(&[(first[0].delivery_id, first[0].claim)]).await.unwrap();
+    let again = claim(&*store, T0).await;
+    assert_eq!(again.len(), 1, "only the released one is claimable");
+    assert_eq!(again[0].delivery_id, first[0].delivery_id);
+    assert!(again[0].claim > first[0].claim, "a new claim, a new fencing token");
+    // The first claim's token is stale now: releasing under it changes nothing.
+    store.release_deliveries(&[(first[0].delivery_id, first[0].claim)]).await.unwrap();
+    assert!(claim(&*store, T0).await.is_empty(), "still leased to the second claim");
+    store.release_deliveries(&[]).await.unwrap();
 }
 
 pub async fn a_session_events_are_delivered_in_order(store: Arc<dyn Store>) {

@@ -222,6 +222,10 @@ pub trait Store: Send + Sync + 'static {
     /// webhook health, owner emails) in one transaction. Results whose claim was superseded
     /// are ignored.
     async fn record_attempts(&self, attempts: Vec<AttemptRecord>, policy: &HealthPolicy) -> Result<(), StoreError>;
+    /// Gives back claimed deliveries that were not attempted, as `(delivery id, claim)`: they
+    /// are claimable again at once under the usual rules (a paused one only as a probe). One
+    /// claimed again since (under another claim) is left alone.
+    async fn release_deliveries(&self, claimed: &[(i64, i64)]) -> Result<(), StoreError>;
 
     /// The delivery log, newest first.
     async fn deliveries(&self, company: &CompanyId, filter: &DeliveryFilter) -> Result<Vec<DeliveryRow>, StoreError>;

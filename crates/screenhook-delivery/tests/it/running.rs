@@ -11,7 +11,7 @@ use std::{
 
 use axum::http::StatusCode;
 use screenhook_delivery::{DeliveryConfig, Worker};
-use screenhook_domain::{EventKind, WebhookId};
+use screenhook_domain::{EventKind, Millis, WebhookId};
 use screenhook_engine::SessionAction;
 use screenhook_testkit::TestReceiver;
 use screenhook_webhooks::{EgressPolicy, Sender, SenderConfig};
@@ -138,4 +138,36 @@ async fn a_due_probe_goes_out_while_fresh_deliveries_keep_the_worker_busy() {
     inviting.await.unwrap();
     running.stop().await;
     assert!(probed.is_ok(), "the probe never went out while deliveries kept flowing");
+}
+
+/// Once an attempt fails the webhook is unhealthy and gets one probe at a time: what the worker
+/// had already leased for it is given back, not sent to the failing endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_endpoint_is_not_sent_what_was_leased_for_it() {
+    let app = app().await;
+    let dead = TestReceiver::start().await;
+    dead.answer(StatusCode::INTERNAL_SERVER_ERROR);
+    app.webhook("dead", &dead.url("/"), &[EventKind::CompanyTestSessionCreated]).await;
+    for n in 0..10 {
+        app.invite(&format!("candidate{n}@example.com")).await;
+    }
+    // One request at a time, four leased: three wait in memory while the first fails.
+    let running = Running::start(&app, 8, 1);
+    let recorded = tokio::time::timeout(Duration::from_secs(30), async {
+        while !app.log("dead").await.iter().any(|d| d.attempts > 0) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    running.stop().await;
+    assert!(recorded.is_ok(), "the failed attempt was never recorded");
+    assert_eq!(dead.received().len(), 1, "only the first attempt reached the failing endpoint");
+
+    // Given back, not left leased: the probe is the oldest delivery never attempted.
+    let log = app.log("dead").await;
+    let (_, health) = app.store().webhook(&app.company, &WebhookId::parse("dead").unwrap()).await.unwrap().unwrap();
+    let probe = app.store().claim_deliveries(health.probe_after, Millis::from_millis(120_000), 10, &[]).await.unwrap();
+    assert_eq!(probe.len(), 1);
+    assert!(probe[0].probe);
+    assert_eq!((probe[0].delivery_id, probe[0].attempts), (log[1].id, 0));
 }

@@ -56,6 +56,18 @@ pub struct DeliveryConfig {
     pub retry: RetryPolicy,
 }
 
+impl DeliveryConfig {
+    /// How many deliveries the worker may hold leased at once.
+    fn leased_overall(&self) -> usize {
+        LEASED_PER_SLOT * self.concurrency
+    }
+
+    /// One webhook's share of them: at this many it is left out of claims.
+    fn leased_per_webhook(&self) -> usize {
+        LEASED_PER_SLOT * self.per_webhook
+    }
+}
+
 impl Default for DeliveryConfig {
     fn default() -> Self {
         DeliveryConfig {
@@ -175,6 +187,12 @@ enum Left {
 struct InFlight {
     total: usize,
     by_webhook: HashMap<WebhookId, usize>,
+}
+
+impl InFlight {
+    fn of(&self, webhook: &WebhookId) -> usize {
+        self.by_webhook.get(webhook).copied().unwrap_or(0)
+    }
 }
 
 impl Worker {
@@ -388,10 +406,10 @@ impl Worker {
             let saturated: Vec<WebhookId> = in_flight
                 .by_webhook
                 .iter()
-                .filter(|(_, n)| **n >= LEASED_PER_SLOT * config.per_webhook)
+                .filter(|(_, n)| **n >= config.leased_per_webhook())
                 .map(|(w, _)| w.clone())
                 .collect();
-            ((LEASED_PER_SLOT * config.concurrency).saturating_sub(in_flight.total), saturated)
+            (config.leased_overall().saturating_sub(in_flight.total), saturated)
         };
         if free == 0 {
             return Ok((Vec::new(), Left::ForRoom(Vec::new())));
@@ -400,10 +418,9 @@ impl Worker {
         // No claim takes more than one webhook's leasing share: the oldest due work may all be
         // one webhook's backlog, and room must stay for the others. (It also bounds how long a
         // leased delivery can wait for its webhook's slots; see `DeliveryConfig::lease`.)
-        let limit = free.min(LEASED_PER_SLOT * config.per_webhook).clamp(1, 1024);
+        let limit = free.min(config.leased_per_webhook()).clamp(1, 1024);
         let claimed = self.inner.store.claim_deliveries(now, config.lease, limit as u32, &saturated).await?;
         self.count_in_flight(&claimed);
-        let share = LEASED_PER_SLOT * config.per_webhook;
         let left = if claimed.len() == limit {
             // More is due. If this claim filled every webhook it reached to its share, the next
             // one would only walk past their backlogs: wait until results make room instead.
@@ -411,8 +428,7 @@ impl Worker {
             reached.sort();
             reached.dedup();
             let in_flight = self.inner.in_flight.lock().expect("not poisoned");
-            let full = |w: &WebhookId| in_flight.by_webhook.get(w).copied().unwrap_or(0) >= share;
-            if reached.iter().all(full) {
+            if reached.iter().all(|w| in_flight.of(w) >= config.leased_per_webhook()) {
                 Left::ForRoom(saturated.into_iter().chain(reached).collect())
             } else {
                 Left::More
@@ -430,11 +446,8 @@ impl Worker {
     fn has_room(&self, left_out: &[WebhookId]) -> bool {
         let config = &self.inner.config;
         let in_flight = self.inner.in_flight.lock().expect("not poisoned");
-        in_flight.total < LEASED_PER_SLOT * config.concurrency
-            && (left_out.is_empty()
-                || left_out
-                    .iter()
-                    .any(|w| in_flight.by_webhook.get(w).copied().unwrap_or(0) < LEASED_PER_SLOT * config.per_webhook))
+        in_flight.total < config.leased_overall()
+            && (left_out.is_empty() || left_out.iter().any(|w| in_flight.of(w) < config.leased_per_webhook()))
     }
 
     fn count_in_flight(&self, deliveries: &[ClaimedDelivery]) {

@@ -129,20 +129,14 @@ impl SqliteStore {
         answer.await.map_err(|_| abandoned())?
     }
 
-    /// Reads one row with `map`, or `None`.
+    /// Reads the one row a query finds (by key, or `LIMIT 1`) with `map`, or `None`.
     async fn read_one<T: Send + 'static>(
         &self,
         sql: &'static str,
         params: Vec<Value>,
         map: fn(&Row<'_>) -> Result<T, Failure>,
     ) -> Result<Option<T>, StoreError> {
-        self.reads
-            .run(move |conn| {
-                let mut statement = conn.prepare_cached(sql)?;
-                let mut rows = statement.query(rusqlite::params_from_iter(params))?;
-                rows.next()?.map(map).transpose()
-            })
-            .await
+        Ok(self.read_all(sql, params, map).await?.into_iter().next())
     }
 
     /// Reads every row with `map`.

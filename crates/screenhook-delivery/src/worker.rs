@@ -299,7 +299,7 @@ impl Worker {
                             continue;
                         }
                     }
-                    Err(err) => tracing::warn!(%err, "claiming deliveries failed; retrying on the next poll"),
+                    Err(err) => tracing::warn!(%err, "claiming deliveries failed; retrying when the worker next wakes"),
                 }
             }
             tokio::select! {

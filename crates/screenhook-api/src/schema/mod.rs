@@ -5,7 +5,8 @@
 //! One module per area, merged with `MergedObject`:
 //! - [`types`]: the object types, enums and scalars shared by the areas.
 //! - [`catalogue`]: `company`, `frameworks`, `certificationTests`.
-//! - [`tests`]: Pre-Screens (`companyTest…`, `createCompanyTest…`, `editCompanyTest`).
+//! - [`tests`]: Pre-Screens (`companyTest…`, `createCompanyTest…`, `editCompanyTest`,
+//!   `archiveCompanyTest`, `unarchiveCompanyTest`, `deleteCompanyTest`).
 //! - [`sessions`]: invitations (`companyTestSession…`, `createCompanyTestSession`, …).
 //! - [`proctor`]: verifying and rejecting proctored results.
 //! - [`keys`]: API key management.

@@ -1,5 +1,6 @@
 //! Pre-Screens: `companyTest`, `companyTests`, `createCompanyTest`,
-//! `createCompanyTestFromFramework`, `editCompanyTest`. All need the `tests` permission.
+//! `createCompanyTestFromFramework`, `editCompanyTest`, `archiveCompanyTest`,
+//! `unarchiveCompanyTest`, `deleteCompanyTest`. All need the `tests` permission.
 
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use screenhook_domain::{
@@ -263,4 +264,28 @@ impl TestMutation {
             .map_err(ApiError::from)?;
         Ok(Some(CompanyTestObj(test)))
     }
+
+    /// Not in the reference: an active Pre-Screen stops accepting invitations; its sessions go on.
+    async fn archive_company_test(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<CompanyTestObj>> {
+        status_command(ctx, &id, TestCommand::Archive).await
+    }
+
+    /// Not in the reference: an archived Pre-Screen accepts invitations again.
+    async fn unarchive_company_test(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<CompanyTestObj>> {
+        status_command(ctx, &id, TestCommand::Unarchive).await
+    }
+
+    /// Not in the reference: for good. The test leaves `companyTests` and refuses every
+    /// further command; `companyTest(id)` still reads it, with status `deleted`.
+    async fn delete_company_test(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<CompanyTestObj>> {
+        status_command(ctx, &id, TestCommand::Delete).await
+    }
+}
+
+/// A status change of one of the caller's tests; returns the test as it now is.
+async fn status_command(ctx: &Context<'_>, id: &ID, cmd: TestCommand) -> async_graphql::Result<Option<CompanyTestObj>> {
+    let caller = allowed(ctx, Permission::Tests)?;
+    let test_id = parse_id("id", id, TestId::parse)?;
+    let (test, _) = engine(ctx).test_command(caller.company(), &test_id, cmd).await.map_err(ApiError::from)?;
+    Ok(Some(CompanyTestObj(test)))
 }

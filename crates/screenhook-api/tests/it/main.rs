@@ -7,6 +7,7 @@ mod e2e;
 mod sandbox;
 mod sdl;
 mod tenant;
+mod test_status;
 mod webhooks;
 
 use std::sync::Arc;

@@ -69,7 +69,7 @@ async fn snapshot(app: &App, b: &CompanyB) -> Value {
         .gql_as(
             &b.key,
             "query($t: ID!, $s: ID!) {
-                companyTest(id: $t) { id title externalTitle labels internalDescription }
+                companyTest(id: $t) { id title externalTitle labels internalDescription status }
                 companyTestSession(id: $s) { id status expirationDate customDuration verificationStatus reactivatedSession { newSessionId } }
                 companyTestSessions(companyTestId: $t) { id }
                 apiKeys { publicId revokeDate }
@@ -125,6 +125,9 @@ async fn company_a_cannot_reach_company_b() {
         ("B's company", "{ company(id: \"company-b\") { name } }".into(), json!({}), "company company-b was not found".into()),
         ("B's certification tests", "{ certificationTests(companyId: \"company-b\", first: 1) { totalCount } }".into(), json!({}), "company company-b was not found".into()),
         ("edit B's test", "mutation($id: ID!) { editCompanyTest(id: $id, testFields: { title: \"pwned\" }) { id } }".into(), json!({ "id": t }), test_nf.clone()),
+        ("archive B's test", "mutation($id: ID!) { archiveCompanyTest(id: $id) { id } }".into(), json!({ "id": t }), test_nf.clone()),
+        ("unarchive B's test", "mutation($id: ID!) { unarchiveCompanyTest(id: $id) { id } }".into(), json!({ "id": t }), test_nf.clone()),
+        ("delete B's test", "mutation($id: ID!) { deleteCompanyTest(id: $id) { id } }".into(), json!({ "id": t }), test_nf.clone()),
         ("create a test in B", "mutation { createCompanyTest(testFields: { companyId: \"company-b\", title: \"x\", externalTitle: \"x\", duration: 600000 }) { id } }".into(), json!({}), "company company-b was not found".into()),
         ("invite to B's test", "mutation($id: ID!) { createCompanyTestSession(sessionFields: { testId: $id, candidateEmail: \"e@example.com\" }) { id } }".into(), json!({ "id": t }), test_nf.clone()),
         ("delete B's session", "mutation($id: ID!) { deleteCompanyTestSession(id: $id) }".into(), json!({ "id": s }), session_nf.clone()),

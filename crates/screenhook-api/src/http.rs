@@ -17,7 +17,7 @@ use axum::{
     body::Body,
     extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{Html, IntoResponse},
+    response::IntoResponse,
 };
 use serde_json::Value;
 
@@ -26,11 +26,6 @@ use crate::{
     error::{ApiError, Code},
     schema::Caller,
 };
-
-/// `GET /graphiql`.
-pub async fn graphiql() -> impl IntoResponse {
-    Html(async_graphql::http::GraphiQLSource::build().endpoint("/graphql").title("screenhook GraphQL").finish())
-}
 
 /// `POST /graphql`: one operation (`{query, variables, operationName}`) or a batch (an array).
 pub async fn graphql(State(state): State<ApiState>, headers: HeaderMap, body: Body) -> axum::response::Response {

@@ -2,7 +2,8 @@
 //!
 //! - `POST /graphql` — the GraphQL API, authenticated by `Authorization: Bearer <api key>`.
 //!   The company comes only from the key; every read and command is scoped to it.
-//! - `GET /graphiql` — GraphiQL pointed at `/graphql`.
+//! - `GET /graphiql` — GraphiQL pointed at `/graphql`, its assets under `/graphiql/assets/`
+//!   (served from the binary: it works offline).
 //! - `GET /c/{token}` and `POST /c/{token}/{open,decline,share,start,submit}` — the candidate's
 //!   own link: the token is the credential and reaches only its own session.
 //!
@@ -12,11 +13,13 @@
 //! - [`error`]: [`ApiError`] and its stable codes, for GraphQL and for the candidate link.
 //! - [`limit`]: the per-key token bucket.
 //! - [`http`]: the `/graphql` transport (auth, body and batch limits, error codes).
+//! - [`graphiql`]: the GraphiQL page and its vendored assets.
 //! - [`schema`]: the code-first schema, one module per area, merged.
 //! - [`candidate`]: the candidate link.
 
 pub mod candidate;
 pub mod error;
+pub mod graphiql;
 pub mod http;
 pub mod limit;
 pub mod schema;
@@ -95,7 +98,8 @@ impl ApiState {
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/graphql", post(http::graphql))
-        .route("/graphiql", get(http::graphiql))
+        .route("/graphiql", get(graphiql::page))
+        .route("/graphiql/assets/{file}", get(graphiql::asset))
         .route("/c/{token}", get(candidate::page))
         .route("/c/{token}/{action}", post(candidate::action))
         .with_state(state)

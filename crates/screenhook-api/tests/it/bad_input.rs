@@ -140,9 +140,6 @@ async fn malformed_operations_are_refused_before_running() {
     let (status, body) = app.gql_as(&app.admin_key, introspection, json!({})).await;
     assert_eq!(status, StatusCode::OK, "{body:#}");
     assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query");
-    let page = app.http.get(format!("{}/graphiql", app.base)).send().await.unwrap();
-    assert_eq!(page.status(), StatusCode::OK);
-    assert!(page.text().await.unwrap().contains("/graphql"));
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod e2e;
+mod graphiql;
 mod sandbox;
 mod sdl;
 mod tenant;

@@ -16,7 +16,7 @@ use screenhook_domain::{
 };
 use screenhook_store::{
     AttemptRecord, AttemptResult, AttemptRow, ClaimedDelivery, DeliveryFilter, DeliveryRow, DeliveryState,
-    HealthPolicy, Notification, StoreError, StoredEvent,
+    HealthPolicy, Notification, SeriesBuilder, StoreError, StoredEvent,
 };
 use sqlx::{PgConnection, PgPool, Row, postgres::PgRow};
 
@@ -776,6 +776,41 @@ pub(crate) fn bind_filter<'q>(
         .bind(filter.session.as_ref().map(|s| s.as_str()))
         .bind(filter.before)
         .bind(i64::from(filter.limit.clamp(1, 1000)))
+}
+
+/// The delivery log's chart in one statement (one snapshot): a webhook's deliveries created
+/// in the window, counted by bucket and state, and its attempts made in the window, counted
+/// by bucket and latency (turned into percentiles by [`SeriesBuilder`], as on SQLite). The
+/// attempts are the company's when the webhook is: webhook ids are never reused.
+///
+/// Parameters: company, webhook, since, until, bucket length (ms).
+pub(crate) const DELIVERY_SERIES_SQL: &str = "\
+    SELECT 'deliveries' AS kind, (created_at - $3) / $5 AS bucket, state, NULL::int8 AS latency_ms, COUNT(*) AS n \
+    FROM deliveries \
+    WHERE webhook_id = $2 AND company_id = $1 AND created_at >= $3 AND created_at < $4 \
+    GROUP BY 2, 3 \
+    UNION ALL \
+    SELECT 'attempts', (at - $3) / $5, NULL, latency_ms, COUNT(*) \
+    FROM attempts \
+    WHERE webhook_id = $2 AND at >= $3 AND at < $4 \
+      AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = $2 AND w.company_id = $1) \
+    GROUP BY 2, 4";
+
+/// Adds a row of [`DELIVERY_SERIES_SQL`] to `series`.
+pub(crate) fn add_series_count(series: &mut SeriesBuilder, row: &PgRow) -> Result<(), StoreError> {
+    let kind: &str = row.try_get("kind").map_err(db)?;
+    let bucket: i64 = row.try_get("bucket").map_err(db)?;
+    let count = row.try_get::<i64, _>("n").map_err(db)?.max(0) as u64;
+    if kind == "deliveries" {
+        let state: &str = row.try_get("state").map_err(db)?;
+        let state =
+            DeliveryState::parse(state).ok_or_else(|| StoreError::Corrupt(format!("delivery state {state:?}")))?;
+        series.deliveries(bucket, state, count);
+    } else {
+        let latency_ms = row.try_get::<i64, _>("latency_ms").map_err(db)?.clamp(0, i64::from(u32::MAX)) as u32;
+        series.latencies(bucket, latency_ms, count);
+    }
+    Ok(())
 }
 
 pub(crate) fn decode_attempt(row: &PgRow) -> Result<AttemptRow, StoreError> {

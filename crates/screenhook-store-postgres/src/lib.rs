@@ -69,8 +69,8 @@ use screenhook_domain::{
     InterviewId, LiveInterview, Millis, SessionId, TestId, Timestamp, Webhook, WebhookHealth, WebhookId,
 };
 use screenhook_store::{
-    Applied, AtsIdType, AttemptRecord, AttemptRow, ClaimedDelivery, DeliveryFilter, DeliveryRow, HealthPolicy,
-    Notification, Page, Store, StoreError, StoredEvent, Timer,
+    Applied, AtsIdType, AttemptRecord, AttemptRow, ClaimedDelivery, DeliveryBucket, DeliveryFilter, DeliveryRow,
+    HealthPolicy, Notification, Page, SeriesBuilder, SessionFilter, Store, StoreError, StoredEvent, Timer,
 };
 use serde::de::DeserializeOwned;
 use sqlx::{
@@ -412,6 +412,44 @@ impl Store for PgStore {
         .await
     }
 
+    async fn company_sessions(
+        &self,
+        company: &CompanyId,
+        filter: &SessionFilter,
+        page: Page,
+    ) -> Result<Vec<CompanyTestSession>, StoreError> {
+        // Only the filters set are in the statement, numbered in order, so each of the eight
+        // shapes is planned for its own index rather than for `($n IS NULL OR …)`.
+        let mut sql = String::from("SELECT doc FROM sessions WHERE company_id = $1");
+        let mut n = 1;
+        let mut next = || {
+            n += 1;
+            n
+        };
+        if filter.test.is_some() {
+            sql.push_str(&format!(" AND test_id = ${}", next()));
+        }
+        match filter.status {
+            Some(_) => sql.push_str(&format!(" AND status = ${}", next())),
+            None => sql.push_str(" AND status <> 'deleted'"),
+        }
+        if filter.verification.is_some() {
+            sql.push_str(&format!(" AND verification_status = ${}", next()));
+        }
+        sql.push_str(&format!(" ORDER BY create_date DESC, id DESC LIMIT ${} OFFSET ${}", next(), next()));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company.as_str());
+        if let Some(test) = &filter.test {
+            query = query.bind(test.as_str());
+        }
+        if let Some(status) = filter.status {
+            query = query.bind(status.as_str());
+        }
+        if let Some(verification) = filter.verification {
+            query = query.bind(verification.as_str());
+        }
+        self.fetch_docs(query.bind(i64::from(page.first)).bind(i64::from(page.offset))).await
+    }
+
     async fn pending_session_for(
         &self,
         company: &CompanyId,
@@ -684,6 +722,33 @@ impl Store for PgStore {
         rows.iter().map(delivery::decode_attempt).collect()
     }
 
+    async fn delivery_series(
+        &self,
+        company: &CompanyId,
+        webhook: &WebhookId,
+        since: Timestamp,
+        until: Timestamp,
+        bucket: Millis,
+    ) -> Result<Vec<DeliveryBucket>, StoreError> {
+        let mut series = SeriesBuilder::new(since, until, bucket)?;
+        if series.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(delivery::DELIVERY_SERIES_SQL)
+            .bind(company.as_str())
+            .bind(webhook.as_str())
+            .bind(since.as_millis())
+            .bind(until.as_millis())
+            .bind(bucket.as_millis())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        for row in &rows {
+            delivery::add_series_count(&mut series, row)?;
+        }
+        Ok(series.finish())
+    }
+
     async fn replay(
         &self,
         company: &CompanyId,
@@ -814,6 +879,45 @@ mod tests {
     }
 
     screenhook_store::conformance_tests!(fresh_store);
+
+    /// Migrating a database that already holds sessions fills their new verification column
+    /// from their documents.
+    #[tokio::test]
+    async fn sessions_written_before_the_console_get_their_verification_status_from_the_document() {
+        let Some(schema) = fresh_schema().await else { return };
+        let options = PgOptions { max_connections: 2, migrate: false, schema: Some(schema.name.clone()) };
+        let store = PgStore::connect(&schema.url, options).await.expect("connect the store");
+        // The schema as the build before the console left it: the first migration alone.
+        let earlier = std::env::temp_dir().join(format!("screenhook-{}", schema.name));
+        std::fs::create_dir_all(&earlier).unwrap();
+        std::fs::copy(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/0001_schema.sql"),
+            earlier.join("0001_schema.sql"),
+        )
+        .unwrap();
+        let first = sqlx::migrate::Migrator::new(earlier.as_path()).await.unwrap();
+        first.run(&store.pool).await.unwrap();
+        std::fs::remove_dir_all(&earlier).unwrap();
+        for (id, verification) in [("s1", r#""notVerified""#), ("s2", "null"), ("s3", r#""pending""#)] {
+            sqlx::query(
+                "INSERT INTO sessions (id, company_id, test_id, version, status, candidate_email, create_date, doc) \
+                 VALUES ($1, 'acme', 't', 1, 'over', 'a@example.com', 0, $2)",
+            )
+            .bind(id)
+            .bind(format!(r#"{{"id":"{id}","verification_status":{verification}}}"#))
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        }
+        store.migrate().await.unwrap();
+        let backfilled: Vec<(String, Option<String>)> =
+            sqlx::query_as("SELECT id, verification_status FROM sessions ORDER BY id")
+                .fetch_all(&store.pool)
+                .await
+                .unwrap();
+        let expected = [("s1", Some("notVerified")), ("s2", None), ("s3", Some("pending"))];
+        assert_eq!(backfilled, expected.map(|(id, v)| (id.to_owned(), v.map(str::to_owned))));
+    }
 
     /// Stores on their own pools (as separate processes would) fan a stream of events per
     /// session out and record their deliveries concurrently: no committed state ever has two

@@ -269,11 +269,12 @@ async fn write_session(
     let doc = to_doc(session)?;
     let version = session.version as i64;
     let finish = session.finish_date.map(|t| t.as_millis());
+    let verification = session.verification_status.map(|v| v.as_str());
     match expected {
         Expected::New => sqlx::query(
             "INSERT INTO sessions (id, company_id, test_id, version, status, candidate_email, framework_id, \
-             create_date, finish_date, greenhouse_candidate_id, greenhouse_application_id, doc) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             create_date, finish_date, greenhouse_candidate_id, greenhouse_application_id, verification_status, doc) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(id)
         .bind(session.company_id.as_str())
@@ -286,6 +287,7 @@ async fn write_session(
         .bind(finish)
         .bind(session.integrations.greenhouse_candidate_id.as_deref())
         .bind(session.integrations.greenhouse_application_id.as_deref())
+        .bind(verification)
         .bind(doc)
         .execute(&mut *conn)
         .await
@@ -293,14 +295,15 @@ async fn write_session(
         .map_err(|err| insert_error(err, "test session", id)),
         Expected::Version(old) => {
             let res = sqlx::query(
-                "UPDATE sessions SET version = $3, status = $4, finish_date = $5, doc = $6 \
-                 WHERE id = $1 AND company_id = $2 AND version = $7",
+                "UPDATE sessions SET version = $3, status = $4, finish_date = $5, verification_status = $6, doc = $7 \
+                 WHERE id = $1 AND company_id = $2 AND version = $8",
             )
             .bind(id)
             .bind(session.company_id.as_str())
             .bind(version)
             .bind(session.status.as_str())
             .bind(finish)
+            .bind(verification)
             .bind(doc)
             .bind(old as i64)
             .execute(&mut *conn)

@@ -234,6 +234,7 @@ fn write_sessions(
                     opt_int(s.finish_date.map(|t| t.as_millis())),
                     opt_text(s.integrations.greenhouse_candidate_id.as_deref()),
                     opt_text(s.integrations.greenhouse_application_id.as_deref()),
+                    opt_text(s.verification_status.map(|v| v.as_str())),
                     Value::Text(to_doc(*s)?),
                 ])
             })
@@ -241,9 +242,9 @@ fn write_sessions(
         each_chunk(
             conn,
             "INSERT INTO sessions (id, company_id, test_id, version, status, candidate_email, framework_id, create_date, \
-             finish_date, greenhouse_candidate_id, greenhouse_application_id, doc)",
+             finish_date, greenhouse_candidate_id, greenhouse_application_id, verification_status, doc)",
             "",
-            12,
+            13,
             rows,
             |_| Ok(()),
         )?;
@@ -257,15 +258,17 @@ fn write_sessions(
                     Value::Integer(s.version as i64),
                     text(s.status.as_str()),
                     opt_int(s.finish_date.map(|t| t.as_millis())),
+                    opt_text(s.verification_status.map(|v| v.as_str())),
                     Value::Text(to_doc(*s)?),
                 ])
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let updated = each_chunk(
             conn,
-            "UPDATE sessions SET version = u.column2, status = u.column3, finish_date = u.column4, doc = u.column5 FROM (",
+            "UPDATE sessions SET version = u.column2, status = u.column3, finish_date = u.column4, \
+             verification_status = u.column5, doc = u.column6 FROM (",
             ") AS u WHERE sessions.id = u.column1 RETURNING sessions.id",
-            5,
+            6,
             rows,
             |_| Ok(()),
         )?;

@@ -572,6 +572,44 @@ pub(crate) fn decode_delivery(row: &Row<'_>) -> Result<DeliveryRow, Failure> {
     })
 }
 
+/// The delivery log's chart in one statement (one snapshot): a webhook's deliveries created
+/// in the window, counted by bucket and state, and its attempts made in the window, counted
+/// by bucket and latency (the store's callers turn those into percentiles). The attempts are
+/// the company's when the webhook is: webhook ids are never reused.
+///
+/// Parameters: company, webhook, since, until, bucket length (ms).
+pub(crate) const DELIVERY_SERIES_SQL: &str = "\
+    SELECT 'deliveries' AS kind, (created_at - ?3) / ?5 AS bucket, state, NULL AS latency_ms, COUNT(*) AS n \
+    FROM deliveries INDEXED BY deliveries_by_webhook_created \
+    WHERE webhook_id = ?2 AND company_id = ?1 AND created_at >= ?3 AND created_at < ?4 \
+    GROUP BY 2, 3 \
+    UNION ALL \
+    SELECT 'attempts', (at - ?3) / ?5, NULL, latency_ms, COUNT(*) \
+    FROM attempts INDEXED BY attempts_by_webhook \
+    WHERE webhook_id = ?2 AND at >= ?3 AND at < ?4 \
+      AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = ?2 AND w.company_id = ?1) \
+    GROUP BY 2, 4";
+
+/// A row of [`DELIVERY_SERIES_SQL`].
+pub(crate) enum SeriesCount {
+    Deliveries { bucket: i64, state: DeliveryState, count: u64 },
+    Latency { bucket: i64, latency_ms: u32, count: u64 },
+}
+
+pub(crate) fn decode_series_count(row: &Row<'_>) -> Result<SeriesCount, Failure> {
+    let kind: String = row.get("kind")?;
+    let bucket: i64 = row.get("bucket")?;
+    let count = row.get::<_, i64>("n")?.max(0) as u64;
+    if kind == "deliveries" {
+        let state: String = row.get("state")?;
+        let state = DeliveryState::parse(&state).ok_or_else(|| corrupt(format!("delivery state {state:?}")))?;
+        Ok(SeriesCount::Deliveries { bucket, state, count })
+    } else {
+        let latency_ms = row.get::<_, i64>("latency_ms")?.clamp(0, i64::from(u32::MAX)) as u32;
+        Ok(SeriesCount::Latency { bucket, latency_ms, count })
+    }
+}
+
 pub(crate) fn decode_attempt(row: &Row<'_>) -> Result<AttemptRow, Failure> {
     Ok(AttemptRow {
         delivery_id: row.get("delivery_id")?,

@@ -43,8 +43,8 @@ use screenhook_domain::{
     InterviewId, LiveInterview, Millis, SessionId, TestId, Timestamp, Webhook, WebhookHealth, WebhookId,
 };
 use screenhook_store::{
-    Applied, AtsIdType, AttemptRecord, AttemptRow, ClaimedDelivery, DeliveryFilter, DeliveryRow, HealthPolicy,
-    Notification, Page, StoreError, StoredEvent, Timer,
+    Applied, AtsIdType, AttemptRecord, AttemptRow, ClaimedDelivery, DeliveryBucket, DeliveryFilter, DeliveryRow,
+    HealthPolicy, Notification, Page, SeriesBuilder, SessionFilter, StoreError, StoredEvent, Timer,
 };
 use serde::de::DeserializeOwned;
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -142,13 +142,13 @@ impl SqliteStore {
     /// Reads every row with `map`.
     async fn read_all<T: Send + 'static>(
         &self,
-        sql: &'static str,
+        sql: impl AsRef<str> + Send + 'static,
         params: Vec<Value>,
         map: fn(&Row<'_>) -> Result<T, Failure>,
     ) -> Result<Vec<T>, StoreError> {
         self.reads
             .run(move |conn| {
-                let mut statement = conn.prepare_cached(sql)?;
+                let mut statement = conn.prepare_cached(sql.as_ref())?;
                 let mut rows = statement.query(rusqlite::params_from_iter(params))?;
                 let mut all = Vec::new();
                 while let Some(row) = rows.next()? {
@@ -421,6 +421,37 @@ impl screenhook_store::Store for SqliteStore {
         .await
     }
 
+    async fn company_sessions(
+        &self,
+        company: &CompanyId,
+        filter: &SessionFilter,
+        page: Page,
+    ) -> Result<Vec<CompanyTestSession>, StoreError> {
+        // Only the filters set are in the statement (eight shapes, each cached), so each shape
+        // gets the plan of its own index: `(?n IS NULL OR …)` terms would let none be used.
+        let mut sql = String::from("SELECT doc FROM sessions WHERE company_id = ?");
+        let mut params = vec![text(company.as_str())];
+        if let Some(test) = &filter.test {
+            sql.push_str(" AND test_id = ?");
+            params.push(text(test.as_str()));
+        }
+        match filter.status {
+            Some(status) => {
+                sql.push_str(" AND status = ?");
+                params.push(text(status.as_str()));
+            }
+            None => sql.push_str(" AND status <> 'deleted'"),
+        }
+        if let Some(verification) = filter.verification {
+            sql.push_str(" AND verification_status = ?");
+            params.push(text(verification.as_str()));
+        }
+        sql.push_str(" ORDER BY create_date DESC, id DESC LIMIT ? OFFSET ?");
+        params.push(Value::Integer(i64::from(page.first)));
+        params.push(Value::Integer(i64::from(page.offset)));
+        self.read_all(sql, params, decode_doc).await
+    }
+
     async fn pending_session_for(
         &self,
         company: &CompanyId,
@@ -631,6 +662,37 @@ impl screenhook_store::Store for SqliteStore {
         .await
     }
 
+    async fn delivery_series(
+        &self,
+        company: &CompanyId,
+        webhook: &WebhookId,
+        since: Timestamp,
+        until: Timestamp,
+        bucket: Millis,
+    ) -> Result<Vec<DeliveryBucket>, StoreError> {
+        let mut series = SeriesBuilder::new(since, until, bucket)?;
+        if series.is_empty() {
+            return Ok(Vec::new());
+        }
+        let params = vec![
+            text(company.as_str()),
+            text(webhook.as_str()),
+            Value::Integer(since.as_millis()),
+            Value::Integer(until.as_millis()),
+            Value::Integer(bucket.as_millis()),
+        ];
+        let counts = self.read_all(delivery::DELIVERY_SERIES_SQL, params, delivery::decode_series_count).await?;
+        for count in counts {
+            match count {
+                delivery::SeriesCount::Deliveries { bucket, state, count } => series.deliveries(bucket, state, count),
+                delivery::SeriesCount::Latency { bucket, latency_ms, count } => {
+                    series.latencies(bucket, latency_ms, count)
+                }
+            }
+        }
+        Ok(series.finish())
+    }
+
     async fn replay(
         &self,
         company: &CompanyId,
@@ -693,6 +755,59 @@ mod tests {
     }
 
     screenhook_store::conformance_tests!(fresh_store);
+
+    /// The change-by-change path (taken when a batch cannot be written at once) writes every
+    /// session column exactly as the batched path does, on insert and on update.
+    #[tokio::test]
+    async fn both_write_paths_write_the_same_session_rows() {
+        use rusqlite::{Connection, types::Value};
+        use screenhook_domain::{Change, CompanyTestSession, Expected, SessionStatus, Timestamp, VerificationStatus};
+        use screenhook_store::conformance::seed;
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("screenhook.db")).await.unwrap();
+        let (_, session) = seed(&store, "acme", "s1").await;
+        let proctored = CompanyTestSession {
+            proctored: true,
+            verification_status: Some(VerificationStatus::Pending),
+            ..session.clone()
+        };
+        let verified = CompanyTestSession {
+            version: 2,
+            status: SessionStatus::Over,
+            finish_date: Some(Timestamp::from_millis(1_700_000_100_000)),
+            verification_status: Some(VerificationStatus::Verified),
+            ..proctored.clone()
+        };
+        let changes = [
+            Change { sessions: vec![(proctored, Expected::New)], ..Change::default() },
+            Change { sessions: vec![(verified, Expected::Version(1))], ..Change::default() },
+        ];
+        let rows = |conn: &Connection| -> Vec<Vec<Value>> {
+            let mut statement = conn.prepare("SELECT * FROM sessions ORDER BY id").unwrap();
+            let columns = statement.column_count();
+            statement
+                .query_map([], |row| (0..columns).map(|i| row.get::<_, Value>(i)).collect())
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let fresh = || {
+            let mut conn = Connection::open_in_memory().unwrap();
+            super::migrate::run(&mut conn).unwrap();
+            conn
+        };
+        let (batched, one_by_one) = (fresh(), fresh());
+        for change in changes {
+            let outcome = super::batch::apply_batch(&batched, std::slice::from_ref(&change), None, &mut Vec::new());
+            outcome.unwrap().remove(0).unwrap();
+            super::writer::apply(&one_by_one, change).unwrap();
+            assert_eq!(rows(&batched), rows(&one_by_one));
+        }
+        let verification: String =
+            one_by_one.query_row("SELECT verification_status FROM sessions", [], |row| row.get(0)).unwrap();
+        assert_eq!(verification, "verified");
+    }
 
     /// After a crash, what the dead process had leased is due again at once.
     #[tokio::test]

@@ -9,6 +9,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 const MIGRATIONS: &[(&str, &str)] = &[
     ("lifecycle", include_str!("../migrations/0001_lifecycle.sql")),
     ("delivery", include_str!("../migrations/0002_delivery.sql")),
+    ("console reads", include_str!("../migrations/0003_console_reads.sql")),
 ];
 
 pub(crate) fn run(conn: &mut Connection) -> Result<(), String> {
@@ -83,8 +84,35 @@ mod tests {
         )
         .unwrap();
         run(&mut conn).unwrap();
-        assert_eq!(version(&conn), MIGRATIONS.len() as i64, "only the second migration ran");
+        assert_eq!(version(&conn), MIGRATIONS.len() as i64, "only the later migrations ran");
         conn.query_row("SELECT COUNT(*) FROM deliveries", [], |row| row.get::<_, i64>(0)).unwrap();
+    }
+
+    #[test]
+    fn sessions_written_before_the_console_get_their_verification_status_from_the_document() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for (_, migration) in &MIGRATIONS[..2] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        for (id, verification) in [("s1", r#""notVerified""#), ("s2", "null"), ("s3", r#""pending""#)] {
+            conn.execute(
+                "INSERT INTO sessions (id, company_id, test_id, version, status, candidate_email, create_date, doc) \
+                 VALUES (?1, 'acme', 't', 1, 'over', 'a@example.com', 0, ?2)",
+                [id, &format!(r#"{{"id":"{id}","verification_status":{verification}}}"#)],
+            )
+            .unwrap();
+        }
+        run(&mut conn).unwrap();
+        let backfilled: Vec<(String, Option<String>)> = conn
+            .prepare("SELECT id, verification_status FROM sessions ORDER BY id")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let expected = [("s1", Some("notVerified")), ("s2", None), ("s3", Some("pending"))];
+        assert_eq!(backfilled, expected.map(|(id, v)| (id.to_owned(), v.map(str::to_owned))));
     }
 
     #[test]

@@ -398,12 +398,13 @@ fn write_session(conn: &Connection, session: &CompanyTestSession, expected: Expe
     let doc = to_doc(session)?;
     let version = session.version as i64;
     let finish = session.finish_date.map(|t| t.as_millis());
+    let verification = session.verification_status.map(|v| v.as_str());
     match expected {
         Expected::New => conn
             .prepare_cached(
                 "INSERT INTO sessions (id, company_id, test_id, version, status, candidate_email, framework_id, \
-                 create_date, finish_date, greenhouse_candidate_id, greenhouse_application_id, doc) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 create_date, finish_date, greenhouse_candidate_id, greenhouse_application_id, verification_status, doc) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )?
             .execute(params![
                 id,
@@ -417,6 +418,7 @@ fn write_session(conn: &Connection, session: &CompanyTestSession, expected: Expe
                 finish,
                 session.integrations.greenhouse_candidate_id,
                 session.integrations.greenhouse_application_id,
+                verification,
                 doc,
             ])
             .map(drop)
@@ -424,8 +426,8 @@ fn write_session(conn: &Connection, session: &CompanyTestSession, expected: Expe
         Expected::Version(old) => {
             let updated = conn
                 .prepare_cached(
-                    "UPDATE sessions SET version = ?3, status = ?4, finish_date = ?5, doc = ?6 \
-                     WHERE id = ?1 AND company_id = ?2 AND version = ?7",
+                    "UPDATE sessions SET version = ?3, status = ?4, finish_date = ?5, verification_status = ?6, doc = ?7 \
+                     WHERE id = ?1 AND company_id = ?2 AND version = ?8",
                 )?
                 .execute(params![
                     id,
@@ -433,6 +435,7 @@ fn write_session(conn: &Connection, session: &CompanyTestSession, expected: Expe
                     version,
                     session.status.as_str(),
                     finish,
+                    verification,
                     doc,
                     old as i64
                 ])?;

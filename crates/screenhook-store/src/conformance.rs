@@ -8,13 +8,13 @@ use std::sync::Arc;
 use screenhook_domain::{
     ApiKey, Candidate, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, DomainEvent,
     EventKind, Expected, FrameworkId, Guard, Integrations, IntegrityReview, Millis, Permission, SessionId,
-    SessionStatus, TestId, TestStatus, Timestamp, Webhook, WebhookId, WebhookState,
+    SessionStatus, TestId, TestStatus, Timestamp, VerificationStatus, Webhook, WebhookId, WebhookState,
 };
 use serde_json::json;
 
 use crate::{
-    AtsIdType, AttemptRecord, AttemptResult, ClaimedDelivery, DeliveryFilter, DeliveryState, HealthPolicy, Page, Store,
-    StoreError,
+    AtsIdType, AttemptRecord, AttemptResult, ClaimedDelivery, DeliveryBucket, DeliveryFilter, DeliveryState,
+    HealthPolicy, MAX_SERIES_BUCKETS, Page, SessionFilter, Store, StoreError,
 };
 
 /// Instantiates every conformance case as a `#[tokio::test]` against stores made by `$make`,
@@ -40,6 +40,10 @@ macro_rules! conformance_tests {
             reads_are_scoped_to_the_company,
             session_queries,
             sessions_by_ats_id_and_candidate_token,
+            company_sessions_are_newest_first_and_paged,
+            company_sessions_filter_by_test_status_and_verification,
+            company_sessions_leave_deleted_out_unless_asked,
+            company_sessions_are_scoped_to_the_company,
             events_fan_out_to_subscribed_webhooks_only,
             claimed_deliveries_carry_their_event_and_are_recorded,
             a_session_events_are_delivered_in_order,
@@ -51,6 +55,10 @@ macro_rules! conformance_tests {
             replay_queues_the_same_event_again,
             deleting_a_webhook_cancels_its_queue,
             delivery_log_is_scoped_to_the_company,
+            delivery_series_counts_deliveries_by_creation_and_state,
+            delivery_series_latency_percentiles_are_nearest_rank_by_attempt_time,
+            delivery_series_is_scoped_to_the_company_and_webhook,
+            delivery_series_windows_are_bounded,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -567,6 +575,199 @@ pub async fn sessions_by_ats_id_and_candidate_token(store: Arc<dyn Store>) {
     assert_eq!(store.session_by_candidate_token("nope.secret").await.unwrap(), None);
 }
 
+// The console's session list.
+
+/// Stores `session` as new, with its creation event.
+async fn create(store: &dyn Store, session: &CompanyTestSession) {
+    store
+        .apply(Change {
+            sessions: vec![(session.clone(), Expected::New)],
+            events: vec![event_for(session, EventKind::CompanyTestSessionCreated, session.create_date)],
+            ..Change::default()
+        })
+        .await
+        .unwrap();
+}
+
+/// Moves the stored `session` on to `status` and `verification`, as an update (version + 1).
+async fn moved(
+    store: &dyn Store,
+    session: &CompanyTestSession,
+    status: SessionStatus,
+    verification: Option<VerificationStatus>,
+) -> CompanyTestSession {
+    let current = store.session(&session.company_id, &session.id).await.unwrap().unwrap();
+    let next = CompanyTestSession {
+        version: current.version + 1,
+        status,
+        verification_status: verification,
+        ..current.clone()
+    };
+    store
+        .apply(Change { sessions: vec![(next.clone(), Expected::Version(current.version))], ..Change::default() })
+        .await
+        .unwrap();
+    next
+}
+
+/// Acme's sessions for the console cases, oldest created first:
+///
+/// | id | test       | created  | status  | verification |
+/// |----|------------|----------|---------|--------------|
+/// | s1 | acme-test  | T0       | pending | –            |
+/// | s2 | acme-test  | T0 + 1m  | over    | verified     |
+/// | s3 | acme-other | T0 + 2m  | active  | pending      |
+/// | s4 | acme-other | T0 + 2m  | pending | –            |
+/// | s5 | acme-test  | T0 + 3m  | deleted | –            |
+/// | s6 | acme-test  | T0 + 4m  | over    | pending      |
+///
+/// s3 and s4 were created at the same time (s4 lists first: ties go by id, descending). s2, s5
+/// and s6 reached their status by updates, the others were created with it. Globex has a
+/// session of its own (g1, created T0 + 10m, over, verification pending).
+async fn seed_console(store: &dyn Store) -> (CompanyTest, CompanyTest) {
+    let (test, _) = seed(store, "acme", "s1").await;
+    let other = test_of("acme", "acme-other");
+    store.apply(Change { tests: vec![(other.clone(), Expected::New)], ..Change::default() }).await.unwrap();
+    let at = |minutes| T0.plus(Millis::minutes(minutes));
+    let s2 = CompanyTestSession { create_date: at(1), proctored: true, ..session_of(&test, "s2", "s2@example.com") };
+    create(store, &s2).await;
+    moved(store, &s2, SessionStatus::Active, Some(VerificationStatus::Pending)).await;
+    moved(store, &s2, SessionStatus::Over, Some(VerificationStatus::Verified)).await;
+    let s3 = CompanyTestSession {
+        create_date: at(2),
+        status: SessionStatus::Active,
+        verification_status: Some(VerificationStatus::Pending),
+        start_date: Some(at(2)),
+        ..session_of(&other, "s3", "s3@example.com")
+    };
+    create(store, &s3).await;
+    create(store, &CompanyTestSession { create_date: at(2), ..session_of(&other, "s4", "s4@example.com") }).await;
+    let s5 = CompanyTestSession { create_date: at(3), ..session_of(&test, "s5", "s5@example.com") };
+    create(store, &s5).await;
+    moved(store, &s5, SessionStatus::Deleted, None).await;
+    let s6 = CompanyTestSession { create_date: at(4), ..session_of(&test, "s6", "s6@example.com") };
+    create(store, &s6).await;
+    moved(store, &s6, SessionStatus::Over, Some(VerificationStatus::Pending)).await;
+
+    let (globex_test, _) = seed(store, "globex", "g0").await;
+    let g1 = CompanyTestSession {
+        create_date: at(10),
+        status: SessionStatus::Over,
+        verification_status: Some(VerificationStatus::Pending),
+        ..session_of(&globex_test, "g1", "g1@example.com")
+    };
+    create(store, &g1).await;
+    (test, other)
+}
+
+async fn listed(store: &dyn Store, company: &str, filter: SessionFilter, page: Page) -> Vec<String> {
+    store
+        .company_sessions(&company_id(company), &filter, page)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id.to_string())
+        .collect()
+}
+
+const ALL: Page = Page { first: 100, offset: 0 };
+
+pub async fn company_sessions_are_newest_first_and_paged(store: Arc<dyn Store>) {
+    seed_console(&*store).await;
+    let everything = listed(&*store, "acme", SessionFilter::default(), ALL).await;
+    assert_eq!(everything, vec!["s6", "s4", "s3", "s2", "s1"], "newest created first, ties by id descending");
+    let page = |first, offset| listed(&*store, "acme", SessionFilter::default(), Page { first, offset });
+    assert_eq!(page(2, 0).await, vec!["s6", "s4"]);
+    assert_eq!(page(2, 2).await, vec!["s3", "s2"]);
+    assert_eq!(page(2, 4).await, vec!["s1"]);
+    assert!(page(2, 5).await.is_empty());
+    assert!(page(0, 0).await.is_empty());
+    // The documents read back whole, at their latest version.
+    let sessions = store
+        .company_sessions(&company_id("acme"), &SessionFilter::default(), Page { first: 1, offset: 3 })
+        .await
+        .unwrap();
+    assert_eq!(
+        sessions,
+        vec![store.session(&company_id("acme"), &SessionId::parse("s2").unwrap()).await.unwrap().unwrap()]
+    );
+    assert_eq!((sessions[0].version, sessions[0].status), (3, SessionStatus::Over));
+}
+
+pub async fn company_sessions_filter_by_test_status_and_verification(store: Arc<dyn Store>) {
+    let (test, other) = seed_console(&*store).await;
+    let list = |filter| listed(&*store, "acme", filter, ALL);
+    let by_test = |test: &CompanyTest| SessionFilter { test: Some(test.id.clone()), ..SessionFilter::default() };
+    assert_eq!(list(by_test(&test)).await, vec!["s6", "s2", "s1"]);
+    assert_eq!(list(by_test(&other)).await, vec!["s4", "s3"]);
+    let by_status = |status| SessionFilter { status: Some(status), ..SessionFilter::default() };
+    assert_eq!(list(by_status(SessionStatus::Over)).await, vec!["s6", "s2"], "updated to over");
+    assert_eq!(list(by_status(SessionStatus::Pending)).await, vec!["s4", "s1"]);
+    assert_eq!(list(by_status(SessionStatus::Active)).await, vec!["s3"], "created active");
+    assert!(list(by_status(SessionStatus::Expired)).await.is_empty());
+    let by_verification = |v| SessionFilter { verification: Some(v), ..SessionFilter::default() };
+    assert_eq!(list(by_verification(VerificationStatus::Pending)).await, vec!["s6", "s3"], "the Proctoring queue");
+    assert_eq!(list(by_verification(VerificationStatus::Verified)).await, vec!["s2"], "updated to verified");
+    assert!(list(by_verification(VerificationStatus::NotVerified)).await.is_empty());
+    // Filters combine.
+    let combined = |test: &CompanyTest, status, verification| SessionFilter {
+        test: Some(test.id.clone()),
+        status: Some(status),
+        verification: Some(verification),
+    };
+    assert_eq!(list(combined(&test, SessionStatus::Over, VerificationStatus::Pending)).await, vec!["s6"]);
+    assert!(list(combined(&other, SessionStatus::Over, VerificationStatus::Pending)).await.is_empty());
+    assert_eq!(
+        list(SessionFilter { test: Some(test.id.clone()), status: Some(SessionStatus::Over), verification: None })
+            .await,
+        vec!["s6", "s2"]
+    );
+    assert_eq!(
+        list(SessionFilter {
+            test: Some(other.id.clone()),
+            status: None,
+            verification: Some(VerificationStatus::Pending)
+        })
+        .await,
+        vec!["s3"]
+    );
+    // Paging applies after filtering.
+    let pending = by_verification(VerificationStatus::Pending);
+    assert_eq!(listed(&*store, "acme", pending.clone(), Page { first: 1, offset: 1 }).await, vec!["s3"]);
+    // An unknown test lists nothing.
+    assert!(
+        list(SessionFilter { test: Some(TestId::parse("nope").unwrap()), ..SessionFilter::default() }).await.is_empty()
+    );
+}
+
+pub async fn company_sessions_leave_deleted_out_unless_asked(store: Arc<dyn Store>) {
+    let (test, _) = seed_console(&*store).await;
+    let list = |filter| listed(&*store, "acme", filter, ALL);
+    assert!(!list(SessionFilter::default()).await.contains(&"s5".to_string()));
+    let deleted = SessionFilter { status: Some(SessionStatus::Deleted), ..SessionFilter::default() };
+    assert_eq!(list(deleted.clone()).await, vec!["s5"]);
+    assert_eq!(list(SessionFilter { test: Some(test.id.clone()), ..deleted }).await, vec!["s5"]);
+    assert!(
+        !list(SessionFilter { test: Some(test.id.clone()), ..SessionFilter::default() })
+            .await
+            .contains(&"s5".to_string())
+    );
+}
+
+pub async fn company_sessions_are_scoped_to_the_company(store: Arc<dyn Store>) {
+    let (test, _) = seed_console(&*store).await;
+    assert_eq!(listed(&*store, "globex", SessionFilter::default(), ALL).await, vec!["g1", "g0"]);
+    let pending = SessionFilter { verification: Some(VerificationStatus::Pending), ..SessionFilter::default() };
+    assert_eq!(listed(&*store, "globex", pending.clone(), ALL).await, vec!["g1"]);
+    assert!(!listed(&*store, "acme", pending, ALL).await.contains(&"g1".to_string()));
+    // Another company's test id finds nothing, for it or for the company that has it.
+    let acme_test = SessionFilter { test: Some(test.id.clone()), ..SessionFilter::default() };
+    assert!(listed(&*store, "globex", acme_test, ALL).await.is_empty());
+    let globex_test = SessionFilter { test: Some(TestId::parse("globex-test").unwrap()), ..SessionFilter::default() };
+    assert!(listed(&*store, "acme", globex_test, ALL).await.is_empty());
+    assert!(listed(&*store, "nobody", SessionFilter::default(), ALL).await.is_empty());
+}
+
 // Delivery.
 
 const LEASE: Millis = Millis::from_millis(60_000);
@@ -937,4 +1138,220 @@ pub async fn delivery_log_is_scoped_to_the_company(store: Arc<dyn Store>) {
     assert!(store.deliveries(&globex, &by_session).await.unwrap().is_empty());
     let by_event = DeliveryFilter { event: Some(claimed.event.id.clone()), limit: 10, ..Default::default() };
     assert_eq!(store.deliveries(&acme, &by_event).await.unwrap().len(), 1);
+}
+
+// The delivery log's chart.
+
+/// Where the chart cases' window starts: an hour after the fixtures' time, so that what
+/// `seed` creates at [`T0`] lies before it.
+const SINCE: Timestamp = T0.plus(Millis::HOUR);
+
+fn since_plus(ms: i64) -> Timestamp {
+    SINCE.plus(Millis::from_millis(ms))
+}
+
+/// Creates one session of acme's test per `(id, created at)`, each with its creation event
+/// fired then (so its deliveries are created then).
+async fn sessions_created_at(store: &dyn Store, test: &CompanyTest, sessions: &[(&str, Timestamp)]) {
+    for (id, at) in sessions {
+        let session = CompanyTestSession { create_date: *at, ..session_of(test, id, &format!("{id}@example.com")) };
+        create(store, &session).await;
+    }
+}
+
+/// An attempt of `claimed` made at `at` taking `latency_ms`.
+fn attempt(claimed: &ClaimedDelivery, at: Timestamp, latency_ms: u32, result: AttemptResult) -> AttemptRecord {
+    AttemptRecord { latency_ms, ..record(claimed, at, result) }
+}
+
+/// Acme with webhooks `wh` and `wh-other` (both subscribed to everything) and deliveries to
+/// `wh` in the one-minute buckets of `SINCE..SINCE + 5m`:
+///
+/// - s0, created at T0 (before the window), delivered at `SINCE - 1ms` (before it too);
+/// - bucket 0: a01..a20 delivered at `SINCE + 30s` with latencies 100, 95, …, 5; f1 created at
+///   `+40s`, given up at `+1m 1s` (bucket 1) after 40 ms; p1 created at `+50s`, never sent;
+/// - bucket 2: r1 created at `+2m 30s`, failed at `+2m 40s` after 300 ms, to be retried
+///   (pending, and paused: the failure made `wh` unhealthy);
+/// - bucket 3: nothing;
+/// - bucket 4: c1 created and delivered at `+5m - 1ms` after 8 ms; late1 created and
+///   delivered at `+5m` (the window's end, so outside it) after 7777 ms.
+///
+/// Every delivery to `wh-other` is delivered at `+30s` after 1000 ms.
+async fn seed_chart(store: &dyn Store) -> (CompanyId, WebhookId) {
+    store.insert_company(&company("acme")).await.unwrap();
+    store.insert_webhook(&webhook("acme", "wh", &EventKind::ALL)).await.unwrap();
+    store.insert_webhook(&webhook("acme", "wh-other", &EventKind::ALL)).await.unwrap();
+    let (test, _) = seed(store, "acme", "s0").await;
+    let mut created: Vec<(String, Timestamp)> =
+        (1..=20).map(|n| (format!("a{n:02}"), since_plus(1_000 * (n - 1)))).collect();
+    created.extend([
+        ("f1".to_string(), since_plus(40_000)),
+        ("p1".to_string(), since_plus(50_000)),
+        ("r1".to_string(), since_plus(150_000)),
+        ("c1".to_string(), since_plus(300_000 - 1)),
+        ("late1".to_string(), since_plus(300_000)),
+    ]);
+    let created: Vec<(&str, Timestamp)> = created.iter().map(|(id, at)| (id.as_str(), *at)).collect();
+    sessions_created_at(store, &test, &created).await;
+
+    let claimed = store.claim_deliveries(since_plus(0), LEASE, 1000, &[]).await.unwrap();
+    assert_eq!(claimed.len(), 2 * (1 + created.len()), "every delivery to both webhooks");
+    let wh = WebhookId::parse("wh").unwrap();
+    let session_of_claim = |c: &ClaimedDelivery| c.event.session_id.clone().unwrap().to_string();
+    let mut delivered = Vec::new();
+    let (mut retried, mut given_up) = (None, None);
+    for c in &claimed {
+        if c.webhook_id != wh {
+            delivered.push(attempt(c, since_plus(30_000), 1000, AttemptResult::Delivered));
+            continue;
+        }
+        let session = session_of_claim(c);
+        match session.as_str() {
+            "s0" => delivered.push(attempt(c, since_plus(-1), 5555, AttemptResult::Delivered)),
+            "f1" => given_up = Some(attempt(c, since_plus(61_000), 40, AttemptResult::GiveUp)),
+            "p1" => {}
+            "r1" => {
+                let retry = AttemptResult::RetryAt(since_plus(3_600_000));
+                retried = Some(attempt(c, since_plus(160_000), 300, retry));
+            }
+            "c1" => delivered.push(attempt(c, since_plus(300_000 - 1), 8, AttemptResult::Delivered)),
+            "late1" => delivered.push(attempt(c, since_plus(300_000), 7777, AttemptResult::Delivered)),
+            a => {
+                let n: u32 = a.trim_start_matches('a').parse().unwrap();
+                delivered.push(attempt(c, since_plus(30_000), 5 * (21 - n), AttemptResult::Delivered));
+            }
+        }
+    }
+    store.record_attempts(delivered, &policy()).await.unwrap();
+    store.record_attempts(vec![retried.unwrap()], &policy()).await.unwrap();
+    store.record_attempts(vec![given_up.unwrap()], &policy()).await.unwrap();
+    (company_id("acme"), wh)
+}
+
+fn bucket_at(
+    start: Timestamp,
+    (delivered, failed, pending): (u32, u32, u32),
+    latency: [Option<u32>; 3],
+) -> DeliveryBucket {
+    DeliveryBucket {
+        start,
+        delivered,
+        failed,
+        pending,
+        latency_p50_ms: latency[0],
+        latency_p95_ms: latency[1],
+        latency_p99_ms: latency[2],
+    }
+}
+
+pub async fn delivery_series_counts_deliveries_by_creation_and_state(store: Arc<dyn Store>) {
+    let (acme, wh) = seed_chart(&*store).await;
+    let log = store
+        .deliveries(&acme, &DeliveryFilter { webhook: Some(wh.clone()), limit: 100, ..Default::default() })
+        .await
+        .unwrap();
+    assert!(log.iter().any(|d| d.state == DeliveryState::Ready && d.paused), "the retried one waits, paused");
+    let series = store.delivery_series(&acme, &wh, SINCE, since_plus(300_000), Millis::MINUTE).await.unwrap();
+    let counts: Vec<_> = series.iter().map(|b| (b.start, b.delivered, b.failed, b.pending)).collect();
+    assert_eq!(
+        counts,
+        vec![
+            (SINCE, 20, 1, 1),
+            (since_plus(60_000), 0, 0, 0),
+            (since_plus(120_000), 0, 0, 1),
+            (since_plus(180_000), 0, 0, 0),
+            (since_plus(240_000), 1, 0, 0),
+        ],
+        "by creation time, cut at the window's end"
+    );
+    // A window that is not a whole number of buckets ends with a shorter one, cut at `until`:
+    // r1, created at the very end, is outside it, and so is its attempt.
+    let short = store.delivery_series(&acme, &wh, SINCE, since_plus(150_000), Millis::MINUTE).await.unwrap();
+    assert_eq!(short.len(), 3);
+    assert_eq!(short[2], bucket_at(since_plus(120_000), (0, 0, 0), [None; 3]));
+    // Buckets start at `since`, wherever that is.
+    let shifted =
+        store.delivery_series(&acme, &wh, since_plus(10_000), since_plus(70_000), Millis::MINUTE).await.unwrap();
+    assert_eq!(shifted.len(), 1);
+    let counts = (shifted[0].start, shifted[0].delivered, shifted[0].failed, shifted[0].pending);
+    assert_eq!(counts, (since_plus(10_000), 10, 1, 1), "a11..a20, f1 and p1");
+    // A deleted webhook keeps its history, except what its deletion cancelled.
+    store.delete_webhook(&acme, &wh).await.unwrap();
+    let after = store.delivery_series(&acme, &wh, SINCE, since_plus(300_000), Millis::MINUTE).await.unwrap();
+    let counts: Vec<_> = after.iter().map(|b| (b.delivered, b.failed, b.pending)).collect();
+    assert_eq!(counts, vec![(20, 1, 0), (0, 0, 0), (0, 0, 0), (0, 0, 0), (1, 0, 0)], "cancelled counts nowhere");
+    assert_eq!(after[0].latency_p50_ms, Some(50));
+}
+
+pub async fn delivery_series_latency_percentiles_are_nearest_rank_by_attempt_time(store: Arc<dyn Store>) {
+    let (acme, wh) = seed_chart(&*store).await;
+    let series = store.delivery_series(&acme, &wh, SINCE, since_plus(300_000), Millis::MINUTE).await.unwrap();
+    assert_eq!(
+        series,
+        vec![
+            // 5, 10, …, 100: nearest rank gives 50, 95 and 100 (interpolation would not).
+            bucket_at(SINCE, (20, 1, 1), [Some(50), Some(95), Some(100)]),
+            // f1 was created in bucket 0 but attempted in bucket 1.
+            bucket_at(since_plus(60_000), (0, 0, 0), [Some(40); 3]),
+            bucket_at(since_plus(120_000), (0, 0, 1), [Some(300); 3]),
+            bucket_at(since_plus(180_000), (0, 0, 0), [None; 3]),
+            // late1's attempt, at the window's end, is not in it.
+            bucket_at(since_plus(240_000), (1, 0, 0), [Some(8); 3]),
+        ]
+    );
+    // One bucket over the whole window: 23 attempts (5..100, 40, 300, 8).
+    let whole = store.delivery_series(&acme, &wh, SINCE, since_plus(300_000), Millis::minutes(5)).await.unwrap();
+    assert_eq!(whole, vec![bucket_at(SINCE, (21, 1, 2), [Some(50), Some(100), Some(300)])]);
+    // The other webhook's attempts are its own.
+    let other = WebhookId::parse("wh-other").unwrap();
+    let theirs = store.delivery_series(&acme, &other, SINCE, since_plus(60_000), Millis::MINUTE).await.unwrap();
+    assert_eq!(theirs, vec![bucket_at(SINCE, (22, 0, 0), [Some(1000); 3])]);
+}
+
+pub async fn delivery_series_is_scoped_to_the_company_and_webhook(store: Arc<dyn Store>) {
+    let (acme, wh) = seed_chart(&*store).await;
+    // Globex has a webhook with a delivery in the window too.
+    store.insert_company(&company("globex")).await.unwrap();
+    store.insert_webhook(&webhook("globex", "wh-globex", &EventKind::ALL)).await.unwrap();
+    let (globex_test, _) = seed(&*store, "globex", "g0").await;
+    sessions_created_at(&*store, &globex_test, &[("g1", since_plus(1_000))]).await;
+    let theirs = store.claim_deliveries(since_plus(1_000), LEASE, 100, &[]).await.unwrap();
+    assert_eq!(theirs.len(), 2, "g0 and g1, to wh-globex");
+    let records = theirs.iter().map(|c| attempt(c, since_plus(2_000), 12, AttemptResult::Delivered)).collect();
+    store.record_attempts(records, &policy()).await.unwrap();
+    let empty: Vec<_> = (0..5).map(|n| bucket_at(since_plus(60_000 * n), (0, 0, 0), [None; 3])).collect();
+    let window = |company: CompanyId, webhook: &str| {
+        let store = store.clone();
+        let webhook = WebhookId::parse(webhook).unwrap();
+        async move { store.delivery_series(&company, &webhook, SINCE, since_plus(300_000), Millis::MINUTE).await.unwrap() }
+    };
+    assert_eq!(window(company_id("globex"), "wh").await, empty, "another company's webhook reads as empty");
+    assert_eq!(window(acme.clone(), "wh-globex").await, empty, "and so does acme's view of globex's");
+    let globex = window(company_id("globex"), "wh-globex").await;
+    assert_eq!(globex[0], bucket_at(SINCE, (1, 0, 0), [Some(12); 3]), "g1 only: g0 lies before the window");
+    assert_eq!(window(acme.clone(), "wh-unknown").await, empty);
+    assert_eq!(window(company_id("nobody"), "wh").await, empty);
+    assert_ne!(window(acme, wh.as_str()).await, empty);
+}
+
+pub async fn delivery_series_windows_are_bounded(store: Arc<dyn Store>) {
+    let (acme, wh) = seed_chart(&*store).await;
+    let series = |until: Timestamp, bucket: Millis| {
+        let (store, acme, wh) = (store.clone(), acme.clone(), wh.clone());
+        async move { store.delivery_series(&acme, &wh, SINCE, until, bucket).await }
+    };
+    let most = MAX_SERIES_BUCKETS as i64;
+    let longest = series(SINCE.plus(Millis::minutes(most)), Millis::MINUTE).await.unwrap();
+    assert_eq!(longest.len(), MAX_SERIES_BUCKETS);
+    assert_eq!(longest[0].delivered, 20);
+    assert_eq!(longest.last().unwrap().start, SINCE.plus(Millis::minutes(most - 1)));
+    assert!(series(SINCE, Millis::MINUTE).await.unwrap().is_empty(), "an empty window has no buckets");
+    for (until, bucket) in [
+        (SINCE.plus(Millis::minutes(most)).plus(Millis::from_millis(1)), Millis::MINUTE),
+        (SINCE.plus(Millis::minutes(1)), Millis::from_millis(0)),
+        (SINCE.plus(Millis::from_millis(-1)), Millis::MINUTE),
+    ] {
+        let err = series(until, bucket).await.unwrap_err();
+        assert!(matches!(err, StoreError::InvalidChange(_)), "{err:?}");
+    }
 }

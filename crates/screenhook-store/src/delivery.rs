@@ -7,7 +7,7 @@
 
 use screenhook_domain::{CompanyId, EventId, EventKind, Millis, SessionId, Timestamp, WebhookId};
 
-use crate::StoredEvent;
+use crate::{StoreError, StoredEvent};
 
 /// A delivery leased to a worker, with everything needed to send it.
 #[derive(Debug, Clone, PartialEq)]
@@ -160,4 +160,219 @@ pub struct Notification {
     pub disabled: bool,
     pub last_error: String,
     pub created_at: Timestamp,
+}
+
+/// The most buckets one [`crate::Store::delivery_series`] answers; a longer series is refused.
+pub const MAX_SERIES_BUCKETS: usize = 500;
+
+/// One bucket of a webhook's deliveries, by creation time: the delivery log page's chart.
+///
+/// Bucket `i` of a series asked for `since..until` in buckets of `bucket` covers
+/// `[since + i·bucket, since + (i+1)·bucket)`, cut at `until` (so the last bucket may be
+/// shorter); every bucket of the window is returned, empty ones with zeros and `None`.
+///
+/// The counts are of the deliveries *created* in the bucket, by their state now; cancelled
+/// deliveries (their webhook was deleted) count nowhere. The latencies are of the attempts
+/// *made* in the bucket (by attempt time), whichever delivery they belong to.
+///
+/// Percentiles use the **nearest-rank** definition: of the bucket's `n` latencies in
+/// ascending order `v[1] ≤ … ≤ v[n]`, the p-th percentile is `v[⌈p·n / 100⌉]`, always one of
+/// the measured values (no interpolation). With latencies 5, 10, …, 100 (20 attempts) p50 is
+/// 50, p95 is 95 and p99 is 100.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryBucket {
+    pub start: Timestamp,
+    /// Created in the bucket and delivered.
+    pub delivered: u32,
+    /// Created in the bucket and failed for good (state [`DeliveryState::Failed`]).
+    pub failed: u32,
+    /// Created in the bucket and still queued: [`DeliveryState::Ready`] or
+    /// [`DeliveryState::Waiting`], including paused ones.
+    pub pending: u32,
+    /// Latency percentiles (ms) of the attempts made in this bucket (by attempt time), `None`
+    /// when no attempt was made in it.
+    pub latency_p50_ms: Option<u32>,
+    pub latency_p95_ms: Option<u32>,
+    pub latency_p99_ms: Option<u32>,
+}
+
+/// Builds a [`DeliveryBucket`] series from what a store counted, so that every store computes
+/// the buckets and the percentiles the same way. For store implementations: count deliveries
+/// by (bucket index, state) and attempts by (bucket index, latency) in the window, feed the
+/// counts in any order, and [`finish`](Self::finish).
+#[derive(Debug)]
+pub struct SeriesBuilder {
+    buckets: Vec<DeliveryBucket>,
+    /// Per bucket: (latency, how many attempts took it).
+    latencies: Vec<Vec<(u32, u64)>>,
+}
+
+impl SeriesBuilder {
+    /// Checks the request: `bucket` must be positive, `until` not before `since`, and the
+    /// window at most [`MAX_SERIES_BUCKETS`] buckets long. A refused request is a caller's bug
+    /// (the console bounds what it asks for) and answers [`StoreError::InvalidChange`].
+    pub fn new(since: Timestamp, until: Timestamp, bucket: Millis) -> Result<SeriesBuilder, StoreError> {
+        let width = bucket.as_millis();
+        if width <= 0 {
+            return Err(StoreError::InvalidChange(format!(
+                "a delivery series needs buckets longer than 0 ms, not {width} ms"
+            )));
+        }
+        let span = i128::from(until.as_millis()) - i128::from(since.as_millis());
+        if span < 0 {
+            return Err(StoreError::InvalidChange(format!(
+                "a delivery series cannot end ({}) before it starts ({})",
+                until.as_millis(),
+                since.as_millis()
+            )));
+        }
+        let count = (span + i128::from(width) - 1) / i128::from(width);
+        if count > MAX_SERIES_BUCKETS as i128 {
+            return Err(StoreError::InvalidChange(format!(
+                "a delivery series has at most {MAX_SERIES_BUCKETS} buckets; {count} buckets of {width} ms were asked for"
+            )));
+        }
+        let count = count as usize;
+        let buckets = (0..count)
+            .map(|i| DeliveryBucket {
+                // Within `since..until`, so it fits, whatever the product on its own would.
+                start: Timestamp::from_millis((i128::from(since.as_millis()) + i128::from(width) * i as i128) as i64),
+                delivered: 0,
+                failed: 0,
+                pending: 0,
+                latency_p50_ms: None,
+                latency_p95_ms: None,
+                latency_p99_ms: None,
+            })
+            .collect();
+        Ok(SeriesBuilder { buckets, latencies: vec![Vec::new(); count] })
+    }
+
+    /// How many buckets the series has.
+    pub fn len(&self) -> usize {
+        self.buckets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buckets.is_empty()
+    }
+
+    /// `count` deliveries created in bucket `index` are in `state` now. Out-of-range indexes
+    /// (outside the window) are ignored.
+    pub fn deliveries(&mut self, index: i64, state: DeliveryState, count: u64) {
+        let Some(bucket) = usize::try_from(index).ok().and_then(|i| self.buckets.get_mut(i)) else { return };
+        let count = u32::try_from(count).unwrap_or(u32::MAX);
+        let slot = match state {
+            DeliveryState::Delivered => &mut bucket.delivered,
+            DeliveryState::Failed => &mut bucket.failed,
+            DeliveryState::Ready | DeliveryState::Waiting => &mut bucket.pending,
+            DeliveryState::Cancelled => return,
+        };
+        *slot = slot.saturating_add(count);
+    }
+
+    /// `count` attempts made in bucket `index` took `latency_ms`. Out-of-range indexes are
+    /// ignored.
+    pub fn latencies(&mut self, index: i64, latency_ms: u32, count: u64) {
+        if let Some(latencies) = usize::try_from(index).ok().and_then(|i| self.latencies.get_mut(i))
+            && count > 0
+        {
+            latencies.push((latency_ms, count));
+        }
+    }
+
+    /// The series, with each bucket's percentiles.
+    pub fn finish(mut self) -> Vec<DeliveryBucket> {
+        for (bucket, mut latencies) in self.buckets.iter_mut().zip(self.latencies) {
+            latencies.sort_unstable();
+            bucket.latency_p50_ms = nearest_rank(&latencies, 50);
+            bucket.latency_p95_ms = nearest_rank(&latencies, 95);
+            bucket.latency_p99_ms = nearest_rank(&latencies, 99);
+        }
+        self.buckets
+    }
+}
+
+/// The `percent`-th percentile (nearest rank) of a histogram of (value, count) sorted by value:
+/// the value at rank `⌈percent·n / 100⌉` of the `n` values, or `None` when there are none.
+pub fn nearest_rank(histogram: &[(u32, u64)], percent: u32) -> Option<u32> {
+    let n: u128 = histogram.iter().map(|(_, count)| u128::from(*count)).sum();
+    if n == 0 {
+        return None;
+    }
+    let rank = (u128::from(percent) * n).div_ceil(100).max(1);
+    let mut seen = 0u128;
+    for (value, count) in histogram {
+        seen += u128::from(*count);
+        if seen >= rank {
+            return Some(*value);
+        }
+    }
+    histogram.last().map(|(value, _)| *value)
+}
+
+#[cfg(test)]
+mod tests {
+    use screenhook_domain::{Millis, Timestamp};
+
+    use super::{DeliveryState, MAX_SERIES_BUCKETS, SeriesBuilder, nearest_rank};
+    use crate::StoreError;
+
+    #[test]
+    fn nearest_rank_picks_a_measured_value() {
+        let twenty: Vec<(u32, u64)> = (1..=20).map(|n| (n * 5, 1)).collect();
+        assert_eq!(nearest_rank(&twenty, 50), Some(50));
+        assert_eq!(nearest_rank(&twenty, 95), Some(95));
+        assert_eq!(nearest_rank(&twenty, 99), Some(100));
+        assert_eq!(nearest_rank(&[(7, 1)], 50), Some(7));
+        assert_eq!(nearest_rank(&[(7, 1)], 99), Some(7));
+        // Counts weigh: 1 (×98), 1000 (×2): p95 is 1, p99 is 1000.
+        assert_eq!(nearest_rank(&[(1, 98), (1000, 2)], 95), Some(1));
+        assert_eq!(nearest_rank(&[(1, 98), (1000, 2)], 99), Some(1000));
+        assert_eq!(nearest_rank(&[], 50), None);
+    }
+
+    #[test]
+    fn series_requests_are_bounded() {
+        let since = Timestamp::from_millis(1_000);
+        let minute = Millis::MINUTE;
+        let at = |minutes: i64| since.plus(Millis::minutes(minutes));
+        assert_eq!(SeriesBuilder::new(since, since, minute).unwrap().len(), 0);
+        assert_eq!(SeriesBuilder::new(since, at(1), minute).unwrap().len(), 1);
+        assert_eq!(SeriesBuilder::new(since, at(1).plus(Millis::from_millis(1)), minute).unwrap().len(), 2);
+        assert_eq!(SeriesBuilder::new(since, at(MAX_SERIES_BUCKETS as i64), minute).unwrap().len(), MAX_SERIES_BUCKETS);
+        for (until, bucket) in [
+            (at(MAX_SERIES_BUCKETS as i64).plus(Millis::from_millis(1)), minute),
+            (at(1), Millis::from_millis(0)),
+            (at(1), Millis::from_millis(-5)),
+            (Timestamp::from_millis(999), minute),
+            (Timestamp::from_millis(i64::MAX), Millis::from_millis(1)),
+        ] {
+            let err = SeriesBuilder::new(since, until, bucket).unwrap_err();
+            assert!(matches!(err, StoreError::InvalidChange(_)), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn counts_land_in_their_buckets() {
+        let since = Timestamp::from_millis(0);
+        let mut series = SeriesBuilder::new(since, Timestamp::from_millis(250), Millis::from_millis(100)).unwrap();
+        series.deliveries(0, DeliveryState::Delivered, 2);
+        series.deliveries(0, DeliveryState::Waiting, 1);
+        series.deliveries(0, DeliveryState::Ready, 1);
+        series.deliveries(2, DeliveryState::Failed, 3);
+        series.deliveries(2, DeliveryState::Cancelled, 9);
+        series.deliveries(3, DeliveryState::Delivered, 9);
+        series.deliveries(-1, DeliveryState::Delivered, 9);
+        series.latencies(2, 30, 1);
+        series.latencies(2, 10, 1);
+        series.latencies(7, 10, 1);
+        let buckets = series.finish();
+        assert_eq!(buckets.iter().map(|b| b.start.as_millis()).collect::<Vec<_>>(), vec![0, 100, 200]);
+        assert_eq!((buckets[0].delivered, buckets[0].failed, buckets[0].pending), (2, 0, 2));
+        assert_eq!(buckets[0].latency_p50_ms, None);
+        assert_eq!((buckets[1].delivered, buckets[1].failed, buckets[1].pending), (0, 0, 0));
+        assert_eq!((buckets[2].delivered, buckets[2].failed, buckets[2].pending), (0, 3, 0));
+        assert_eq!((buckets[2].latency_p50_ms, buckets[2].latency_p99_ms), (Some(10), Some(30)));
+    }
 }

@@ -7,17 +7,26 @@
 //! cannot both commit (optimistic concurrency). The same transaction rewrites the session's
 //! durable timer from [`CompanyTestSession::next_deadline`], so timers never drift from state.
 //!
+//! The reads serve the API, the workers and the web console. Two are the console's own:
+//! [`Store::company_sessions`] lists a company's sessions across its tests (the Results page
+//! and the Proctoring queue), and [`Store::delivery_series`] buckets a webhook's deliveries and
+//! attempt latencies over time (the delivery log's chart). Like every read of tenant data,
+//! both take the company id.
+//!
 //! # Layout
 //! - [`Store`], the trait; [`StoreError`], its closed error enum.
-//! - [`StoredEvent`], [`Timer`]: rows the store hands back.
-//! - [`delivery`]: webhook delivery rows: claims, attempts, the delivery log, owner emails.
+//! - [`StoredEvent`], [`Timer`]: rows the store hands back; [`Page`] and [`SessionFilter`]:
+//!   what the lists take.
+//! - [`delivery`]: webhook delivery rows: claims, attempts, the delivery log and its chart
+//!   ([`DeliveryBucket`]), owner emails.
 //! - `conformance` (feature `conformance`): the shared test suite and the
 //!   [`conformance_tests!`] macro that instantiates it for a store.
 
 use async_trait::async_trait;
 use screenhook_domain::{
     ApiKey, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, EventId, EventKind, FrameworkId,
-    InterviewId, LiveInterview, Millis, SessionId, TestId, Timestamp, Webhook, WebhookHealth, WebhookId,
+    InterviewId, LiveInterview, Millis, SessionId, SessionStatus, TestId, Timestamp, VerificationStatus, Webhook,
+    WebhookHealth, WebhookId,
 };
 
 #[cfg(feature = "conformance")]
@@ -25,8 +34,8 @@ pub mod conformance;
 pub mod delivery;
 
 pub use delivery::{
-    AttemptRecord, AttemptResult, AttemptRow, ClaimedDelivery, DeliveryFilter, DeliveryRow, DeliveryState,
-    HealthPolicy, Notification,
+    AttemptRecord, AttemptResult, AttemptRow, ClaimedDelivery, DeliveryBucket, DeliveryFilter, DeliveryRow,
+    DeliveryState, HealthPolicy, MAX_SERIES_BUCKETS, Notification, SeriesBuilder,
 };
 
 /// Errors a store reports. Callers match on these; anything else is `Unavailable`.
@@ -42,7 +51,8 @@ pub enum StoreError {
     #[error("storage unavailable: {0}")]
     Unavailable(String),
     /// The change itself is malformed (for example a version that does not follow the expected
-    /// one): a bug in the caller. Nothing was written.
+    /// one), or a read asked for more than a store answers (a delivery series longer than
+    /// [`MAX_SERIES_BUCKETS`]): a bug in the caller. Nothing was written.
     #[error("invalid change: {0}")]
     InvalidChange(String),
     /// Stored data could not be decoded: a bug or a corrupted row.
@@ -88,11 +98,21 @@ pub enum AtsIdType {
     GreenhouseCandidateId,
 }
 
-/// One page of a company's tests.
+/// One page of a list: `first` items after skipping `offset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
     pub first: u32,
     pub offset: u32,
+}
+
+/// Which sessions to list; filters combine. Newest created first (ties by id descending).
+///
+/// Deleted sessions are listed only when `status` is [`SessionStatus::Deleted`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionFilter {
+    pub test: Option<TestId>,
+    pub status: Option<SessionStatus>,
+    pub verification: Option<VerificationStatus>,
 }
 
 /// Storage of every aggregate, the outbox and the timers.
@@ -143,6 +163,15 @@ pub trait Store: Send + Sync + 'static {
         &self,
         company: &CompanyId,
         test: &TestId,
+        page: Page,
+    ) -> Result<Vec<CompanyTestSession>, StoreError>;
+    /// A company's sessions across all its tests (the console's Results page and Proctoring
+    /// queue): those matching every filter set, newest created first (ties by id descending),
+    /// one page of them. Deleted sessions only when the filter asks for them.
+    async fn company_sessions(
+        &self,
+        company: &CompanyId,
+        filter: &SessionFilter,
         page: Page,
     ) -> Result<Vec<CompanyTestSession>, StoreError>;
     /// An invitation to `test` for `email` that is still pending (for `preferExisting`).
@@ -230,6 +259,20 @@ pub trait Store: Send + Sync + 'static {
     /// The delivery log, newest first.
     async fn deliveries(&self, company: &CompanyId, filter: &DeliveryFilter) -> Result<Vec<DeliveryRow>, StoreError>;
     async fn attempts(&self, company: &CompanyId, delivery_id: i64) -> Result<Vec<AttemptRow>, StoreError>;
+    /// The delivery log's chart: `webhook`'s deliveries from `since` to `until` in buckets of
+    /// `bucket`, every bucket of the window (see [`DeliveryBucket`] for what each counts). A
+    /// deleted webhook keeps its history; one of another company, or none, reads as a webhook
+    /// with no deliveries. More
+    /// than [`MAX_SERIES_BUCKETS`] buckets, an empty `bucket` or `until` before `since` is
+    /// refused with [`StoreError::InvalidChange`].
+    async fn delivery_series(
+        &self,
+        company: &CompanyId,
+        webhook: &WebhookId,
+        since: Timestamp,
+        until: Timestamp,
+        bucket: Millis,
+    ) -> Result<Vec<DeliveryBucket>, StoreError>;
     /// Queues `event` to `webhook` again (same `webhook-id`); `None` when either is unknown to
     /// the company.
     async fn replay(

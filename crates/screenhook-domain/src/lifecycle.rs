@@ -6,6 +6,9 @@
 //! not) or on its input (NotVerify with or without a retake). The tests check it against
 //! [`crate::session::decide`] both ways: every accepted command follows one edge, and every
 //! edge is reachable. [`walk`] runs a [`Path`] through `decide`, for the simulator and tests.
+//! [`to_mermaid`] and [`to_svg`] draw it.
+
+mod svg;
 
 use std::fmt::Write as _;
 
@@ -251,6 +254,22 @@ pub struct Edge {
     pub spawns: bool,
     /// The command is accepted but nothing is written (resend, re-open).
     pub no_write: bool,
+}
+
+impl Edge {
+    /// What the diagrams write on this edge: `command [actor] / events`, and
+    /// `(+ new pending session)` when it spawns one.
+    pub fn label(&self) -> String {
+        let events: Vec<&str> = self.events.iter().map(|k| k.name()).collect();
+        let mut label = format!("{} [{}]", self.command.as_str(), self.command.actor().as_str());
+        if !events.is_empty() {
+            let _ = write!(label, " / {}", events.join(", "));
+        }
+        if self.spawns {
+            label.push_str(" (+ new pending session)");
+        }
+        label
+    }
 }
 
 const fn e(from: State, command: CommandName, to: State, events: &'static [EventKind]) -> Edge {
@@ -677,18 +696,12 @@ pub fn to_mermaid() -> String {
         if edge.no_write {
             continue;
         }
-        let events: Vec<&str> = edge.events.iter().map(|k| k.name()).collect();
-        let mut label = format!("{} [{}]", edge.command.as_str(), edge.command.actor().as_str());
-        if !events.is_empty() {
-            let _ = write!(label, " / {}", events.join(", "));
-        }
-        if edge.spawns {
-            label.push_str(" (+ new pending session)");
-        }
-        let _ = writeln!(out, "    {} --> {} : {}", edge.from.node(), edge.to.node(), label);
+        let _ = writeln!(out, "    {} --> {} : {}", edge.from.node(), edge.to.node(), edge.label());
     }
     out
 }
+
+pub use svg::to_svg;
 
 /// Whether this decision spawned a second session and wrote anything at all, as [`allows`]
 /// needs them.

@@ -59,6 +59,7 @@ enum Command {
     /// Print the invitation lifecycle: states, commands (with their actor) and events.
     ///
     /// Example: screenhook lifecycle --format mermaid > lifecycle.mmd
+    /// Example: screenhook lifecycle --format svg > lifecycle.svg
     Lifecycle {
         #[arg(long, value_enum, default_value = "text")]
         format: tools::LifecycleFormat,

@@ -5,7 +5,7 @@ use std::{path::Path, sync::Arc};
 use anyhow::{Context, bail};
 use screenhook_domain::{
     CompanyId, Permission,
-    lifecycle::{EDGES, PATHS, to_mermaid},
+    lifecycle::{EDGES, PATHS, to_mermaid, to_svg},
 };
 use screenhook_engine::{Clock, SystemClock, keys};
 use screenhook_store::Store;
@@ -17,6 +17,8 @@ use serde_json::json;
 pub enum LifecycleFormat {
     /// A Mermaid state diagram (paste into any Mermaid renderer).
     Mermaid,
+    /// The diagram drawn as a self-contained SVG picture (open it in a browser).
+    Svg,
     /// One line per transition, then the seven paths and their events.
     Text,
     /// Transitions and paths as JSON, for tools.
@@ -26,6 +28,7 @@ pub enum LifecycleFormat {
 pub fn print_lifecycle(format: LifecycleFormat) {
     match format {
         LifecycleFormat::Mermaid => print!("{}", to_mermaid()),
+        LifecycleFormat::Svg => print!("{}", to_svg()),
         LifecycleFormat::Text => {
             println!("Transitions (from --command [actor]--> to: events):");
             for edge in EDGES {

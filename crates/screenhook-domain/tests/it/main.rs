@@ -1,5 +1,6 @@
 //! Integration tests of the domain crate, in one binary.
 
+mod diagram;
 mod edges;
 mod fixtures;
 mod paths;

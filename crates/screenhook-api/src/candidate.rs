@@ -17,6 +17,7 @@ use axum::{
 use screenhook_domain::{CompanyTestSession, SessionId, SessionStatus};
 use screenhook_engine::SessionAction;
 use serde::Deserialize;
+use screenhook_web::escape;
 use serde_json::{Value, json};
 
 use crate::{
@@ -134,31 +135,11 @@ async fn run(state: &ApiState, token: &str, action: &str, body: Body) -> Result<
     Ok(outcome.session)
 }
 
-/// Escapes text for HTML element content and quoted attributes.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// `GET /c/{token}`.
 pub async fn page(State(state): State<ApiState>, Path(token): Path<String>) -> Response {
     let session = match session_of(&state, &token).await {
         Ok(s) => s,
-        Err(err) => {
-            let status = err.code.status();
-            return (status, Html(layout("Invitation not found", &format!("<p>{}</p>", escape(&err.message)))))
-                .into_response();
-        }
+        Err(err) => return screenhook_web::error_page(err.code.status(), "Invitation not found", &err.message),
     };
     let title = escape(&session.test_title);
     let name = escape(&session.candidate.full_name());
@@ -166,67 +147,33 @@ pub async fn page(State(state): State<ApiState>, Path(token): Path<String>) -> R
     let actions = match session.status {
         SessionStatus::Pending => {
             let share = if session.framework_id.is_some() {
-                r#"<button data-action="share">Share my existing verified result</button>"#
+                r#"<button class="secondary" data-action="share">Share my existing verified result</button>"#
             } else {
                 ""
             };
             format!(
-                r#"<button data-action="start">Start</button> {share} <button data-action="decline">Decline</button>"#
+                r#"<div class="row"><button data-action="start">Start</button> {share} <button class="danger" data-action="decline">Decline</button></div>"#
             )
         }
-        SessionStatus::Active => {
-            r#"<form id="submit"><label>Score <input name="score" type="number" min="0" required></label>
+        SessionStatus::Active => r#"<form id="submit" class="stack"><label><span>Score</span><input name="score" type="number" min="0" required></label>
 <button type="submit">Submit</button></form>"#
-                .to_owned()
-        }
+            .to_owned(),
         _ => "<p>There is nothing left to do on this invitation.</p>".to_owned(),
     };
-    // The page opens the invitation once when first shown (the `open` action is idempotent
+    // The script opens the invitation once when first shown (the `open` action is idempotent
     // from the candidate's side) and posts the buttons' actions as JSON.
     let open = session.status == SessionStatus::Pending && !session.opened;
+    let proctored = if session.proctored {
+        r#"<p class="notice info">This assessment is proctored: your ID, camera, microphone and screen are recorded, and the result is verified by the proctoring team.</p>"#
+    } else {
+        ""
+    };
     let body = format!(
         r#"<h1>{title}</h1>
 <p>Hello {name}. Status: <strong id="status">{status}</strong></p>
-{actions}
-<p id="message" role="status"></p>
-<script>
-const base = location.pathname.replace(/\/$/, '');
-async function post(action, body) {{
-  const r = await fetch(base + '/' + action, {{method: 'POST', headers: {{'Content-Type': 'application/json'}}, body: JSON.stringify(body || {{}})}});
-  const j = await r.json();
-  if (!r.ok) {{ document.getElementById('message').textContent = j.error.message; return false; }}
-  return true;
-}}
-document.querySelectorAll('button[data-action]').forEach(b => b.addEventListener('click', async () => {{
-  if (await post(b.dataset.action)) location.reload();
-}}));
-const form = document.getElementById('submit');
-if (form) form.addEventListener('submit', async e => {{
-  e.preventDefault();
-  if (await post('submit', {{score: Number(form.score.value)}})) location.reload();
-}});
-if ({open}) post('open');
-</script>"#
+{proctored}
+<div id="candidate" data-open="{open}">{actions}</div>
+<p id="message" role="status" class="bad"></p>"#
     );
-    (StatusCode::OK, Html(layout(&title, &body))).into_response()
-}
-
-fn layout(title: &str, body: &str) -> String {
-    format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer"><title>{title}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}}button{{margin:.25rem}}</style>
-</head><body>{body}</body></html>"#
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::escape;
-
-    #[test]
-    fn escapes_markup() {
-        assert_eq!(escape(r#"<script>"a"&'b'</script>"#), "&lt;script&gt;&quot;a&quot;&amp;&#39;b&#39;&lt;/script&gt;");
-    }
+    Html(screenhook_web::standalone(&session.test_title, &body, &["/assets/candidate.js"])).into_response()
 }

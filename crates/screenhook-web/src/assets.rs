@@ -14,6 +14,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ("favicon.svg", "image/svg+xml", include_bytes!("../assets/favicon.svg")),
     ("candidate.js", "text/javascript; charset=utf-8", include_bytes!("../assets/candidate.js")),
     ("console.js", "text/javascript; charset=utf-8", include_bytes!("../assets/console.js")),
+    ("inspector.js", "text/javascript; charset=utf-8", include_bytes!("../assets/inspector.js")),
 ];
 
 /// The file called `name`, if there is one.

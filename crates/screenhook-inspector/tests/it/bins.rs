@@ -181,7 +181,9 @@ async fn signatures_are_checked_with_the_sending_webhooks_secret_and_a_typed_one
     assert!(page.contains("✗ webhook-signature"));
     assert!(page.contains("&lt;b&gt;hi&lt;/b&gt;") && !page.contains("<b>hi</b>"));
     assert!(page.contains("/in/%3Cscript%3E") || page.contains("/in/&lt;script&gt;"));
-    assert!(page.contains("new EventSource(bin + \"/stream\")"));
+    // The live updates come from the served script, which reads the stream's URL off the page.
+    assert!(page.contains(&format!(r#"data-stream="{id}/stream""#)), "{page}");
+    assert!(page.contains(r#"<script defer src="/assets/inspector.js"></script>"#));
     let home = app.http.get(format!("{}/inspect/new", app.base)).send().await.unwrap();
     assert_eq!(home.status(), StatusCode::OK);
     assert!(home.text().await.unwrap().contains("Create a bin"));

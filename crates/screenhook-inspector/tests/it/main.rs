@@ -2,6 +2,7 @@
 //! `serve` wires them.
 
 mod bins;
+mod pages;
 mod seed;
 
 use std::net::SocketAddr;
@@ -58,7 +59,12 @@ pub async fn spawn_app(tune: impl FnOnce(&mut InspectorConfig)) -> App {
     let inspector = Inspector::new(config, store.clone(), clock.clone());
     let webhooks = WebhookManager::new(store.clone(), sender, clock.clone());
     let api = ApiState::new(engine, webhooks, ApiConfig::default());
-    let app = inspector.router().merge(screenhook_api::router(api));
+    // As `serve` wires them: the shared assets, and the security headers on every response.
+    let app = inspector
+        .router()
+        .merge(screenhook_api::router(api))
+        .merge(screenhook_web::assets::router())
+        .layer(axum::middleware::from_fn(screenhook_web::security_headers));
     tokio::spawn(async move {
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.expect("serve")
     });

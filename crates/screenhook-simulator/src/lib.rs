@@ -21,10 +21,8 @@
 //!
 //! # Layout
 //! - [`client`]: the HTTP calls.
-//! - [`page`]: the `/simulate` page of the server, which runs the simulator against itself.
 
 mod client;
-pub mod page;
 
 use std::{collections::HashMap, time::Duration};
 

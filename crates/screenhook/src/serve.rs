@@ -10,11 +10,11 @@ use std::{
 use anyhow::Context;
 use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
 use screenhook_api::{ApiConfig, ApiState};
+use screenhook_console::Console;
 use screenhook_delivery::{DeliveryConfig, Notifier, WebhookManager, Worker};
 use screenhook_domain::Millis;
 use screenhook_engine::{Engine, EngineConfig, SystemClock, bootstrap};
 use screenhook_inspector::{Inspector, InspectorConfig};
-use screenhook_simulator::page::SimulatePage;
 use screenhook_store::{Store, StoreError};
 use screenhook_store_postgres::{PgOptions, PgStore};
 use screenhook_store_sqlite::SqliteStore;
@@ -162,9 +162,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             tokio::spawn(notifier.run(shutdown.clone())),
         ]
     });
+    let webhooks = WebhookManager::new(store.clone(), sender, engine.clock.clone());
     let api = ApiState::new(
         engine.clone(),
-        WebhookManager::new(store.clone(), sender, engine.clock.clone()),
+        webhooks.clone(),
         ApiConfig {
             rate_limit_per_second: config.api.rate_limit_per_second,
             rate_limit_burst: config.api.rate_limit_burst,
@@ -174,12 +175,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // Bins live in this process's memory: with several API processes, a bin's URL must
     // reach the process that created it.
     let inspector = Inspector::new(inspector_config(&config), store.clone(), engine.clock.clone());
-    // The simulator page talks to this server over HTTP, at its listen address.
-    let simulate = SimulatePage::new(store.clone(), engine.clock.clone(), local_url(addr));
+    // The console's simulator talks to this server over HTTP, at its listen address.
+    let console = Console::new(engine.clone(), webhooks, local_url(addr));
     let mut app = router(AppState { store });
     if role.runs_api() {
-        app = app.merge(screenhook_api::router(api)).merge(inspector.router()).merge(simulate.router());
+        app = app
+            .merge(screenhook_api::router(api))
+            .merge(inspector.router())
+            .merge(screenhook_web::assets::router())
+            .merge(console.router());
     }
+    let app = app.layer(axum::middleware::from_fn(screenhook_web::security_headers));
     // The inspector records each request's source address.
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown({

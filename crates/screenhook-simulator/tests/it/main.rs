@@ -13,7 +13,6 @@ use screenhook_delivery::{DeliveryConfig, WebhookManager, Worker};
 use screenhook_domain::Millis;
 use screenhook_engine::{Engine, EngineConfig, SystemClock, bootstrap};
 use screenhook_inspector::{Inspector, InspectorConfig};
-use screenhook_simulator::page::SimulatePage;
 use screenhook_store::Store;
 use screenhook_store_sqlite::SqliteStore;
 use screenhook_webhooks::{EgressPolicy, Sender, SenderConfig};
@@ -56,9 +55,7 @@ pub async fn spawn_server(allow_loopback: bool) -> Server {
     let api =
         ApiState::new(engine.clone(), WebhookManager::new(store.clone(), sender, clock.clone()), ApiConfig::default());
     let inspector = Inspector::new(inspector_config, store.clone(), clock.clone());
-    let app = screenhook_api::router(api).merge(inspector.router()).merge(
-        SimulatePage::new(store.clone(), clock, base.clone()).with_step_timeout(Duration::from_secs(10)).router(),
-    );
+    let app = screenhook_api::router(api).merge(inspector.router());
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
     Server { base, key: key.token, store, _shutdown: shutdown.drop_guard(), _dir: dir }
 }

@@ -1,9 +1,8 @@
-//! Every path passes against a fresh server, from the library and from the `/simulate` page.
+//! Every path passes against a fresh server.
 
 use std::time::Duration;
 
 use screenhook_simulator::{Observation, SimEvent, SimOptions, path_names, simulate};
-use serde_json::Value;
 
 use crate::spawn_server;
 
@@ -33,23 +32,4 @@ async fn every_path_passes_against_a_fresh_server() {
     // The webhook was cleaned up.
     let company = screenhook_domain::CompanyId::parse("sandbox").unwrap();
     assert!(server.store.webhooks(&company).await.unwrap().is_empty());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_page_runs_the_simulation_against_its_own_server() {
-    let server = spawn_server(false).await;
-    let http = reqwest::Client::new();
-    let page = http.get(format!("{}/simulate", server.base)).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("Run the simulation"));
-    let res = http.post(format!("{}/simulate/run", server.base)).send().await.unwrap();
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
-    let rows = body["report"]["paths"].as_array().unwrap();
-    assert_eq!(rows.len(), 7);
-    assert!(rows.iter().all(|r| r["passed"] == true), "{body:#}");
-    assert!(body["html"].as_str().unwrap().contains("Every path passed."));
-    // The temporary key was revoked: only the bootstrap key is live.
-    let company = screenhook_domain::CompanyId::parse("sandbox").unwrap();
-    let live = server.store.api_keys(&company).await.unwrap().into_iter().filter(|k| k.revoked_at.is_none()).count();
-    assert_eq!(live, 1);
 }

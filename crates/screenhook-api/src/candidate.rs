@@ -135,6 +135,24 @@ async fn run(state: &ApiState, token: &str, action: &str, body: Body) -> Result<
     Ok(outcome.session)
 }
 
+/// The form ending the attempt. A Certified Evaluation's maximum is its framework's; a custom
+/// Pre-Screen's is the candidate's to give here (the engine requires one).
+fn submit_form(session: &CompanyTestSession) -> String {
+    let max = match session.framework_id.as_ref().and_then(screenhook_domain::framework) {
+        Some(framework) => format!(
+            r#"<p class="muted small">Out of {max} points ({title}).</p>"#,
+            max = framework.max_raw_score,
+            title = escape(framework.title)
+        ),
+        None => r#"<label><span>Out of (max score)</span><input name="maxScore" type="number" min="1" value="100" required></label>"#
+            .to_owned(),
+    };
+    format!(
+        r#"<form id="submit" class="stack"><label><span>Score</span><input name="score" type="number" min="0" required></label>
+{max}<button type="submit">Submit</button></form>"#
+    )
+}
+
 /// `GET /c/{token}`.
 pub async fn page(State(state): State<ApiState>, Path(token): Path<String>) -> Response {
     let session = match session_of(&state, &token).await {
@@ -155,9 +173,7 @@ pub async fn page(State(state): State<ApiState>, Path(token): Path<String>) -> R
                 r#"<div class="row"><button data-action="start">Start</button> {share} <button class="danger" data-action="decline">Decline</button></div>"#
             )
         }
-        SessionStatus::Active => r#"<form id="submit" class="stack"><label><span>Score</span><input name="score" type="number" min="0" required></label>
-<button type="submit">Submit</button></form>"#
-            .to_owned(),
+        SessionStatus::Active => submit_form(&session),
         _ => "<p>There is nothing left to do on this invitation.</p>".to_owned(),
     };
     // The script opens the invitation once when first shown (the `open` action is idempotent

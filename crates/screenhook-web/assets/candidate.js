@@ -17,7 +17,9 @@ document.querySelectorAll("button[data-action]").forEach((b) => b.addEventListen
 const form = document.getElementById("submit");
 if (form) form.addEventListener("submit", async (e) => {
   e.preventDefault();
-  if (await post("submit", { score: Number(form.score.value) })) location.reload();
+  const body = { score: Number(form.score.value) };
+  if (form.maxScore) body.maxScore = Number(form.maxScore.value);
+  if (await post("submit", body)) location.reload();
 });
 const root = document.getElementById("candidate");
 if (root && root.dataset.open === "true") post("open");

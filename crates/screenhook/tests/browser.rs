@@ -253,7 +253,10 @@ async fn step_4_a_notification_arrives_signed_and_its_report_opens() {
     console.browser.goto(&bin_page_url).await.unwrap();
     console.wait_for_text("#list", "the replayed notification", |t| t.contains("#4 POST")).await;
     let replayed = console.find("#r4").await.text().await.unwrap();
-    assert!(replayed.contains("companyTestSessionStarted") && replayed.contains("✓ webhook-signature valid"), "{replayed}");
+    assert!(
+        replayed.contains("companyTestSessionStarted") && replayed.contains("✓ webhook-signature valid"),
+        "{replayed}"
+    );
     console.shot("replay-arrived").await;
 }
 
@@ -286,18 +289,16 @@ async fn step_1_the_coding_report_says_proctored_yes() {
 async fn a_webhook_whose_ping_fails_is_not_saved() {
     let mut console = Console::start("ping").await;
     console.sign_in().await;
-    // A bin answering 500 to everything, the verification ping included.
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let bin: Value = http.post(console.url("/inspect")).send().await.unwrap().json().await.unwrap();
-    let bin_url = bin["url"].as_str().expect("the bin's URL").to_owned();
-    let status = http
-        .patch(console.url(&format!("/inspect/{}", bin["id"].as_str().unwrap())))
-        .json(&json!({ "respondWith": 500 }))
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert!(status.is_success(), "{status}");
+    // A bin told, on its page, to answer 500 to everything, the verification ping included.
+    console.open("/inspect/new").await;
+    console.click("#create-bin").await;
+    let bin_url = console.wait_for_text("#bin-url", "the bin's URL", |t| t.contains("/inspect/")).await;
+    let bin_page = console.here().await;
+    console.type_into("#status-input", "500").await;
+    console.click("#status-form button[type=submit]").await;
+    console.wait_for_text("#status-message", "the new status", |t| t == "Now answering 500.").await;
+    assert_eq!(console.find("#respond-with").await.text().await.unwrap(), "500");
+    console.shot("bin-answers-500").await;
 
     console.add_webhook(&bin_url, &["companyTestSessionStarted"]).await;
     let error = console.wait_for_text("#form-error", "why the save failed", |t| !t.is_empty()).await;
@@ -311,6 +312,15 @@ async fn a_webhook_whose_ping_fails_is_not_saved() {
     assert!(console.browser.find(Locator::Css("#webhooks")).await.is_err(), "nothing was saved");
     assert!(!console.text().await.contains(&bin_url));
     console.shot("no-webhook").await;
+
+    // The bin's page deletes the bin (after a confirmation) and goes back to the inspector.
+    console.browser.goto(&bin_page).await.unwrap();
+    console.click("#delete-bin").await;
+    console.browser.accept_alert().await.expect("confirm the deletion");
+    console.find("#create-bin").await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let gone = http.post(&bin_url).send().await.unwrap().status();
+    assert_eq!(gone, reqwest::StatusCode::NOT_FOUND, "the deleted bin receives nothing");
 }
 
 /// (e) A wrong key cannot sign in, a signed-out browser is sent to sign in, and a form posted
@@ -367,15 +377,48 @@ async fn the_simulation_shows_each_notification_as_it_fires() {
     console.click("#run-simulation").await;
     // The feed fills while the run goes on, before the verdict is there.
     console.wait_for_text("#sim-feed", "a first notification", |t| !t.is_empty()).await;
-    let verdict = console
-        .wait_for_text("#sim-verdict", "the verdict", |t| !t.is_empty())
-        .await;
+    let verdict = console.wait_for_text("#sim-verdict", "the verdict", |t| !t.is_empty()).await;
     assert!(verdict.starts_with("Every path passed."), "{verdict}");
     let items = console.browser.find_all(Locator::Css("#sim-feed li")).await.unwrap();
     assert!(items.len() >= 14, "every path's notifications are in the feed, not {}", items.len());
     let report = console.find("#sim-report table").await.text().await.unwrap();
     assert!(report.contains("companyTestSessionStarted"), "{report}");
     console.shot("simulated").await;
+}
+
+/// Every page the navigation offers opens, in the shared layout, with a heading and no error,
+/// including with something to show (a Pre-Screen, a result, a webhook, a key).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_of_the_navigation_opens() {
+    let mut console = Console::start("pages").await;
+    console.sign_in().await;
+    console.create_prescreen("general-coding", "Proctored General Coding", true).await;
+    let link = console.invite_yourself().await;
+    console.take_assessment(&link, 900).await;
+    console.open("/").await;
+    let mut links = Vec::new();
+    for a in console.browser.find_all(Locator::Css("nav a")).await.expect("the navigation") {
+        links.push(a.attr("href").await.unwrap().expect("an href"));
+    }
+    for expected in
+        ["/prescreens", "/results", "/integrations/webhooks", "/integrations/keys", "/proctoring", "/sandbox"]
+    {
+        assert!(links.iter().any(|l| l == expected), "the navigation offers {expected}: {links:?}");
+    }
+    for link in links {
+        console.open(&link).await;
+        if link == "/graphiql" {
+            // GraphiQL draws itself from the binary's own copies of its scripts: no network here.
+            console.find(".graphiql-container .graphiql-editors").await;
+            console.shot("graphiql").await;
+            continue;
+        }
+        let heading = console.find("h1").await.text().await.unwrap();
+        assert!(console.browser.find(Locator::Css(".error-page")).await.is_err(), "{link} is an error page");
+        assert!(!heading.is_empty(), "{link} has a heading");
+        let step = link.trim_start_matches('/').replace('/', "-");
+        console.shot(if step.is_empty() { "home" } else { &step }).await;
+    }
 }
 
 /// `chromedriver` on a free port and a headless Chromium session through it.

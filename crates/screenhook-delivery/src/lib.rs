@@ -10,12 +10,12 @@
 //! - [`worker`]: claim → sign → send → record, with per-webhook concurrency caps.
 //! - [`notify`]: owner emails after repeated failures, over SMTP or recorded in the log.
 //! - [`manage`]: creating, changing and restoring webhooks behind the verification ping;
-//!   replay and recovery.
+//!   replay and recovery; applying the Certify transition's webhook plan.
 
 pub mod manage;
 pub mod notify;
 pub mod worker;
 
-pub use manage::{ManageError, NewSecret, WebhookInput, WebhookManager, WebhookPatch};
+pub use manage::{ApplyError, ManageError, NewSecret, PlanApplied, WebhookInput, WebhookManager, WebhookPatch};
 pub use notify::{Notifier, send_pending_notifications};
 pub use worker::{DeliveryConfig, Worker};

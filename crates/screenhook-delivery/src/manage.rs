@@ -14,6 +14,10 @@ use std::{collections::HashSet, sync::Arc};
 use screenhook_domain::{CompanyId, EventId, EventKind, Timestamp, Webhook, WebhookHealth, WebhookId, validate};
 use screenhook_engine::Clock;
 use screenhook_store::{DeliveryRow, Store, StoreError, time_ordered_id};
+mod plan;
+
+pub use plan::{ApplyError, PlanApplied};
+
 use screenhook_webhooks::{
     EgressPolicy, PingError, Sender, WebhookSecret, check_url, headers::MAX_CUSTOM_HEADERS, validate_custom_headers,
 };
@@ -102,6 +106,14 @@ impl WebhookManager {
         company: &CompanyId,
         input: WebhookInput,
     ) -> Result<(Webhook, WebhookHealth), ManageError> {
+        let webhook = self.new_webhook(company, input)?;
+        self.ping(&webhook).await?;
+        self.store.insert_webhook(&webhook).await?;
+        self.find(company, &webhook.id).await
+    }
+
+    /// A new webhook from validated input, not yet pinged or saved.
+    fn new_webhook(&self, company: &CompanyId, input: WebhookInput) -> Result<Webhook, ManageError> {
         let url = self.url(&input.url)?;
         let events = events(&input.events)?;
         let secret = match input.secret {
@@ -112,7 +124,7 @@ impl WebhookManager {
         custom_headers(&input.custom_headers)?;
         let now = self.clock.now();
         let id = WebhookId::parse(time_ordered_id("wh_", 15)).expect("generated ids use the id alphabet");
-        let webhook = Webhook {
+        Ok(Webhook {
             id,
             company_id: company.clone(),
             url,
@@ -122,10 +134,7 @@ impl WebhookManager {
             custom_headers: input.custom_headers,
             created_at: now,
             updated_at: now,
-        };
-        self.ping(&webhook).await?;
-        self.store.insert_webhook(&webhook).await?;
-        self.find(company, &webhook.id).await
+        })
     }
 
     /// Validates the changes, pings the endpoint as it would be after them (the reference pings

@@ -5,7 +5,11 @@
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use screenhook_delivery::{DeliveryConfig, ManageError, NewSecret, WebhookInput, WebhookManager, WebhookPatch, Worker};
+use screenhook_delivery::{
+    ApplyError, DeliveryConfig, ManageError, NewSecret, WebhookInput, WebhookManager, WebhookPatch, Worker,
+};
+use screenhook_domain::advisor::{Advice, PlanAction, PlanOptions, advise};
+use screenhook_domain::certify::STEP2_NOT_PROCTORED;
 use screenhook_domain::{
     Change, Company, CompanyId, DomainEvent, EventKind, Millis, SessionId, Timestamp, WebhookState,
 };
@@ -404,4 +408,94 @@ async fn replay_and_recover_are_scoped_to_the_company() {
         ManageError::NotFound { what: "event", .. }
     ));
     assert_eq!(f.manager.recover(&f.company, &webhook.id, T0).await.unwrap(), 0, "nothing failed for good");
+}
+
+/// The Certify transition's plan for this company's webhooks, as the engine would make it
+/// (no Certified Evaluation yet: the non-proctored lists).
+async fn plan(f: &Fixture, options: PlanOptions) -> Advice {
+    let webhooks: Vec<_> = f.store.webhooks(&f.company).await.unwrap().into_iter().map(|(w, _)| w).collect();
+    advise(vec![], &webhooks, options)
+}
+
+async fn events_of(f: &Fixture, id: &screenhook_domain::WebhookId) -> Vec<EventKind> {
+    f.manager.find(&f.company, id).await.unwrap().0.events
+}
+
+#[tokio::test]
+async fn a_plan_is_applied_whole_or_not_at_all() {
+    let f = fixture().await;
+    let (legacy_end, mixed_end) = (TestReceiver::start().await, TestReceiver::start().await);
+    let mut legacy = input(legacy_end.url("/certify"));
+    legacy.events = vec!["certificationResultShared".into(), "certificationRequestExpired".into()];
+    let (legacy, _) = f.manager.create(&f.company, legacy).await.unwrap();
+    let mut mixed = input(mixed_end.url("/mixed"));
+    mixed.events = vec!["certificationResultPending".into(), "companyTestSessionCreated".into()];
+    let (mixed, _) = f.manager.create(&f.company, mixed).await.unwrap();
+    let advice = plan(&f, PlanOptions::default()).await;
+    assert!(advice.webhooks.iter().all(|w| w.action == PlanAction::Update));
+
+    // One endpoint fails its ping: neither webhook changes, and the error names it.
+    mixed_end.answer(StatusCode::INTERNAL_SERVER_ERROR);
+    let err = f.manager.apply_plan(&f.company, &advice, None).await.unwrap_err();
+    match &err {
+        ApplyError::Ping { webhook, url, .. } => {
+            assert_eq!(webhook.as_ref(), Some(&mixed.id));
+            assert_eq!(url, &mixed.url);
+        }
+        other => panic!("expected a ping failure, got {other}"),
+    }
+    assert!(err.to_string().contains("nothing was applied"), "{err}");
+    assert_eq!(events_of(&f, &legacy.id).await, legacy.events);
+    assert_eq!(events_of(&f, &mixed.id).await, mixed.events);
+
+    // Both answer: both gain the Step 2 events and keep their Certify ones.
+    mixed_end.answer(StatusCode::OK);
+    let applied = f.manager.apply_plan(&f.company, &advice, None).await.unwrap();
+    assert_eq!(applied.updated.len(), 2);
+    assert!(applied.created.is_none());
+    for (webhook, before) in [(&legacy, &legacy.events), (&mixed, &mixed.events)] {
+        let after = events_of(&f, &webhook.id).await;
+        assert!(before.iter().all(|e| after.contains(e)), "legacy kept: {after:?}");
+        assert!(STEP2_NOT_PROCTORED.iter().all(|e| after.contains(e)), "{after:?}");
+    }
+    // Applied, the company is up to date; an old plan no longer applies.
+    assert!(plan(&f, PlanOptions::default()).await.is_up_to_date());
+    let stale = f.manager.apply_plan(&f.company, &advice, None).await.unwrap_err();
+    assert!(matches!(stale, ApplyError::Stale(_)), "{stale}");
+
+    // Dropping the Certify subscriptions is a plan of its own.
+    let drop = plan(&f, PlanOptions { drop_legacy: true }).await;
+    f.manager.apply_plan(&f.company, &drop, None).await.unwrap();
+    assert!(!events_of(&f, &legacy.id).await.iter().any(|e| e.is_legacy_certify()));
+}
+
+#[tokio::test]
+async fn a_company_without_a_results_webhook_gets_one_at_the_url_it_gives() {
+    let f = fixture().await;
+    let end = TestReceiver::start().await;
+    let mut other = input(end.url("/assessments"));
+    other.events = vec!["assessmentCreated".into()];
+    f.manager.create(&f.company, other).await.unwrap();
+    let advice = plan(&f, PlanOptions::default()).await;
+    assert_eq!(advice.new_webhook.as_deref(), Some(STEP2_NOT_PROCTORED));
+
+    let err = f.manager.apply_plan(&f.company, &advice, None).await.unwrap_err();
+    assert!(matches!(err, ApplyError::UrlRequired) && err.to_string().starts_with("newWebhookUrl:"), "{err}");
+    let err = f.manager.apply_plan(&f.company, &advice, Some("ftp://example.com/")).await.unwrap_err();
+    assert!(matches!(err, ApplyError::Manage(ManageError::Invalid { field: "url", .. })), "{err}");
+    assert_eq!(f.store.webhooks(&f.company).await.unwrap().len(), 1, "nothing was created");
+
+    let applied = f.manager.apply_plan(&f.company, &advice, Some(&end.url("/results"))).await.unwrap();
+    let (created, _) = applied.created.expect("a new webhook");
+    assert_eq!(created.events, STEP2_NOT_PROCTORED);
+    assert!(created.secret.as_deref().is_some_and(|s| s.starts_with("whsec_")));
+    let pings = end.received();
+    assert_eq!(pings.last().unwrap().path, "/results", "pinged before it was saved");
+    // Up to date now, a URL is no longer expected.
+    let err = f
+        .manager
+        .apply_plan(&f.company, &plan(&f, PlanOptions::default()).await, Some("https://example.com/"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ApplyError::UrlNotExpected), "{err}");
 }

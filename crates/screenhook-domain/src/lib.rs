@@ -5,6 +5,7 @@
 //!
 //! # Layout
 //! - [`access`]: API keys and permissions.
+//! - [`advisor`]: the Certify transition's Steps 1 and 2 and the webhook plan.
 //! - [`ids`], [`time`]: typed ids and millisecond time.
 //! - [`model`]: the aggregates (company, test, session, live interview).
 //! - [`event`]: the 20 event names and [`event::DomainEvent`].
@@ -21,6 +22,7 @@
 //! - [`webhook`]: webhooks and their health (plain data).
 
 pub mod access;
+pub mod advisor;
 pub mod certify;
 pub mod change;
 pub mod error;

@@ -7,10 +7,12 @@
 //! - [`clock`]: `Clock`, the system clock and a manual clock for tests.
 //! - [`keys`]: issuing and checking API keys.
 //! - [`bootstrap`]: the sandbox company a fresh installation starts with.
+//! - `advisor`: the evidence behind the Certify transition's advice ([`Engine::certify_advice`]).
 //! - [`commands`]: customer, candidate and proctor commands.
 //! - [`scheduler`]: firing due timers.
 //! - this file: [`Engine`] and [`EngineError`].
 
+mod advisor;
 pub mod bootstrap;
 mod cache;
 pub mod clock;

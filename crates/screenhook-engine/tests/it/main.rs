@@ -1,5 +1,6 @@
 //! The engine over a real SQLite file: every lifecycle path, and timers across restarts.
 
+mod advisor;
 mod paths;
 mod restart;
 

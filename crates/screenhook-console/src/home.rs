@@ -7,7 +7,7 @@ use axum::{
     http::header,
     response::{AppendHeaders, IntoResponse, Redirect},
 };
-use screenhook_domain::{certify, lifecycle};
+use screenhook_domain::lifecycle;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
@@ -102,23 +102,6 @@ pub async fn sign_in(
 pub async fn sign_out(State(console): State<Console>, _posted: Posted) -> PageResult {
     let cookie = auth::set_cookie(&console, SESSION_COOKIE, "", 0);
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response())
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "certify.html")]
-struct CertifyPage {
-    nav: Nav,
-    notice: Option<Notice>,
-    rows: Vec<(Option<&'static str>, &'static str, bool)>,
-}
-
-/// `GET /integrations/certify`: the transition, and the seed's conversion table.
-pub async fn certify(signed: Signed) -> PageResult {
-    let rows = certify::CONVERSION_TABLE
-        .iter()
-        .map(|row| (row.certify.map(|k| k.name()), row.prescreen.name(), row.proctored_only))
-        .collect();
-    Ok(CertifyPage { nav: Nav::new(&signed, "certify"), notice: None, rows }.into_response())
 }
 
 #[derive(Template, WebTemplate)]

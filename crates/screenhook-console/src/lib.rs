@@ -16,6 +16,7 @@
 //!   [`keys`], [`proctoring`], [`sandbox`], [`chart`] (the server-drawn delivery chart).
 
 pub mod auth;
+pub mod certify;
 pub mod chart;
 pub mod form;
 pub mod home;
@@ -88,7 +89,8 @@ impl Console {
             .route("/integrations/webhooks/{id}/{action}", post(webhooks::action))
             .route("/integrations/keys", get(keys::list).post(keys::create))
             .route("/integrations/keys/{id}/revoke", post(keys::revoke))
-            .route("/integrations/certify", get(home::certify))
+            .route("/integrations/certify", get(certify::show))
+            .route("/integrations/certify/apply", post(certify::apply))
             .route("/proctoring", get(proctoring::queue))
             .route("/proctoring/{id}", post(proctoring::decide))
             .route("/sandbox", get(sandbox::page_get))

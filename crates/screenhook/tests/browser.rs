@@ -386,6 +386,46 @@ async fn the_simulation_shows_each_notification_as_it_fires() {
     console.shot("simulated").await;
 }
 
+/// The Certify transition in the console: Step 1 with its evidence, Step 2's list, and the plan
+/// applied to a webhook that still listens to Certify names only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certify_transition_step_1_step_2_and_apply() {
+    let mut console = Console::start("certify").await;
+    console.sign_in().await;
+    console.create_prescreen("general-coding", "Certify GCF", true).await;
+    let link = console.invite_yourself().await;
+    console.take_assessment(&link, 700).await;
+    console.open("/inspect/new").await;
+    console.click("#create-bin").await;
+    let bin_url = console.wait_for_text("#bin-url", "the bin's URL", |t| t.contains("/inspect/")).await;
+    console.add_webhook(&bin_url, &["certificationResultShared", "certificationResultPending"]).await;
+    console.wait_for_text("#webhook-state", "the saved webhook", |t| t == "healthy").await;
+
+    console.open("/").await;
+    console.click("nav a[href=\"/integrations/certify\"]").await;
+    let answer = console.wait_for_text("#step1-answer", "Step 1's answer", |t| !t.is_empty()).await;
+    assert_eq!(answer, "Yes: your Certify assessments are proctored");
+    let recommended = console.find("#recommended").await.text().await.unwrap();
+    assert!(recommended.contains("preScreenResultVerified") && recommended.contains("preScreenResultNotVerified"));
+    let plan = console.find("#plan").await.text().await.unwrap();
+    assert!(plan.contains("will change") && plan.contains("+ preScreenResultVerificationPending"), "{plan}");
+    console.browser.execute("document.getElementById('plan').scrollIntoView()", vec![]).await.unwrap();
+    console.shot("plan").await;
+
+    // The evidence is the Coding Report the seed points to.
+    console.click("#step1-tests a.evidence").await;
+    assert_eq!(console.wait_for_text("#proctored", "the report", |t| !t.is_empty()).await, "Proctored: Yes");
+    console.browser.back().await.unwrap();
+
+    console.click("#apply-plan").await;
+    let notice = console.wait_for_text("#notice", "the outcome", |t| !t.is_empty()).await;
+    assert!(notice.starts_with("Plan applied"), "{notice}");
+    console.find("#up-to-date").await;
+    console.shot("applied").await;
+    let after = console.find("#plan").await.text().await.unwrap();
+    assert!(after.contains("up to date"), "{after}");
+}
+
 /// Every page the navigation offers opens, in the shared layout, with a heading and no error,
 /// including with something to show (a Pre-Screen, a result, a webhook, a key).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

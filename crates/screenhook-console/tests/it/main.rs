@@ -3,6 +3,7 @@
 //! client that keeps the session cookie. (The journeys in a real browser are in the binary's
 //! `tests/browser.rs`; these check the rules a browser cannot easily break.)
 
+mod certify;
 mod pages;
 mod security;
 

@@ -8,7 +8,7 @@ use screenhook_testkit::TestReceiver;
 use crate::{App, Browser, spawn_app};
 
 /// Creates a Pre-Screen through the form; returns its id.
-async fn create_prescreen(browser: &Browser, fields: &[(&str, &str)]) -> String {
+pub async fn create_prescreen(browser: &Browser, fields: &[(&str, &str)]) -> String {
     let csrf = browser.csrf().await;
     let mut form = vec![("_csrf", csrf.as_str())];
     form.extend_from_slice(fields);
@@ -19,7 +19,7 @@ async fn create_prescreen(browser: &Browser, fields: &[(&str, &str)]) -> String 
 }
 
 /// "Invite yourself"; returns the new session id and the invitation link shown.
-async fn invite_yourself(browser: &Browser, test: &str) -> (SessionId, String) {
+pub async fn invite_yourself(browser: &Browser, test: &str) -> (SessionId, String) {
     let csrf = browser.csrf().await;
     let (status, _, headers) = browser.post(&format!("/prescreens/{test}/invite-yourself"), &[("_csrf", &csrf)]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
@@ -32,7 +32,7 @@ async fn invite_yourself(browser: &Browser, test: &str) -> (SessionId, String) {
     (SessionId::parse(session).unwrap(), link)
 }
 
-async fn take(app: &App, session: &SessionId, score: u32, max_score: Option<u32>) {
+pub async fn take(app: &App, session: &SessionId, score: u32, max_score: Option<u32>) {
     app.engine.session_command(&app.company, session, SessionAction::Start).await.unwrap();
     app.clock.advance(Millis::minutes(20));
     let submit = SessionAction::Submit { score, max_score, area_points: vec![], integrity_suggested: false };

@@ -1,6 +1,7 @@
 //! The delivery worker against real receivers, a real SQLite file and a manual clock.
 
 mod emails;
+mod legacy;
 mod order;
 mod retries;
 mod running;

@@ -1,6 +1,7 @@
 //! `screenhook`: the one binary. `serve` runs the product; the other subcommands are tools
 //! around it.
 
+mod advise;
 mod bench;
 mod check_receiver;
 mod config;
@@ -119,6 +120,16 @@ enum Command {
     ///
     /// Example: SCREENHOOK_API_KEY=sk_… screenhook simulate --url http://127.0.0.1:8740 --path declined --path "never started"
     Simulate(simulate::SimulateArgs),
+    /// The Certify transition: Step 1 (are the company's Certify assessments proctored? with
+    /// each Certified Evaluation's latest Coding Report as evidence), Step 2 (the Pre-Screen
+    /// notifications to listen to), and the plan for its webhooks; --apply applies it.
+    ///
+    /// Applying pings every webhook it changes or creates first; if any endpoint fails, nothing
+    /// is applied. Certify subscriptions are kept unless --drop-legacy.
+    ///
+    /// Example: screenhook advise --company sandbox
+    /// Example: screenhook advise --apply --drop-legacy
+    Advise(advise::AdviseArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -192,6 +203,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(args),
         Command::CheckReceiver(args) => check_receiver::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Advise(args) => advise::run(args),
         Command::Bench(BenchCommand::Deliveries(args)) => bench::deliveries(args),
     };
     match res {

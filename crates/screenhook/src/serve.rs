@@ -202,7 +202,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn sender_config(config: &Config) -> SenderConfig {
+pub(crate) fn sender_config(config: &Config) -> SenderConfig {
     SenderConfig {
         egress: EgressPolicy {
             allow_loopback: config.delivery.allow_loopback,

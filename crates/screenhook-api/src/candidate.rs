@@ -16,8 +16,8 @@ use axum::{
 };
 use screenhook_domain::{CompanyTestSession, SessionId, SessionStatus};
 use screenhook_engine::SessionAction;
-use serde::Deserialize;
 use screenhook_web::escape;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::{

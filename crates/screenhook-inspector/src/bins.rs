@@ -12,7 +12,7 @@ use rand::RngCore;
 use screenhook_domain::Timestamp;
 use tokio::sync::broadcast;
 
-use crate::check::ChecksSummary;
+use screenhook_webhooks::check::ChecksSummary;
 
 /// How many live-page messages may queue per subscriber before it skips ahead.
 const BROADCAST_CAPACITY: usize = 64;

@@ -24,15 +24,14 @@
 //! When a screenhook webhook's configured URL is the URL a request came to, the request is
 //! checked with that webhook's secret at arrival (the secret itself is never shown or
 //! kept); the Standard Webhooks timestamp window is measured from the arrival time, so the
-//! verdict stays meaningful when read later. See [`check`].
+//! verdict stays meaningful when read later. The check itself is
+//! [`screenhook_webhooks::check`], shared with the simulator and the CLI's `listen` and `verify`.
 //!
 //! # Layout
-//! - [`check`]: both signature checks, shared with the CLI's `listen` and `verify`.
 //! - [`bins`]: the in-memory registry.
 //! - [`page`]: the HTML.
 
 pub mod bins;
-pub mod check;
 pub mod page;
 
 use std::convert::Infallible;
@@ -57,7 +56,7 @@ use serde_json::{Value, json};
 use tokio_stream::wrappers::BroadcastStream;
 
 use crate::bins::{BinError, BinInfo, BinLimits, Bins, Captured, Incoming, SenderVerdict};
-use crate::check::{Delivery, check};
+use screenhook_webhooks::check::{Delivery, check};
 
 /// Settings of the inspector (`[inspector]` in the configuration).
 #[derive(Debug, Clone)]

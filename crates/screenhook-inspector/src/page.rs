@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use screenhook_web::{escape, standalone};
 
 use crate::bins::{BinInfo, Captured, SenderVerdict};
-use crate::check::{ChecksSummary, Verdict};
+use screenhook_webhooks::check::{ChecksSummary, Verdict};
 
 /// The script of both pages, served from screenhook-web's assets.
 pub const SCRIPT: &str = "/assets/inspector.js";

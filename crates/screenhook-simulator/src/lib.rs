@@ -30,7 +30,7 @@ use screenhook_domain::{
     EventKind,
     lifecycle::{Act, PATHS, Path, Target},
 };
-use screenhook_inspector::check::{Delivery, check};
+use screenhook_webhooks::check::{Delivery, check};
 use screenhook_webhooks::signature::DEFAULT_TOLERANCE_SECS;
 use serde::Serialize;
 use serde_json::{Value, json};

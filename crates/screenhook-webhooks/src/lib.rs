@@ -34,6 +34,8 @@
 //!
 //! * [`signature`] — `X-CodeSignal-Signature` and Standard Webhooks `v1`
 //!   signing and verification, [`WebhookSecret`].
+//! * [`check`](mod@check) — the receiver's side: both signatures of one received delivery
+//!   checked against a secret (the inspector, the simulator, `listen`, `verify`).
 //! * [`retry`] — CodeSignal's retry formula, owner-email and disable rules,
 //!   `Retry-After` handling.
 //! * [`classify`](mod@classify) — what counts as success, transport [`ErrorClass`]es,
@@ -50,6 +52,7 @@
 //! * `smtp_sink` (feature `test-support`) — an in-process SMTP server that
 //!   captures messages, for tests in this and other crates.
 
+pub mod check;
 pub mod classify;
 pub mod headers;
 pub mod mailer;

@@ -295,7 +295,7 @@ mod tests {
     use axum::Router;
     use axum::body::Bytes;
     use axum::http::{HeaderMap, StatusCode};
-    use screenhook_inspector::check::{Delivery, check};
+    use screenhook_webhooks::check::{Delivery, check};
 
     use super::*;
 

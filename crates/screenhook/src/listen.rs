@@ -13,7 +13,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use screenhook_inspector::check::Delivery;
+use screenhook_webhooks::check::Delivery;
 use screenhook_webhooks::signature::DEFAULT_TOLERANCE_SECS;
 use tokio::sync::mpsc;
 

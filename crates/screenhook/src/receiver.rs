@@ -1,7 +1,7 @@
 //! What `listen` and `verify` tell about one received delivery: the event, the key fields
 //! of its payload, and both signature verdicts.
 
-use screenhook_inspector::check::{Checks, Delivery, check};
+use screenhook_webhooks::check::{Checks, Delivery, check};
 use serde_json::Value;
 
 /// The identifier fields tried, in order, for the "which record is this about" column.

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
-use screenhook_inspector::check::{CodeSignalError, Delivery, check, header, signed_fields};
 use screenhook_webhooks::VerifyError;
+use screenhook_webhooks::check::{CodeSignalError, Delivery, check, header, signed_fields};
 use screenhook_webhooks::signature::DEFAULT_TOLERANCE_SECS;
 
 #[derive(Debug, Clone, clap::Args)]

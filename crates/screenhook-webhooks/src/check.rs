@@ -1,5 +1,5 @@
-//! Checking both signatures of one received delivery against a secret — shared by the
-//! inspector page, `screenhook listen` and `screenhook verify`.
+//! Checking both signatures of one received delivery against a secret, as a receiver does —
+//! shared by the inspector, the simulator, `screenhook listen` and `screenhook verify`.
 //!
 //! * `X-CodeSignal-Signature` covers the endpoint URL *as the sender configured it*, the
 //!   `event` and the `triggeredOn` of the body (reference `codesignal-api.md` §3.1); the
@@ -9,10 +9,11 @@
 //!   with the key [`standard_webhooks_key`] derives from the secret, within a timestamp
 //!   tolerance measured from `now_secs`.
 
-use screenhook_webhooks::signature::{
-    CODESIGNAL_SIGNATURE_HEADER, WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER,
+use crate::sender::standard_webhooks_key;
+use crate::signature::{
+    CODESIGNAL_SIGNATURE_HEADER, SignedHeaders, VerifyError, WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER,
+    WEBHOOK_TIMESTAMP_HEADER, verify, verify_codesignal_signature,
 };
-use screenhook_webhooks::{SignedHeaders, VerifyError, standard_webhooks_key, verify, verify_codesignal_signature};
 use serde::Serialize;
 
 /// One received request, as needed to check its signatures.
@@ -140,7 +141,7 @@ fn check_standard(
 
 #[cfg(test)]
 mod tests {
-    use screenhook_webhooks::{DeliveryHeaderParams, USER_AGENT, delivery_headers, envelope_body};
+    use crate::{DeliveryHeaderParams, USER_AGENT, delivery_headers, envelope_body};
 
     use super::*;
 
@@ -196,7 +197,7 @@ mod tests {
 
     #[test]
     fn the_ping_signs_the_url_alone() {
-        let headers = screenhook_webhooks::ping_headers(USER_AGENT, URL, Some("my-secret"), &[]);
+        let headers = crate::ping_headers(USER_AGENT, URL, Some("my-secret"), &[]);
         let checks = check("my-secret", Delivery { url: URL, headers: &headers, body: b"" }, 0, None);
         assert_eq!(checks.codesignal, Ok(()));
         assert_eq!(signed_fields(b"{\"event\":1}"), None);

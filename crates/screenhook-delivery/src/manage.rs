@@ -11,8 +11,8 @@
 
 use std::{collections::HashSet, sync::Arc};
 
+use screenhook_domain::Clock;
 use screenhook_domain::{CompanyId, EventId, EventKind, Timestamp, Webhook, WebhookHealth, WebhookId, validate};
-use screenhook_engine::Clock;
 use screenhook_store::{DeliveryRow, Store, StoreError, time_ordered_id};
 mod plan;
 

@@ -6,7 +6,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use screenhook_engine::Clock;
+use screenhook_domain::Clock;
 use screenhook_store::{Store, StoreError};
 use screenhook_webhooks::{MailDisposition, Mailer, OwnerEmail, failure_email};
 use tokio_util::sync::CancellationToken;

@@ -14,8 +14,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use screenhook_domain::Clock;
 use screenhook_domain::{Millis, Webhook, WebhookId};
-use screenhook_engine::Clock;
 use screenhook_store::{AttemptRecord, AttemptResult, ClaimedDelivery, HealthPolicy, Store, StoreError};
 use screenhook_webhooks::{
     AttemptOutcome, DeliveryHeaderParams, NextStep, OutgoingRequest, RetryPolicy, Sender, delay_after_failure,

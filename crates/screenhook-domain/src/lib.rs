@@ -51,5 +51,5 @@ pub use model::*;
 pub use payload::envelope;
 pub use session::{Ctx, Decision, SessionCommand};
 pub use test::TestCommand;
-pub use time::{Millis, Timestamp};
+pub use time::{Clock, ManualClock, Millis, Timestamp};
 pub use webhook::{Webhook, WebhookHealth, WebhookState};

@@ -28,7 +28,7 @@ pub enum StandardizedTestType {
 }
 
 /// `StandardizedTest`: here, one certification test per framework, with the framework's id.
-pub struct StandardizedTest(&'static Framework);
+pub struct StandardizedTest(pub(crate) &'static Framework);
 
 #[Object]
 impl StandardizedTest {

@@ -12,11 +12,16 @@
 //! - [`keys`]: API key management.
 //! - [`webhooks`]: webhook management, the delivery log, replay and recovery.
 //! - [`sandbox`]: the sandbox company's clock, which the simulator advances.
+//! - [`certify`]: the removed Certify operations (reference §5.5), answered over Pre-Screen data.
+//! - [`deprecations`]: the `extensions.deprecations` notice of answers that used a deprecated
+//!   operation.
 //!
 //! Every resolver takes the company from the [`Caller`] (the authenticated key), never from
 //! arguments: an id of another company reads exactly like an id that does not exist.
 
 pub mod catalogue;
+pub mod certify;
+pub mod deprecations;
 pub mod keys;
 pub mod proctor;
 pub mod sandbox;
@@ -46,6 +51,7 @@ pub struct QueryRoot(
     keys::KeyQuery,
     webhooks::WebhookQuery,
     sandbox::SandboxQuery,
+    certify::CertifyQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -57,6 +63,7 @@ pub struct MutationRoot(
     keys::KeyMutation,
     webhooks::WebhookMutation,
     sandbox::SandboxMutation,
+    certify::CertifyMutation,
 );
 
 /// The authenticated API key of the request.
@@ -80,6 +87,7 @@ pub fn build_schema(engine: Engine, webhooks: WebhookManager, max_depth: usize, 
     Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
         .data(engine)
         .data(webhooks)
+        .extension(deprecations::Deprecations)
         .limit_depth(max_depth)
         .limit_complexity(max_complexity)
         .finish()

@@ -43,6 +43,11 @@ fn ts(t: Timestamp) -> Ts {
     Ts(t)
 }
 
+/// The candidate's link of a session: `{public_url}/c/{token}`.
+pub(crate) fn candidate_link(public_url: &str, session: &CompanyTestSession) -> String {
+    format!("{}/c/{}", public_url.trim_end_matches('/'), session.candidate_token)
+}
+
 /// `TestSessionStatus` (reference §4.3). `gracePeriod`, `finalizing` and `deletedForPii` are
 /// part of the contract but never reached here: submissions finalize at once.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -371,6 +376,17 @@ pub struct Integrations {
     pub smart_recruiters_order_id: Option<String>,
 }
 
+impl From<&screenhook_domain::Integrations> for Integrations {
+    fn from(i: &screenhook_domain::Integrations) -> Self {
+        Integrations {
+            greenhouse_candidate_id: i.greenhouse_candidate_id.clone(),
+            greenhouse_application_id: i.greenhouse_application_id.clone(),
+            lever_opportunity_id: i.lever_opportunity_id.clone(),
+            smart_recruiters_order_id: i.smart_recruiters_order_id.clone(),
+        }
+    }
+}
+
 #[derive(SimpleObject, Debug, Clone)]
 pub struct VerificationRejectionReason {
     pub name: String,
@@ -505,18 +521,11 @@ impl CompanyTestSessionObj {
 
     /// The candidate's link; only while the invitation is pending.
     async fn invitation_url(&self, ctx: &Context<'_>) -> Option<String> {
-        (self.0.status == SessionStatus::Pending)
-            .then(|| format!("{}/c/{}", engine(ctx).config.public_url.trim_end_matches('/'), self.0.candidate_token))
+        (self.0.status == SessionStatus::Pending).then(|| candidate_link(&engine(ctx).config.public_url, &self.0))
     }
 
     async fn integrations(&self) -> Integrations {
-        let i = &self.0.integrations;
-        Integrations {
-            greenhouse_candidate_id: i.greenhouse_candidate_id.clone(),
-            greenhouse_application_id: i.greenhouse_application_id.clone(),
-            lever_opportunity_id: i.lever_opportunity_id.clone(),
-            smart_recruiters_order_id: i.smart_recruiters_order_id.clone(),
-        }
+        (&self.0.integrations).into()
     }
 
     /// Echoed in every session webhook.

@@ -3,6 +3,7 @@
 //! `TestReceiver`s; `App::worker` delivers on demand.
 
 mod bad_input;
+mod certify;
 mod e2e;
 mod graphiql;
 mod sandbox;

@@ -29,6 +29,13 @@ fn reference_names_are_present() {
         "deleteCompanyTestSession(id: ID!, sendNotificationEmail: Boolean): ID!",
         "editCompanyTestSessionExpiration(id: ID!, expirationDate: Timestamp!): CompanyTestSession",
         "scalar Timestamp",
+        // Certify GraphQL (reference §5.5), answered and deprecated.
+        "certificationRequest(requestFields: CertificationRequestInput!): CertificationRequest @deprecated(reason: \"Certify GraphQL (removed 2025-03-06), answered over Pre-Screen data: use companyTestSession(id)",
+        "expiredCertificationRequests(companyId: ID, standardizedTestId: ID, expirationDateFrom: Timestamp, expirationDateTo: Timestamp, first: Int!, offset: Int): CertificationRequests @deprecated(reason: \"Certify GraphQL (removed 2025-03-06), answered over Pre-Screen data: use companyTestSessions(companyTestId)",
+        "createCertificationRequest(requestFields: CreateCertificationRequestInput!): CertificationRequest @deprecated(reason: \"Certify GraphQL (removed 2025-03-06), answered over Pre-Screen data: use createCompanyTestSession(sessionFields)",
+        "revokeCertificationRequest(certificationRequestInput: CertificationRequestInput!): CertificationRequest! @deprecated(reason: \"Certify GraphQL (removed 2025-03-06), answered over Pre-Screen data: use deleteCompanyTestSession(id)",
+        "lastStatus: CertificationRequestStatus!",
+        "enum CertificationRequestStatus {\n\ttestStarted\n\ttestTaken\n\tshared\n\trejected\n\texpired\n\tpending\n}",
     ] {
         assert!(sdl.contains(needle), "missing from the schema: {needle}");
     }

@@ -250,6 +250,8 @@ impl CertifyQuery {
         complexity = "list_cost(1, Some(first), 0, child_complexity)",
         deprecation = "Certify GraphQL (removed 2025-03-06), answered over Pre-Screen data: use companyTestSessions(companyTestId) and keep the sessions whose status is expired"
     )]
+    // The arguments are the reference's.
+    #[allow(clippy::too_many_arguments)]
     async fn expired_certification_requests(
         &self,
         ctx: &Context<'_>,

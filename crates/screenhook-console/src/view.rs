@@ -1,6 +1,9 @@
 //! What every console page shows around its content, and the formatting pages share.
 
-use screenhook_domain::{Millis, Permission, SessionStatus, Timestamp, VerificationStatus, WebhookState};
+use screenhook_domain::{
+    Millis, Permission, SessionStatus, Timestamp, VerificationStatus, WebhookState,
+    time::{civil_from_days, days_from_civil},
+};
 
 use crate::auth::Signed;
 
@@ -131,29 +134,6 @@ pub fn health(state: WebhookState) -> (&'static str, &'static str) {
         WebhookState::Unhealthy => ("unhealthy", "warn"),
         WebhookState::Disabled => ("disabled", "bad"),
     }
-}
-
-// Howard Hinnant's civil-date algorithms: days since 1970-01-01 to (year, month, day) and back.
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

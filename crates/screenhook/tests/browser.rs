@@ -4,16 +4,16 @@
 //! These tests fail, not skip, when the browser or its driver is missing: `.ci/run` installs
 //! both. Each test keeps a screenshot of every step in `target/browser-screenshots/`.
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
+mod support;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
+use support::{free_port, printed_api_key};
 use tokio::sync::Semaphore;
 
 /// Two Chromiums at a time: more only slows a 2-core machine down.
@@ -542,19 +542,7 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start the screenhook binary");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(key) = line.split_whitespace().find(|w| w.starts_with("sk_")) {
-                    let _ = tx.send(key.to_owned());
-                }
-            }
-        });
-        let api_key = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60)))
-            .await
-            .expect("the reader thread")
-            .expect("the server prints the sandbox API key on first start (if it exited, its stderr is above)");
+        let api_key = printed_api_key(&mut child).await;
         let server = Server { _dir: dir, port, child, api_key };
         server.wait_ready().await;
         server
@@ -582,9 +570,4 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A port nothing listens on right now (the OS's pick, released at once).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind a free port").local_addr().expect("its address").port()
 }

@@ -7,16 +7,15 @@
 //! - I4: every delivery carries both signatures, valid for the webhook's secret and URL;
 //! - and each session's `companyTestSessionCreated` first arrived before its `…Started`.
 
+mod support;
+
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
-    io::{BufRead, BufReader},
-    net::TcpListener,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, AtomicU64, Ordering},
-        mpsc,
     },
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
@@ -28,6 +27,7 @@ use screenhook_webhooks::signature::{
     WEBHOOK_TIMESTAMP_HEADER, WebhookSecret, verify, verify_codesignal_signature,
 };
 use serde_json::{Value, json};
+use support::{free_port, printed_api_key};
 use tokio::sync::watch;
 
 const KILLS: usize = 9;
@@ -479,20 +479,7 @@ impl Server {
     async fn start(db: PathBuf) -> Server {
         let port = free_port();
         let mut child = spawn(&db, port, Stdio::piped());
-        // The key is printed once, on the first start; keep reading stdout so the pipe never fills.
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(key) = line.split_whitespace().find(|w| w.starts_with("sk_")) {
-                    let _ = tx.send(key.to_owned());
-                }
-            }
-        });
-        let key = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60)))
-            .await
-            .expect("the reader thread")
-            .expect("the server prints the sandbox API key on first start (if it exited, its stderr is above)");
+        let key = printed_api_key(&mut child).await;
         let mut server = Server { db, port, child, api_key: Some(key) };
         assert!(server.wait_ready().await, "the server did not become ready");
         server
@@ -559,11 +546,6 @@ fn spawn(db: &Path, port: u16, stdout: Stdio) -> Child {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start the screenhook binary")
-}
-
-/// A port nothing listens on right now (the OS's pick, released at once).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind a free port").local_addr().expect("its address").port()
 }
 
 /// Randomizes the killer's pacing without a dependency; the seed is printed with the results.

@@ -160,6 +160,19 @@ impl Console {
     }
 }
 
+/// Ends the browser session, which makes chromedriver quit its Chromium, before the driver is
+/// killed (killing chromedriver alone leaves Chromium running). Runs on panics too.
+impl Drop for Console {
+    fn drop(&mut self) {
+        let browser = self.browser.clone();
+        tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(async {
+                let _ = browser.close().await;
+            })
+        });
+    }
+}
+
 /// Step 4's lightweight path (a), the Coding Report behind a delivered payload's URL (f), and
 /// replay from the delivery log (d).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -462,7 +475,11 @@ async fn every_page_of_the_navigation_opens() {
 }
 
 /// `chromedriver` on a free port and a headless Chromium session through it.
-struct Driver(Child);
+struct Driver {
+    child: Child,
+    /// Removed when the driver (and the Chromium it started) is gone.
+    profiles: Vec<tempfile::TempDir>,
+}
 
 impl Driver {
     async fn start() -> (Driver, Client) {
@@ -478,32 +495,34 @@ impl Driver {
                      chromium-driver (`apt-get install -y chromium chromium-driver`; .ci/run installs them)"
                 )
             });
-        let driver = Driver(child);
-        let profile = std::env::temp_dir().join(format!("screenhook-chromium-{port}"));
-        let mut options = json!({
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=1280,1000",
-                format!("--user-data-dir={}", profile.display()),
-            ],
-        });
-        if std::path::Path::new("/usr/bin/chromium").exists() {
-            options["binary"] = json!("/usr/bin/chromium");
-        }
-        let capabilities = json!({ "goog:chromeOptions": options });
-        let capabilities = capabilities.as_object().expect("an object").clone();
+        let mut driver = Driver { child, profiles: Vec::new() };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
+            // A fresh profile per attempt: a Chromium that exited during a failed attempt may
+            // leave its profile locked, and a later session on it would exit at once too.
+            let profile = tempfile::tempdir().expect("a Chromium profile directory");
+            let mut options = json!({
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--no-first-run", "--window-size=1280,1000",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            });
+            if std::path::Path::new("/usr/bin/chromium").exists() {
+                options["binary"] = json!("/usr/bin/chromium");
+            }
+            let capabilities = json!({ "goog:chromeOptions": options });
+            driver.profiles.push(profile);
             let connected = ClientBuilder::rustls()
                 .expect("a TLS configuration")
-                .capabilities(capabilities.clone())
+                .capabilities(capabilities.as_object().expect("an object").clone())
                 .connect(&format!("http://127.0.0.1:{port}"))
                 .await;
             match connected {
                 Ok(client) => return (driver, client),
                 Err(err) if Instant::now() > deadline => panic!("no Chromium session through chromedriver: {err}"),
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
             }
         }
     }
@@ -511,8 +530,8 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -100,3 +100,15 @@ id_type!(
     /// A webhook (an endpoint subscription of a company).
     WebhookId, "webhook id"
 );
+id_type!(
+    /// A Certify standardized test, as a Certify export names it (see [`crate::certify::export`]).
+    StandardizedTestId, "standardized test id"
+);
+id_type!(
+    /// A Certify certification request: the `certificationRequestId` of Certify webhooks.
+    CertificationRequestId, "certification request id"
+);
+id_type!(
+    /// A Certify test session (one attempt, or a result shared from one), as exported.
+    CertifyTestSessionId, "Certify test session id"
+);

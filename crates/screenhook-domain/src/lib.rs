@@ -16,7 +16,8 @@
 //! - [`session`]: invitation commands of every actor and `session::decide`.
 //! - [`interview`]: live-interview commands and `interview::decide`.
 //! - [`payload`]: the webhook payloads of §2, field by field, and the envelope.
-//! - [`certify`]: the Certify → Pre-Screen conversion table and the legacy bridge.
+//! - [`certify`]: the Certify → Pre-Screen conversion table, the legacy bridge, and the import
+//!   of a Certify export (its format, the score mapping, what each line becomes).
 //! - [`lifecycle`]: states, edges and the seven paths as data; `walk` and `to_mermaid`.
 //! - [`validate`]: input checks and their limits.
 //! - [`webhook`]: webhooks and their health (plain data).
@@ -44,7 +45,10 @@ pub use change::{Change, Deadline, DeadlineKind, Expected, Guard};
 pub use error::DomainError;
 pub use event::{DomainEvent, EventKind};
 pub use framework::{CooldownClass, Framework, ScoringModel, catalogue, framework};
-pub use ids::{CompanyId, EventId, FrameworkId, IdError, InterviewId, InterviewerId, SessionId, TestId, WebhookId};
+pub use ids::{
+    CertificationRequestId, CertifyTestSessionId, CompanyId, EventId, FrameworkId, IdError, InterviewId, InterviewerId,
+    SessionId, StandardizedTestId, TestId, WebhookId,
+};
 pub use interview::{Feedback, InterviewCommand};
 pub use lifecycle::{Actor, CommandName, State};
 pub use model::*;

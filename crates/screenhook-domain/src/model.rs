@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ids::{CompanyId, FrameworkId, InterviewId, InterviewerId, SessionId, TestId},
+    ids::{CertificationRequestId, CompanyId, FrameworkId, InterviewId, InterviewerId, SessionId, TestId},
     time::{Millis, Timestamp},
 };
 
@@ -266,6 +266,10 @@ pub struct CompanyTestSession {
     pub reactivated_session: Option<Reactivation>,
     /// Secret of the candidate's link; only its holder acts as this candidate.
     pub candidate_token: String,
+    /// For a session imported from Certify (and its technical retakes): the certification
+    /// request it came from, the `certificationRequestId` of its Certify-shaped events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certify_request_id: Option<CertificationRequestId>,
 }
 
 /// A live interview: just enough to fire its two events.

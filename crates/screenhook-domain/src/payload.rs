@@ -186,7 +186,7 @@ pub fn live_interview_feedback_updated(interview: &LiveInterview, interviewer_id
 // ---------------------------------------------------------------------------------------------
 // Legacy Certify payloads (§2.5)
 
-fn certify_common(request_id: &SessionId, session: &CompanyTestSession) -> Map<String, Value> {
+fn certify_common(request_id: &str, session: &CompanyTestSession) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("certificationRequestId".into(), json!(request_id));
     m.insert("testId".into(), json!(session.test_id));
@@ -203,11 +203,7 @@ pub fn certify_coding_score(result: &TestResult) -> u32 {
 }
 
 /// `certificationResultPending`.
-pub fn certification_result_pending(
-    request_id: &SessionId,
-    session: &CompanyTestSession,
-    result: &TestResult,
-) -> Value {
+pub fn certification_result_pending(request_id: &str, session: &CompanyTestSession, result: &TestResult) -> Value {
     let mut m = certify_common(request_id, session);
     m.insert("testSessionId".into(), json!(session.id));
     m.insert("duration".into(), json!(result.duration.as_millis()));
@@ -218,7 +214,7 @@ pub fn certification_result_pending(
 }
 
 /// `certificationResultNotCertified` (no `testSessionId`).
-pub fn certification_result_not_certified(request_id: &SessionId, session: &CompanyTestSession) -> Value {
+pub fn certification_result_not_certified(request_id: &str, session: &CompanyTestSession) -> Value {
     let mut m = certify_common(request_id, session);
     m.insert("rejectedReasons".into(), json!(reason_names(session)));
     Value::Object(m)
@@ -255,7 +251,7 @@ impl SharedTestSession {
 
 /// `certificationResultShared {sharedTestSessions}`, sorted by `codingScore`, highest first.
 pub fn certification_result_shared(
-    request_id: &SessionId,
+    request_id: &str,
     session: &CompanyTestSession,
     shared: &[SharedTestSession],
 ) -> Value {
@@ -282,14 +278,14 @@ pub fn certification_result_shared(
 }
 
 /// `certificationRequestExpired {expiredReason, rejectedReasons?}` (no `testSessionId`).
-pub fn certification_request_expired(request_id: &SessionId, session: &CompanyTestSession) -> Value {
+pub fn certification_request_expired(request_id: &str, session: &CompanyTestSession) -> Value {
     let mut m = certify_common(request_id, session);
     expiry_fields(&mut m, session);
     Value::Object(m)
 }
 
 /// `certificationRequestRejected`: the candidate declined.
-pub fn certification_request_rejected(request_id: &SessionId, session: &CompanyTestSession) -> Value {
+pub fn certification_request_rejected(request_id: &str, session: &CompanyTestSession) -> Value {
     Value::Object(certify_common(request_id, session))
 }
 

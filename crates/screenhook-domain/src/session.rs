@@ -522,6 +522,7 @@ fn invite_new(inv: Invite, now: Timestamp) -> Result<Decision, DomainError> {
         retake_session: None,
         reactivated_session: None,
         candidate_token,
+        certify_request_id: None,
     };
     let ev = event(EventKind::CompanyTestSessionCreated, &session, payload::session_only(&session), now);
     Ok(Decision::Apply(Change { sessions: vec![(session, Expected::New)], events: vec![ev], ..Change::default() }))
@@ -580,7 +581,9 @@ fn reactivate(s: &CompanyTestSession, r: Reactivate, now: Timestamp) -> Result<D
         Some(d) => validate::expiration("expireDuration", d)?,
         None => original_window(s),
     };
-    let fresh = successor(s, r.new_session_id.clone(), token("candidateToken", &r.candidate_token)?, window, now);
+    let mut fresh = successor(s, r.new_session_id.clone(), token("candidateToken", &r.candidate_token)?, window, now);
+    // A reactivation is a new invitation, so a new Certify request (a retake is not).
+    fresh.certify_request_id = None;
     let mut old = s.clone();
     old.version += 1;
     old.reactivated_session = Some(Reactivation { new_session_id: r.new_session_id, reactivation_date: now });

@@ -65,12 +65,14 @@ use std::{future::Future, pin::Pin, str::FromStr, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use screenhook_domain::{
-    ApiKey, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, EventId, EventKind, FrameworkId,
-    InterviewId, LiveInterview, Millis, SessionId, TestId, Timestamp, Webhook, WebhookHealth, WebhookId,
+    ApiKey, CertificationRequestId, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, EventId,
+    EventKind, FrameworkId, InterviewId, LiveInterview, Millis, SessionId, StandardizedTestId, TestId, Timestamp,
+    Webhook, WebhookHealth, WebhookId,
 };
 use screenhook_store::{
-    Applied, AtsIdType, AttemptRecord, AttemptRow, ClaimedDelivery, DeliveryBucket, DeliveryFilter, DeliveryRow,
-    HealthPolicy, Notification, Page, SeriesBuilder, SessionFilter, Store, StoreError, StoredEvent, Timer,
+    Applied, AtsIdType, AttemptRecord, AttemptRow, CertifyImported, CertifyRecord, ClaimedDelivery, DeliveryBucket,
+    DeliveryFilter, DeliveryRow, HealthPolicy, Notification, Page, SeriesBuilder, SessionFilter, Store, StoreError,
+    StoredEvent, Timer,
 };
 use serde::de::DeserializeOwned;
 use sqlx::{
@@ -523,6 +525,42 @@ impl Store for PgStore {
             self.work_is_due();
         }
         Ok(applied)
+    }
+
+    async fn import_certify(
+        &self,
+        records: Vec<CertifyRecord>,
+    ) -> Result<Vec<Result<CertifyImported, StoreError>>, StoreError> {
+        self.transaction(records.as_slice(), |conn, records| Box::pin(write::import_certify(conn, records))).await
+    }
+
+    async fn certify_test(&self, company: &CompanyId, old: &StandardizedTestId) -> Result<Option<TestId>, StoreError> {
+        let id: Option<String> = sqlx::query_scalar(
+            "SELECT new_id FROM certify_ids WHERE company_id = $1 AND kind = 'test' AND old_id = $2",
+        )
+        .bind(company.as_str())
+        .bind(old.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        id.map(|id| TestId::parse(id).map_err(|e| StoreError::Corrupt(format!("certify_ids.new_id: {e}")))).transpose()
+    }
+
+    async fn certify_request(
+        &self,
+        company: &CompanyId,
+        old: &CertificationRequestId,
+    ) -> Result<Option<SessionId>, StoreError> {
+        let id: Option<String> = sqlx::query_scalar(
+            "SELECT new_id FROM certify_ids WHERE company_id = $1 AND kind = 'request' AND old_id = $2",
+        )
+        .bind(company.as_str())
+        .bind(old.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        id.map(|id| SessionId::parse(id).map_err(|e| StoreError::Corrupt(format!("certify_ids.new_id: {e}"))))
+            .transpose()
     }
 
     async fn due_timers(&self, now: Timestamp, limit: u32) -> Result<Vec<Timer>, StoreError> {

@@ -3,9 +3,9 @@
 
 use screenhook_domain::{
     ApiKey, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DomainEvent, Expected, LiveInterview,
-    Timestamp,
+    SessionId, TestId, Timestamp,
 };
-use screenhook_store::{Applied, StoreError, StoredEvent, new_event_id};
+use screenhook_store::{Applied, CertifyImported, CertifyRecord, StoreError, StoredEvent, new_event_id};
 use sqlx::{PgConnection, PgPool, Row};
 
 use crate::{OUTBOX_LOCK, db, delivery};
@@ -374,4 +374,69 @@ async fn write_interview(
             if res.rows_affected() == 1 { Ok(()) } else { Err(conflict("live interview", id, expected)) }
         }
     }
+}
+
+/// Writes Certify records in the caller's transaction, each in its own savepoint (see
+/// `Store::import_certify`). A conflict with a concurrent transaction (deadlock) fails the
+/// whole transaction, which the caller runs again.
+pub(crate) async fn import_certify(
+    conn: &mut PgConnection,
+    records: &[CertifyRecord],
+) -> Result<Vec<Result<CertifyImported, StoreError>>, StoreError> {
+    let mut outcomes = Vec::with_capacity(records.len());
+    for record in records {
+        let change = match record.as_change() {
+            Ok(change) => change,
+            Err(err) => {
+                outcomes.push(Err(err));
+                continue;
+            }
+        };
+        let company = record.company().expect("a record with a change has a company");
+        let (kind, old_id, new_id) = record.id_entry();
+        sqlx::query("SAVEPOINT record").execute(&mut *conn).await.map_err(db)?;
+        let inserted = sqlx::query(
+            "INSERT INTO certify_ids (company_id, kind, old_id, new_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(company.as_str())
+        .bind(kind)
+        .bind(old_id)
+        .bind(new_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        let outcome = if inserted == 0 {
+            let existing: String = sqlx::query_scalar(
+                "SELECT new_id FROM certify_ids WHERE company_id = $1 AND kind = $2 AND old_id = $3",
+            )
+            .bind(company.as_str())
+            .bind(kind)
+            .bind(old_id)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+            existed(record, existing)
+        } else {
+            match apply(conn, &change).await {
+                Ok(_) => Ok(CertifyImported::Written),
+                Err(err @ StoreError::Conflict { aggregate: crate::RETRYABLE, .. }) => return Err(err),
+                Err(err @ (StoreError::Conflict { .. } | StoreError::InvalidChange(_))) => Err(err),
+                Err(other) => return Err(other),
+            }
+        };
+        let close = if outcome.is_ok() { "RELEASE SAVEPOINT record" } else { "ROLLBACK TO SAVEPOINT record" };
+        sqlx::query(close).execute(&mut *conn).await.map_err(db)?;
+        outcomes.push(outcome);
+    }
+    Ok(outcomes)
+}
+
+/// What an id entry found for `record` says it became.
+fn existed(record: &CertifyRecord, existing: String) -> Result<CertifyImported, StoreError> {
+    let corrupt = |err: screenhook_domain::IdError| StoreError::Corrupt(format!("certify_ids.new_id: {err}"));
+    Ok(match record {
+        CertifyRecord::Test { .. } => CertifyImported::TestExisted(TestId::parse(existing).map_err(corrupt)?),
+        CertifyRecord::Request { .. } => CertifyImported::RequestExisted(SessionId::parse(existing).map_err(corrupt)?),
+    })
 }

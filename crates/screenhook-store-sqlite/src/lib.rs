@@ -39,12 +39,14 @@ use std::{path::Path, sync::Arc, time::Duration};
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, Row, types::Value};
 use screenhook_domain::{
-    ApiKey, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, EventId, EventKind, FrameworkId,
-    InterviewId, LiveInterview, Millis, SessionId, TestId, Timestamp, Webhook, WebhookHealth, WebhookId,
+    ApiKey, CertificationRequestId, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, EventId,
+    EventKind, FrameworkId, InterviewId, LiveInterview, Millis, SessionId, StandardizedTestId, TestId, Timestamp,
+    Webhook, WebhookHealth, WebhookId,
 };
 use screenhook_store::{
-    Applied, AtsIdType, AttemptRecord, AttemptRow, ClaimedDelivery, DeliveryBucket, DeliveryFilter, DeliveryRow,
-    HealthPolicy, Notification, Page, SeriesBuilder, SessionFilter, StoreError, StoredEvent, Timer,
+    Applied, AtsIdType, AttemptRecord, AttemptRow, CertifyImported, CertifyRecord, ClaimedDelivery, DeliveryBucket,
+    DeliveryFilter, DeliveryRow, HealthPolicy, Notification, Page, SeriesBuilder, SessionFilter, StoreError,
+    StoredEvent, Timer,
 };
 use serde::de::DeserializeOwned;
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -517,6 +519,35 @@ impl screenhook_store::Store for SqliteStore {
         let (to, answer) = oneshot::channel();
         self.writer.send(WriteJob::Apply(change, to)).await.map_err(|_| abandoned())?;
         answer.await.map_err(|_| abandoned())?
+    }
+
+    async fn import_certify(
+        &self,
+        records: Vec<CertifyRecord>,
+    ) -> Result<Vec<Result<CertifyImported, StoreError>>, StoreError> {
+        self.write(move |conn| writer::import_certify(conn, records)).await
+    }
+
+    async fn certify_test(&self, company: &CompanyId, old: &StandardizedTestId) -> Result<Option<TestId>, StoreError> {
+        self.read_one(
+            "SELECT new_id FROM certify_ids WHERE company_id = ?1 AND kind = 'test' AND old_id = ?2",
+            vec![text(company.as_str()), text(old.as_str())],
+            |row| TestId::parse(row.get::<_, String>(0)?).map_err(|e| corrupt(format!("certify_ids.new_id: {e}"))),
+        )
+        .await
+    }
+
+    async fn certify_request(
+        &self,
+        company: &CompanyId,
+        old: &CertificationRequestId,
+    ) -> Result<Option<SessionId>, StoreError> {
+        self.read_one(
+            "SELECT new_id FROM certify_ids WHERE company_id = ?1 AND kind = 'request' AND old_id = ?2",
+            vec![text(company.as_str()), text(old.as_str())],
+            |row| SessionId::parse(row.get::<_, String>(0)?).map_err(|e| corrupt(format!("certify_ids.new_id: {e}"))),
+        )
+        .await
     }
 
     async fn due_timers(&self, now: Timestamp, limit: u32) -> Result<Vec<Timer>, StoreError> {

@@ -10,6 +10,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("lifecycle", include_str!("../migrations/0001_lifecycle.sql")),
     ("delivery", include_str!("../migrations/0002_delivery.sql")),
     ("console reads", include_str!("../migrations/0003_console_reads.sql")),
+    ("certify imports", include_str!("../migrations/0004_certify.sql")),
 ];
 
 pub(crate) fn run(conn: &mut Connection) -> Result<(), String> {

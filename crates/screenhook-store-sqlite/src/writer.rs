@@ -5,9 +5,11 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OptionalExtension, params};
 use screenhook_domain::{
     ApiKey, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DomainEvent, Expected, LiveInterview, Millis,
-    Timestamp,
+    SessionId, TestId, Timestamp,
 };
-use screenhook_store::{Applied, ClaimedDelivery, StoreError, StoredEvent, new_event_id};
+use screenhook_store::{
+    Applied, CertifyImported, CertifyRecord, ClaimedDelivery, StoreError, StoredEvent, new_event_id,
+};
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::{Failure, is_unique_violation};
@@ -520,4 +522,57 @@ fn insert_event(conn: &Connection, event: DomainEvent) -> Result<StoredEvent, Fa
     };
     crate::delivery::fan_out(conn, &stored, &order_key)?;
     Ok(stored)
+}
+
+/// Writes Certify records, each in its own savepoint (see `Store::import_certify`).
+pub(crate) fn import_certify(
+    conn: &Connection,
+    records: Vec<CertifyRecord>,
+) -> Result<Vec<Result<CertifyImported, StoreError>>, Failure> {
+    let mut outcomes = Vec::with_capacity(records.len());
+    for record in records {
+        let change = match record.as_change() {
+            Ok(change) => change,
+            Err(err) => {
+                outcomes.push(Err(err));
+                continue;
+            }
+        };
+        let company = change.tests.first().map(|(t, _)| &t.company_id);
+        let company = company.or(change.sessions.first().map(|(s, _)| &s.company_id)).expect("a change of one company");
+        let (kind, old_id, new_id) = record.id_entry();
+        conn.execute_batch("SAVEPOINT record")?;
+        let inserted = conn
+            .prepare_cached(
+                "INSERT INTO certify_ids (company_id, kind, old_id, new_id) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![company.as_str(), kind, old_id, new_id])?;
+        let outcome = if inserted == 0 {
+            let existing: String = conn
+                .prepare_cached("SELECT new_id FROM certify_ids WHERE company_id = ?1 AND kind = ?2 AND old_id = ?3")?
+                .query_row(params![company.as_str(), kind, old_id], |row| row.get(0))?;
+            existed(&record, existing)
+        } else {
+            match apply(conn, change) {
+                Ok(_) => Ok(CertifyImported::Written),
+                Err(Failure::Store(err)) => Err(err),
+                // The job's own savepoint, around all the records, is rolled back.
+                Err(sql) => return Err(sql),
+            }
+        };
+        let close = if outcome.is_ok() { "RELEASE record" } else { "ROLLBACK TO record; RELEASE record" };
+        conn.execute_batch(close)?;
+        outcomes.push(outcome);
+    }
+    Ok(outcomes)
+}
+
+/// What an id entry found for `record` says it became.
+fn existed(record: &CertifyRecord, existing: String) -> Result<CertifyImported, StoreError> {
+    let corrupt = |err: screenhook_domain::IdError| StoreError::Corrupt(format!("certify_ids.new_id: {err}"));
+    Ok(match record {
+        CertifyRecord::Test { .. } => CertifyImported::TestExisted(TestId::parse(existing).map_err(corrupt)?),
+        CertifyRecord::Request { .. } => CertifyImported::RequestExisted(SessionId::parse(existing).map_err(corrupt)?),
+    })
 }

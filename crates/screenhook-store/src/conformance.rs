@@ -6,15 +6,16 @@
 use std::sync::Arc;
 
 use screenhook_domain::{
-    ApiKey, Candidate, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, DomainEvent,
-    EventKind, Expected, FrameworkId, Guard, Integrations, IntegrityReview, Millis, Permission, SessionId,
-    SessionStatus, TestId, TestStatus, Timestamp, VerificationStatus, Webhook, WebhookId, WebhookState,
+    ApiKey, Candidate, CertificationRequestId, Change, Company, CompanyId, CompanyTest, CompanyTestSession,
+    DeadlineKind, DomainEvent, EventKind, Expected, FrameworkId, Guard, Integrations, IntegrityReview, Millis,
+    Permission, SessionId, SessionStatus, StandardizedTestId, TestId, TestStatus, Timestamp, VerificationStatus,
+    Webhook, WebhookId, WebhookState,
 };
 use serde_json::json;
 
 use crate::{
-    AtsIdType, AttemptRecord, AttemptResult, ClaimedDelivery, DeliveryBucket, DeliveryFilter, DeliveryState,
-    HealthPolicy, MAX_SERIES_BUCKETS, Page, SessionFilter, Store, StoreError,
+    AtsIdType, AttemptRecord, AttemptResult, CertifyImported, CertifyRecord, ClaimedDelivery, DeliveryBucket,
+    DeliveryFilter, DeliveryState, HealthPolicy, MAX_SERIES_BUCKETS, Page, SessionFilter, Store, StoreError,
 };
 
 /// Instantiates every conformance case as a `#[tokio::test]` against stores made by `$make`,
@@ -59,6 +60,7 @@ macro_rules! conformance_tests {
             delivery_series_latency_percentiles_are_nearest_rank_by_attempt_time,
             delivery_series_is_scoped_to_the_company_and_webhook,
             delivery_series_windows_are_bounded,
+            certify_imports_write_each_record_whole_once_and_fire_nothing,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {
@@ -160,6 +162,7 @@ fn session_of(test: &CompanyTest, id: &str, email: &str) -> CompanyTestSession {
         retake_session: None,
         reactivated_session: None,
         candidate_token: format!("{id}.secret-{id}"),
+        certify_request_id: None,
     }
 }
 
@@ -1354,4 +1357,92 @@ pub async fn delivery_series_windows_are_bounded(store: Arc<dyn Store>) {
         let err = series(until, bucket).await.unwrap_err();
         assert!(matches!(err, StoreError::InvalidChange(_)), "{err:?}");
     }
+}
+
+pub async fn certify_imports_write_each_record_whole_once_and_fire_nothing(store: Arc<dyn Store>) {
+    store.insert_company(&company("acme")).await.unwrap();
+    let (_, existing) = seed(&*store, "acme", "taken").await;
+    let every_event = webhook("acme", "wh-all", &EventKind::ALL);
+    store.insert_webhook(&every_event).await.unwrap();
+    let outbox_before = store.events_after(0, 100).await.unwrap().len();
+
+    let old_test = StandardizedTestId::parse("gca").unwrap();
+    let test = test_of("acme", "migrated");
+    let request = CertificationRequestId::parse("req-1").unwrap();
+    let rejected = CompanyTestSession {
+        status: SessionStatus::Over,
+        verification_status: Some(VerificationStatus::NotVerified),
+        retake_session: Some(SessionId::parse("chain-2").unwrap()),
+        certify_request_id: Some(request.clone()),
+        ..session_of(&test, "chain-1", "jane@example.com")
+    };
+    let retake = CompanyTestSession {
+        retake_of: Some(rejected.id.clone()),
+        certify_request_id: Some(request.clone()),
+        integrations: Integrations { greenhouse_candidate_id: Some("gh-7".into()), ..Integrations::default() },
+        ..session_of(&test, "chain-2", "jane@example.com")
+    };
+    let records = vec![
+        CertifyRecord::Test { old_id: old_test.clone(), test: Box::new(test.clone()) },
+        CertifyRecord::Request { old_id: request.clone(), sessions: vec![rejected.clone(), retake.clone()] },
+        // Its second session's id is taken: the whole record is refused, its first session too.
+        CertifyRecord::Request {
+            old_id: CertificationRequestId::parse("req-2").unwrap(),
+            sessions: vec![
+                session_of(&test, "half", "joe@example.com"),
+                session_of(&test, existing.id.as_str(), "x@example.com"),
+            ],
+        },
+        // Sessions of two companies in one record are malformed.
+        CertifyRecord::Request {
+            old_id: CertificationRequestId::parse("req-3").unwrap(),
+            sessions: vec![
+                session_of(&test, "mixed-1", "a@example.com"),
+                session_of(&test_of("globex", "g"), "mixed-2", "b@example.com"),
+            ],
+        },
+    ];
+    let outcomes = store.import_certify(records.clone()).await.unwrap();
+    assert_eq!(outcomes[0].as_ref().unwrap(), &CertifyImported::Written);
+    assert_eq!(outcomes[1].as_ref().unwrap(), &CertifyImported::Written);
+    assert!(matches!(outcomes[2], Err(StoreError::Conflict { .. })), "{:?}", outcomes[2]);
+    assert!(matches!(outcomes[3], Err(StoreError::InvalidChange(_))), "{:?}", outcomes[3]);
+
+    let acme = company_id("acme");
+    assert_eq!(store.test(&acme, &test.id).await.unwrap(), Some(test.clone()));
+    assert_eq!(store.session(&acme, &rejected.id).await.unwrap(), Some(rejected.clone()));
+    assert_eq!(store.session(&acme, &retake.id).await.unwrap(), Some(retake.clone()));
+    assert_eq!(store.session(&acme, &SessionId::parse("half").unwrap()).await.unwrap(), None);
+    assert_eq!(store.session(&acme, &SessionId::parse("mixed-1").unwrap()).await.unwrap(), None);
+    assert_eq!(store.certify_test(&acme, &old_test).await.unwrap(), Some(test.id.clone()));
+    assert_eq!(store.certify_request(&acme, &request).await.unwrap(), Some(rejected.id.clone()), "the invitation");
+    assert_eq!(store.certify_request(&acme, &CertificationRequestId::parse("req-2").unwrap()).await.unwrap(), None);
+    // Lookups are scoped to the company.
+    assert_eq!(store.certify_request(&company_id("globex"), &request).await.unwrap(), None);
+    assert_eq!(store.certify_test(&company_id("globex"), &old_test).await.unwrap(), None);
+    // Imported sessions answer the usual reads, with their timers.
+    let by_ats = store.sessions_by_ats_id(&acme, AtsIdType::GreenhouseCandidateId, "gh-7").await.unwrap();
+    assert_eq!(by_ats, vec![retake.clone()]);
+    let due = store.due_timers(retake.expiration_date, 10).await.unwrap();
+    assert!(due.iter().any(|t| t.session_id == retake.id && t.kind == DeadlineKind::Expiry), "{due:?}");
+    assert!(!due.iter().any(|t| t.session_id == rejected.id), "a rejection with a retake has no timer");
+
+    // Nothing reached the outbox, so nothing is delivered.
+    assert_eq!(store.events_after(0, 100).await.unwrap().len(), outbox_before);
+    assert!(store.events_of_session(&acme, &retake.id).await.unwrap().is_empty());
+    assert!(claim(&*store, T0.plus(Millis::days(400))).await.is_empty());
+
+    // A second import writes nothing and says what each old id became.
+    let again = store.import_certify(records[..2].to_vec()).await.unwrap();
+    assert_eq!(again[0].as_ref().unwrap(), &CertifyImported::TestExisted(test.id.clone()));
+    assert_eq!(again[1].as_ref().unwrap(), &CertifyImported::RequestExisted(rejected.id.clone()));
+    // Even when the line now says something else: the first import stands.
+    let changed = CertifyRecord::Request {
+        old_id: request.clone(),
+        sessions: vec![session_of(&test, "other", "jane@example.com")],
+    };
+    let outcome = store.import_certify(vec![changed]).await.unwrap();
+    assert_eq!(outcome[0].as_ref().unwrap(), &CertifyImported::RequestExisted(rejected.id.clone()));
+    assert_eq!(store.session(&acme, &SessionId::parse("other").unwrap()).await.unwrap(), None);
+    assert_eq!(store.sessions_of_test(&acme, &test.id, Page { first: 10, offset: 0 }).await.unwrap().len(), 2);
 }

@@ -7,6 +7,10 @@
 //! cannot both commit (optimistic concurrency). The same transaction rewrites the session's
 //! durable timer from [`CompanyTestSession::next_deadline`], so timers never drift from state.
 //!
+//! [`Store::import_certify`] is the one other way aggregates are written: history imported from
+//! a Certify export, each line whole or not at all, with the old id → new id entry that makes
+//! a second import write nothing, and **no events** (so no webhook hears about history).
+//!
 //! The reads serve the API, the workers and the web console. Two are the console's own:
 //! [`Store::company_sessions`] lists a company's sessions across its tests (the Results page
 //! and the Proctoring queue), and [`Store::delivery_series`] buckets a webhook's deliveries and
@@ -16,7 +20,7 @@
 //! # Layout
 //! - [`Store`], the trait; [`StoreError`], its closed error enum.
 //! - [`StoredEvent`], [`Timer`]: rows the store hands back; [`Page`] and [`SessionFilter`]:
-//!   what the lists take.
+//!   what the lists take; [`CertifyRecord`] and [`CertifyImported`]: a Certify import's writes.
 //! - [`delivery`]: webhook delivery rows: claims, attempts, the delivery log and its chart
 //!   ([`DeliveryBucket`]), owner emails.
 //! - `conformance` (feature `conformance`): the shared test suite and the
@@ -24,9 +28,9 @@
 
 use async_trait::async_trait;
 use screenhook_domain::{
-    ApiKey, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, EventId, EventKind, FrameworkId,
-    InterviewId, LiveInterview, Millis, SessionId, SessionStatus, TestId, Timestamp, VerificationStatus, Webhook,
-    WebhookHealth, WebhookId,
+    ApiKey, CertificationRequestId, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, EventId,
+    EventKind, FrameworkId, InterviewId, LiveInterview, Millis, SessionId, SessionStatus, StandardizedTestId, TestId,
+    Timestamp, VerificationStatus, Webhook, WebhookHealth, WebhookId,
 };
 
 #[cfg(feature = "conformance")]
@@ -113,6 +117,69 @@ pub struct SessionFilter {
     pub test: Option<TestId>,
     pub status: Option<SessionStatus>,
     pub verification: Option<VerificationStatus>,
+}
+
+/// One line of a Certify export as an import writes it (`screenhook_domain::certify::import`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum CertifyRecord {
+    /// The Certified Evaluation a standardized test became.
+    Test { old_id: StandardizedTestId, test: Box<CompanyTest> },
+    /// The sessions a certification request became, the invitation first (the id it maps to).
+    Request { old_id: CertificationRequestId, sessions: Vec<CompanyTestSession> },
+}
+
+impl CertifyRecord {
+    /// The company the record belongs to; `None` for a request without sessions (malformed).
+    pub fn company(&self) -> Option<&CompanyId> {
+        match self {
+            CertifyRecord::Test { test, .. } => Some(&test.company_id),
+            CertifyRecord::Request { sessions, .. } => sessions.first().map(|s| &s.company_id),
+        }
+    }
+
+    /// The record as a change of new aggregates (no events, no guards), checked to be one
+    /// company's: what a store writes beside the id entry.
+    pub fn as_change(&self) -> Result<Change, StoreError> {
+        let company =
+            self.company().ok_or_else(|| StoreError::InvalidChange("a Certify request without sessions".into()))?;
+        let change = match self {
+            CertifyRecord::Test { test, .. } => {
+                Change { tests: vec![((**test).clone(), screenhook_domain::Expected::New)], ..Change::default() }
+            }
+            CertifyRecord::Request { sessions, .. } => {
+                if let Some(other) = sessions.iter().find(|s| &s.company_id != company) {
+                    return Err(StoreError::InvalidChange(format!(
+                        "session {} of a Certify request belongs to another company",
+                        other.id
+                    )));
+                }
+                let sessions = sessions.iter().map(|s| (s.clone(), screenhook_domain::Expected::New)).collect();
+                Change { sessions, ..Change::default() }
+            }
+        };
+        Ok(change)
+    }
+
+    /// `(kind, old id, new id)` of the record's entry in the old id → new id lookup.
+    pub fn id_entry(&self) -> (&'static str, &str, &str) {
+        match self {
+            CertifyRecord::Test { old_id, test } => ("test", old_id.as_str(), test.id.as_str()),
+            CertifyRecord::Request { old_id, sessions } => {
+                ("request", old_id.as_str(), sessions.first().map(|s| s.id.as_str()).unwrap_or_default())
+            }
+        }
+    }
+}
+
+/// What [`Store::import_certify`] did with one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertifyImported {
+    /// The record was written.
+    Written,
+    /// The company had imported this standardized test before, as this test: nothing written.
+    TestExisted(TestId),
+    /// The company had imported this request before, as this session: nothing written.
+    RequestExisted(SessionId),
 }
 
 /// Storage of every aggregate, the outbox and the timers.
@@ -206,6 +273,27 @@ pub trait Store: Send + Sync + 'static {
     /// Commits the change atomically: all writes (checked against their expected versions),
     /// all events, and the timers of the written sessions — or nothing.
     async fn apply(&self, change: Change) -> Result<Applied, StoreError>;
+
+    /// Writes imported Certify history, record by record in order (a test before the requests
+    /// that follow it), and commits them together. Each record is written whole — its
+    /// aggregates at version 1, their timers as [`Store::apply`] writes them, and its old id →
+    /// new id entry — or not at all: a record whose old id its company already has writes
+    /// nothing and answers what that id got; a record that fails answers its error and leaves
+    /// the others alone. Nothing goes to the outbox, so no webhook is ever sent for it.
+    /// `Err` means nothing was written (the database failed).
+    async fn import_certify(
+        &self,
+        records: Vec<CertifyRecord>,
+    ) -> Result<Vec<Result<CertifyImported, StoreError>>, StoreError>;
+    /// The test a company's imported standardized test became.
+    async fn certify_test(&self, company: &CompanyId, old: &StandardizedTestId) -> Result<Option<TestId>, StoreError>;
+    /// The session (the invitation, first of its retakes) a company's imported certification
+    /// request became.
+    async fn certify_request(
+        &self,
+        company: &CompanyId,
+        old: &CertificationRequestId,
+    ) -> Result<Option<SessionId>, StoreError>;
 
     /// Timers due at `now`, earliest first.
     async fn due_timers(&self, now: Timestamp, limit: u32) -> Result<Vec<Timer>, StoreError>;

@@ -213,7 +213,7 @@ fn shared_sessions_are_sorted_by_coding_score() {
     let r = crate::edges::prior_result();
     let low = payload::SharedTestSession::from_result(&r, "u1".into());
     let high = payload::SharedTestSession { coding_score: 823, id: sid("best"), ..low.clone() };
-    let p = payload::certification_result_shared(&s.id, &s, &[low, high]);
+    let p = payload::certification_result_shared(s.id.as_str(), &s, &[low, high]);
     assert_eq!(p["sharedTestSessions"][0]["id"], "best");
     assert_eq!(p["sharedTestSessions"][1]["codingScore"], 723);
 }

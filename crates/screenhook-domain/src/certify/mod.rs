@@ -1,6 +1,13 @@
 //! The Certify → Pre-Screen transition: the seed's conversion table as data, its Step 2
-//! subscription advice, and the **legacy bridge** deriving Certify-shaped events from
-//! Pre-Screen events so a webhook still subscribed to Certify names keeps working.
+//! subscription advice, the **legacy bridge** deriving Certify-shaped events from
+//! Pre-Screen events so a webhook still subscribed to Certify names keeps working, and the
+//! import of Certify data.
+//!
+//! # Layout
+//! - this file: the conversion table, Step 2's lists and [`bridge`].
+//! - [`export`]: the Certify export's JSON Lines, parsed and checked line by line.
+//! - [`score`]: the old coding score (300–850) → Assessment Score (200–600) mapping.
+//! - [`import`]: what an export line becomes (Certified Evaluations, sessions, results).
 //!
 //! # Bridge mapping (sessions of Certified Evaluations only; custom tests bridge nothing)
 //! | Pre-Screen event | Certify event | note |
@@ -19,9 +26,17 @@
 //! **\[inferred\]** `certificationRequestId` is the invitation's session id — the original
 //! invitation's for a retake (`retake_of`), so a technical retake keeps reporting to the same
 //! request. A retake of a retake reports to its immediate predecessor, the only id a session
-//! knows. `sharedTestSessions` holds the one result the Pre-Screen event carries; its `url` is
+//! knows. A session imported from Certify (and its retakes) reports under the id of the
+//! request it came from ([`CompanyTestSession::certify_request_id`]), so Certify listeners
+//! keep the ids they stored.
+//!
+//! `sharedTestSessions` holds the one result the Pre-Screen event carries; its `url` is
 //! the Pre-Screen report link from that event (Certify's `/coding-report/…` links no longer
 //! exist), and its `codingScore` the original-scale score.
+
+pub mod export;
+pub mod import;
+pub mod score;
 
 use crate::{
     event::{DomainEvent, EventKind},
@@ -115,7 +130,10 @@ pub fn bridge(event: &DomainEvent, session: &CompanyTestSession) -> Option<Domai
     if event.session_id.as_ref() != Some(&session.id) {
         return None;
     }
-    let request_id = session.retake_of.as_ref().unwrap_or(&session.id);
+    let request_id = match &session.certify_request_id {
+        Some(imported) => imported.as_str(),
+        None => session.retake_of.as_ref().unwrap_or(&session.id).as_str(),
+    };
     let shared = |session: &CompanyTestSession| {
         let result = session.result.as_ref()?;
         let url = event.payload.get("url").and_then(|u| u.as_str()).unwrap_or_default().to_owned();

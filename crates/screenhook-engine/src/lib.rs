@@ -7,6 +7,7 @@
 //! - [`clock`]: `Clock`, the system clock and a manual clock for tests.
 //! - [`keys`]: issuing and checking API keys.
 //! - [`bootstrap`]: the sandbox company a fresh installation starts with.
+//! - [`certify_import`]: importing a Certify export ([`Engine::import_certify`]).
 //! - `advisor`: the evidence behind the Certify transition's advice ([`Engine::certify_advice`]).
 //! - [`commands`]: customer, candidate and proctor commands.
 //! - [`scheduler`]: firing due timers.
@@ -15,6 +16,7 @@
 mod advisor;
 pub mod bootstrap;
 mod cache;
+pub mod certify_import;
 pub mod clock;
 pub mod commands;
 pub mod keys;

@@ -177,6 +177,32 @@ impl fmt::Display for LineError {
 
 impl std::error::Error for LineError {}
 
+/// The two kinds of line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    StandardizedTest,
+    CertificationRequest,
+}
+
+/// The kind a line says it is and how many results it holds, read leniently: where a line
+/// [`parse_line`] refused counts in a report.
+pub fn line_kind(text: &str) -> Option<(LineKind, usize)> {
+    #[derive(serde::Deserialize)]
+    struct Shape<'a> {
+        #[serde(borrow)]
+        kind: std::borrow::Cow<'a, str>,
+        #[serde(default)]
+        results: Option<Vec<serde::de::IgnoredAny>>,
+    }
+    let shape = serde_json::from_str::<Shape<'_>>(text).ok()?;
+    let results = shape.results.map_or(0, |r| r.len());
+    match shape.kind.as_ref() {
+        "standardizedTest" => Some((LineKind::StandardizedTest, 0)),
+        "certificationRequest" => Some((LineKind::CertificationRequest, results)),
+        _ => None,
+    }
+}
+
 /// Parses and checks one line (without its line break). `line` is its 1-based number.
 pub fn parse_line(line: u64, text: &str) -> Result<ExportLine, LineError> {
     let whole = |problem: String| LineError::new(line, None, problem, "one JSON object per line");

@@ -1,6 +1,7 @@
 //! The engine over a real SQLite file: every lifecycle path, and timers across restarts.
 
 mod advisor;
+mod certify_import;
 mod paths;
 mod restart;
 

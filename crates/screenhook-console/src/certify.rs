@@ -19,7 +19,6 @@ use screenhook_domain::{
     certify,
 };
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use crate::{
     Console, PageResult,
@@ -76,22 +75,6 @@ struct PlanRow {
 
 fn names(events: &[screenhook_domain::EventKind]) -> Vec<&'static str> {
     events.iter().map(|e| e.name()).collect()
-}
-
-/// A digest of everything the plan would write, and of what it would write over.
-fn fingerprint(advice: &Advice) -> String {
-    let mut hash = Sha256::new();
-    hash.update(advice.step1.as_str());
-    for plan in &advice.webhooks {
-        hash.update(format!("|{}@{}:", plan.webhook_id, plan.updated_at.as_millis()));
-        hash.update(names(&plan.events_before).join(","));
-        hash.update(">");
-        hash.update(names(&plan.events_after).join(","));
-    }
-    if let Some(events) = &advice.new_webhook {
-        hash.update(format!("|new:{}", names(events).join(",")));
-    }
-    hex::encode(&hash.finalize()[..16])
 }
 
 fn view(advice: &Advice) -> AdviceView {
@@ -164,7 +147,7 @@ fn view(advice: &Advice) -> AdviceView {
         webhooks,
         new_webhook: advice.new_webhook.as_deref().map(names),
         up_to_date: advice.is_up_to_date(),
-        fingerprint: fingerprint(advice),
+        fingerprint: advice.fingerprint(),
     }
 }
 
@@ -218,7 +201,7 @@ pub async fn apply(State(console): State<Console>, posted: Posted) -> PageResult
     let options = PlanOptions { drop_legacy: fields.checked("dropLegacy") };
     let url = fields.get("newWebhookUrl").map(str::trim).unwrap_or_default().to_owned();
     let advice = console.engine.certify_advice(&signed.company.id, options).await?;
-    if fields.get("plan") != Some(fingerprint(&advice).as_str()) {
+    if fields.get("plan") != Some(advice.fingerprint().as_str()) {
         let notice = Notice::bad(
             "The plan changed since the page was shown, so nothing was applied. Here is the new plan: review it and apply again.",
         );

@@ -71,7 +71,7 @@ impl Step1 {
         }
     }
 
-    /// The GraphQL enum value and CLI word.
+    /// The word of the CLI's JSON.
     pub fn as_str(self) -> &'static str {
         match self {
             Step1::Proctored => "PROCTORED",
@@ -168,6 +168,26 @@ pub struct Advice {
 }
 
 impl Advice {
+    /// A digest of everything the plan would write and of what it would write over: a form
+    /// or client that shows a plan sends it back with the apply, which is refused if the
+    /// plan changed meanwhile. FNV-1a over the plan's text; it detects change, it guards no
+    /// secret.
+    pub fn fingerprint(&self) -> String {
+        let mut text = String::from(self.step1.as_str());
+        for plan in &self.webhooks {
+            text += &format!("|{}@{}:", plan.webhook_id, plan.updated_at.as_millis());
+            text += &names(&plan.events_before);
+            text += ">";
+            text += &names(&plan.events_after);
+        }
+        if let Some(events) = &self.new_webhook {
+            text += &format!("|new:{}", names(events));
+        }
+        let hash =
+            text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        format!("{hash:016x}")
+    }
+
     /// True when applying would change nothing.
     pub fn is_up_to_date(&self) -> bool {
         self.new_webhook.is_none() && self.webhooks.iter().all(|w| w.action != PlanAction::Update)
@@ -224,6 +244,11 @@ fn plan_webhook(
     plan.action =
         if plan.missing.is_empty() && plan.dropped.is_empty() { PlanAction::UpToDate } else { PlanAction::Update };
     plan
+}
+
+/// Event names joined, as the fingerprint reads them.
+fn names(events: &[EventKind]) -> String {
+    events.iter().map(|e| e.name()).collect::<Vec<_>>().join(",")
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@
 //!   kept a request open for retakes). Its `id` is the `certificationRequestId` the legacy
 //!   bridge puts in Certify webhooks: the invitation's session id, or for a retake the session
 //!   it replaces. Looking up any session of a Certified Evaluation by id answers that session
-//!   and its retakes.
+//!   and its retakes. A request imported from a Certify export keeps its Certify id: `id` is
+//!   that id, and lookups accept it as well as the session id.
 //! - Its **test** (`testId`, `test`) is the framework behind the Certified Evaluation: the
 //!   `StandardizedTest` that `certificationTests` lists. Where a Certify operation takes a test
 //!   id, that framework id or a Certified Evaluation's `CompanyTest` id is accepted.
@@ -28,8 +29,9 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use screenhook_domain::{
-    CompanyId, CompanyTest, CompanyTestSession, FrameworkId, Permission, SessionId, SessionStatus, TestId, TestStatus,
-    Timestamp, VerificationStatus, catalogue, framework, payload::certify_coding_score, validate,
+    CertificationRequestId, CompanyId, CompanyTest, CompanyTestSession, FrameworkId, Permission, SessionId,
+    SessionStatus, TestId, TestStatus, Timestamp, VerificationStatus, catalogue, framework,
+    payload::certify_coding_score, validate,
 };
 use screenhook_engine::{Engine, InviteInput, SessionAction};
 use screenhook_store::{Page, SessionFilter};
@@ -125,7 +127,8 @@ pub struct CertificationRequests {
 
 /// A request: see the module docs.
 pub struct CertificationRequest {
-    id: SessionId,
+    /// The Certify id of an imported request, else the invitation's session id.
+    id: String,
     framework: FrameworkId,
     status: CertificationRequestStatus,
     /// The invitation first, then its retakes; never empty.
@@ -143,9 +146,9 @@ impl CertificationRequest {
 #[Object]
 impl CertificationRequest {
     /// `certificationRequestId` in Certify webhooks: the invitation's session id (for a
-    /// retake, the session it replaces).
+    /// retake, the session it replaces); for a request imported from Certify, its Certify id.
     async fn id(&self) -> ID {
-        ID(self.id.to_string())
+        ID(self.id.clone())
     }
 
     async fn company_id(&self) -> ID {
@@ -416,7 +419,15 @@ async fn find(
 }
 
 async fn by_id(engine: &Engine, company: &CompanyId, id: &ID) -> Result<CertificationRequest, ApiError> {
-    let session_id = parse_id("requestId", id, SessionId::parse)?;
+    // A Certify id of an imported request first: Certify-era clients stored those.
+    let imported = match CertificationRequestId::parse(id.as_str()) {
+        Ok(old) => engine.store.certify_request(company, &old).await?,
+        Err(_) => None,
+    };
+    let session_id = match imported {
+        Some(session_id) => session_id,
+        None => parse_id("requestId", id, SessionId::parse)?,
+    };
     let session = engine
         .store
         .session(company, &session_id)
@@ -492,6 +503,7 @@ async fn rooted_at(
             ),
         ));
     };
+    let id = sessions[0].certify_request_id.as_ref().map_or_else(|| id.to_string(), |old| old.to_string());
     match status_of(current) {
         Some(status) => Ok(CertificationRequest { id, framework, status, sessions }),
         None => Err(ApiError::new(Code::NotFound, format!("certification request {id} was revoked"))),

@@ -7,18 +7,21 @@
 //! - [`catalogue`]: `company`, `frameworks`, `certificationTests`.
 //! - [`tests`]: Pre-Screens (`companyTest…`, `createCompanyTest…`, `editCompanyTest`,
 //!   `archiveCompanyTest`, `unarchiveCompanyTest`, `deleteCompanyTest`).
-//! - [`sessions`]: invitations (`companyTestSession…`, `createCompanyTestSession`, …).
+//! - [`sessions`]: invitations (`companyTestSession…`, `createCompanyTestSession`, …), and
+//!   `certifyMigratedSession` (the lookup from an imported Certify request's id).
 //! - [`proctor`]: verifying and rejecting proctored results.
 //! - [`keys`]: API key management.
 //! - [`webhooks`]: webhook management, the delivery log, replay and recovery.
 //! - [`sandbox`]: the sandbox company's clock, which the simulator advances.
 //! - [`certify`]: the removed Certify operations (reference §5.5), answered over Pre-Screen data.
+//! - [`advisor`]: the Certify transition's Steps 1 and 2 and the webhook plan, and applying it.
 //! - [`deprecations`]: the `extensions.deprecations` notice of answers that used a deprecated
 //!   operation.
 //!
 //! Every resolver takes the company from the [`Caller`] (the authenticated key), never from
 //! arguments: an id of another company reads exactly like an id that does not exist.
 
+pub mod advisor;
 pub mod catalogue;
 pub mod certify;
 pub mod deprecations;
@@ -52,6 +55,7 @@ pub struct QueryRoot(
     webhooks::WebhookQuery,
     sandbox::SandboxQuery,
     certify::CertifyQuery,
+    advisor::AdvisorQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -64,6 +68,7 @@ pub struct MutationRoot(
     webhooks::WebhookMutation,
     sandbox::SandboxMutation,
     certify::CertifyMutation,
+    advisor::AdvisorMutation,
 );
 
 /// The authenticated API key of the request.

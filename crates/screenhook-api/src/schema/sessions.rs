@@ -2,7 +2,7 @@
 //! session mutations. All need the `sessions` permission (results also need `results`).
 
 use async_graphql::{Context, ID, InputObject, Object};
-use screenhook_domain::{Integrations, Permission, SessionId, TestId};
+use screenhook_domain::{CertificationRequestId, Integrations, Permission, SessionId, TestId};
 use screenhook_engine::{InviteInput, SessionAction};
 use screenhook_store::AtsIdType as StoreAtsIdType;
 
@@ -139,6 +139,24 @@ impl SessionQuery {
             }
         };
         Ok(sessions.into_iter().map(|s| Some(CompanyTestSessionObj(s))).collect())
+    }
+
+    /// The invitation a certification request imported from a Certify export became (the
+    /// first of its sessions: follow `retakeSession` to the newest). The lookup from a
+    /// Certify-era `certificationRequestId` to Pre-Screen; null when none was imported.
+    #[graphql(complexity = "2 + child_complexity")]
+    async fn certify_migrated_session(
+        &self,
+        ctx: &Context<'_>,
+        certification_request_id: ID,
+    ) -> async_graphql::Result<Option<CompanyTestSessionObj>> {
+        let caller = allowed(ctx, Permission::Sessions)?;
+        let old = parse_id("certificationRequestId", &certification_request_id, CertificationRequestId::parse)?;
+        let store = &engine(ctx).store;
+        let Some(id) = store.certify_request(caller.company(), &old).await.map_err(ApiError::from)? else {
+            return Ok(None);
+        };
+        Ok(store.session(caller.company(), &id).await.map_err(ApiError::from)?.map(CompanyTestSessionObj))
     }
 
     /// Invitations carrying a Greenhouse id, newest first.

@@ -4,7 +4,7 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use screenhook_domain::{
-    FrameworkId, Permission, TestId,
+    FrameworkId, Permission, StandardizedTestId, TestId,
     test::{NewFrameworkTest, NewTest, TestCommand, TestEdit},
 };
 
@@ -120,6 +120,22 @@ pub(crate) async fn load_test(ctx: &Context<'_>, id: &ID) -> Result<screenhook_d
 impl TestQuery {
     async fn company_test(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<CompanyTestObj>> {
         Ok(Some(CompanyTestObj(load_test(ctx, &id).await?)))
+    }
+
+    /// The Certified Evaluation a standardized test imported from a Certify export became
+    /// (titled `[Migrated] <title>`); null when none was imported.
+    async fn certify_migrated_test(
+        &self,
+        ctx: &Context<'_>,
+        standardized_test_id: ID,
+    ) -> async_graphql::Result<Option<CompanyTestObj>> {
+        let caller = allowed(ctx, Permission::Tests)?;
+        let old = parse_id("standardizedTestId", &standardized_test_id, StandardizedTestId::parse)?;
+        let store = &engine(ctx).store;
+        let Some(id) = store.certify_test(caller.company(), &old).await.map_err(ApiError::from)? else {
+            return Ok(None);
+        };
+        Ok(store.test(caller.company(), &id).await.map_err(ApiError::from)?.map(CompanyTestObj))
     }
 
     /// The company's Pre-Screens (deleted ones excluded). `labels` keeps tests having all of

@@ -6,6 +6,7 @@ mod bad_input;
 mod certify;
 mod e2e;
 mod graphiql;
+mod migration;
 mod sandbox;
 mod sdl;
 mod tenant;

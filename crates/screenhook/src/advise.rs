@@ -2,7 +2,7 @@
 //! its webhooks, printed; with `--apply`, applied through the verification ping (all or
 //! nothing), as the console's Integrations → Certify transition page does.
 
-use std::{path::PathBuf, sync::Arc};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use screenhook_delivery::{PlanApplied, WebhookManager};
@@ -13,18 +13,12 @@ use screenhook_domain::{
 use screenhook_engine::{Clock, Engine, EngineConfig, SystemClock, bootstrap};
 use screenhook_webhooks::Sender;
 
-use crate::{ConfigSource, load_config, serve};
+use crate::{DatabaseArgs, serve};
 
 #[derive(Debug, clap::Args)]
 pub struct AdviseArgs {
     #[command(flatten)]
-    source: ConfigSource,
-    /// SQLite database file (overrides database.path).
-    #[arg(long, value_name = "FILE")]
-    database: Option<PathBuf>,
-    /// PostgreSQL database URL (overrides database.url).
-    #[arg(long, value_name = "URL")]
-    database_url: Option<String>,
+    database: DatabaseArgs,
     /// The company to advise.
     #[arg(long, default_value = bootstrap::SANDBOX_COMPANY)]
     company: String,
@@ -45,14 +39,7 @@ pub struct AdviseArgs {
 }
 
 pub fn run(args: AdviseArgs) -> anyhow::Result<()> {
-    let mut overrides = Vec::new();
-    if let Some(database) = &args.database {
-        overrides.push(("SCREENHOOK_DATABASE__PATH".to_owned(), database.display().to_string()));
-    }
-    if let Some(url) = &args.database_url {
-        overrides.push(("SCREENHOOK_DATABASE__URL".to_owned(), url.clone()));
-    }
-    let config = load_config(&args.source, overrides)?;
+    let config = args.database.config()?;
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {
         let store = serve::open_store(&config, false, false).await?;
         let company = CompanyId::parse(&args.company).map_err(|err| anyhow::anyhow!("--company: {err}"))?;

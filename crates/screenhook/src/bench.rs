@@ -468,3 +468,96 @@ pub fn deliveries(args: DeliveriesArgs) -> anyhow::Result<()> {
         Ok(())
     })
 }
+
+#[derive(Debug, clap::Args)]
+pub struct CertifyImportArgs {
+    /// Lines of the generated export: one certification test, then requests.
+    #[arg(long, default_value_t = 100_000)]
+    lines: u64,
+    #[command(flatten)]
+    database: crate::DatabaseArgs,
+    /// Keep the generated export here (a temporary file when omitted).
+    #[arg(long, value_name = "FILE")]
+    export: Option<std::path::PathBuf>,
+}
+
+/// Writes a Certify export of `lines` lines: one certification test, then requests in every
+/// `lastStatus`, most with one or two results and ATS ids, as a real export would hold.
+fn write_certify_export(path: &std::path::Path, lines: u64) -> anyhow::Result<()> {
+    use std::io::Write;
+    const DAY: u64 = 86_400_000;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(
+        out,
+        r#"{{"kind":"standardizedTest","id":"gca-bench","title":"General Coding Assessment","type":"certification","frameworkId":"general-coding","proctored":true}}"#
+    )?;
+    let base = 1_700_000_000_000u64;
+    for i in 1..lines {
+        let created = base + i * 1000;
+        let (start, finish) = (created + DAY, created + DAY + 3_600_000);
+        let score = 300 + (i * 37) % 551;
+        let result = |n: u64, status: &str| {
+            format!(
+                r#"{{"testSessionId":"ts-{i}-{n}","startDate":{},"finishDate":{},"codingScore":{score},"score":{},"maxScore":600,"certificationStatus":"{status}","proctored":true}}"#,
+                start + n * DAY,
+                finish + n * DAY,
+                score * 600 / 850
+            )
+        };
+        let (status, results) = match i % 8 {
+            0 => ("pending", String::new()),
+            1 => ("testStarted", String::new()),
+            2 => ("testTaken", result(0, "pending")),
+            3 => ("rejected", String::new()),
+            4 => ("expired", result(0, "rejected")),
+            5 => ("shared", format!("{},{}", result(0, "rejected"), result(1, "certified"))),
+            _ => ("shared", result(0, "certified")),
+        };
+        writeln!(
+            out,
+            r#"{{"kind":"certificationRequest","id":"req-{i}","testId":"gca-bench","candidateName":"Candidate {i}","candidateEmail":"candidate-{i}@example.com","externalId":"ext-{i}","createDate":{created},"expirationDate":{},"lastStatus":"{status}","integrations":{{"greenhouseCandidateId":"gh-{i}","greenhouseApplicationId":"app-{i}"}},"results":[{results}]}}"#,
+            created + 30 * DAY
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Peak resident memory of this process (VmHWM), in MiB.
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
+/// Generates an export and imports it through `import-certify`'s own code path.
+pub fn certify_import(args: CertifyImportArgs) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let export = args.export.clone().unwrap_or_else(|| dir.path().join("certify-export.jsonl"));
+    write_certify_export(&export, args.lines)?;
+    let size = std::fs::metadata(&export)?.len();
+    let mut config = args.database.config()?;
+    if args.database.database.is_none() && config.postgres_url().is_none() {
+        config.database.path = dir.path().join("bench.db");
+    }
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
+        let store = crate::serve::open_store(&config, true, false).await?;
+        bootstrap::ensure_sandbox(&*store, &SystemClock).await?;
+        let company = CompanyId::parse(bootstrap::SANDBOX_COMPANY)?;
+        let rss_before = peak_rss_mib();
+        let (cpu_before, started) = (cpu_seconds(), Instant::now());
+        let report = crate::import_certify::import_file(store, &config.public_url(), &export, company, false).await?;
+        let (elapsed, cpu) = (started.elapsed().as_secs_f64(), cpu_seconds() - cpu_before);
+        print!("{}", crate::import_certify::report_text(&report));
+        println!("Certify import ({})", if config.postgres_url().is_some() { "PostgreSQL" } else { "SQLite" });
+        println!("  export             {} lines, {:.1} MiB", report.lines, size as f64 / (1024.0 * 1024.0));
+        println!("  lines/s            {:.0}", report.lines as f64 / elapsed);
+        println!("  elapsed            {elapsed:.1} s, CPU {cpu:.1} s (this process)");
+        println!("  peak RSS           {:.1} MiB (before the import {rss_before:.1} MiB)", peak_rss_mib());
+        Ok(())
+    })
+}

@@ -5,6 +5,7 @@ mod advise;
 mod bench;
 mod check_receiver;
 mod config;
+mod import_certify;
 mod listen;
 mod receiver;
 mod samples;
@@ -130,6 +131,14 @@ enum Command {
     /// Example: screenhook advise --company sandbox
     /// Example: screenhook advise --apply --drop-legacy
     Advise(advise::AdviseArgs),
+    /// Import a Certify export (JSON Lines) into a company: its certification tests become
+    /// Certified Evaluations and its requests sessions with their results, with no webhooks
+    /// sent. Idempotent: a second run skips what the first imported. Exits 2 when some lines
+    /// were refused (the others are imported).
+    ///
+    /// Example: screenhook import-certify certify-export.jsonl --dry-run
+    /// Example: screenhook import-certify certify-export.jsonl --company acme --database-url postgres://…
+    ImportCertify(import_certify::ImportCertifyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,6 +152,10 @@ enum BenchCommand {
     ///
     /// Example: screenhook bench deliveries --events 20000 --concurrency 64
     Deliveries(bench::DeliveriesArgs),
+    /// Imports a generated Certify export through `import-certify`: lines/s and peak RSS.
+    ///
+    /// Example: screenhook bench certify-import --lines 1000000
+    CertifyImport(bench::CertifyImportArgs),
 }
 
 /// Where the configuration comes from, besides the defaults and SCREENHOOK_* variables.
@@ -151,6 +164,32 @@ struct ConfigSource {
     /// A TOML file overriding the defaults (see `screenhook config --defaults`).
     #[arg(long, env = "SCREENHOOK_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
+}
+
+/// The database a tool works on: the configuration's, or one named on the command line.
+#[derive(Debug, clap::Args)]
+struct DatabaseArgs {
+    #[command(flatten)]
+    source: ConfigSource,
+    /// SQLite database file (overrides database.path).
+    #[arg(long, value_name = "FILE")]
+    database: Option<PathBuf>,
+    /// PostgreSQL database URL (overrides database.url).
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+impl DatabaseArgs {
+    fn config(&self) -> anyhow::Result<config::Config> {
+        let mut overrides = Vec::new();
+        if let Some(database) = &self.database {
+            overrides.push(("SCREENHOOK_DATABASE__PATH".to_owned(), database.display().to_string()));
+        }
+        if let Some(url) = &self.database_url {
+            overrides.push(("SCREENHOOK_DATABASE__URL".to_owned(), url.clone()));
+        }
+        load_config(&self.source, overrides)
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -204,7 +243,12 @@ fn main() -> ExitCode {
         Command::CheckReceiver(args) => check_receiver::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Advise(args) => advise::run(args),
+        Command::ImportCertify(args) => match import_certify::run(args) {
+            Ok(code) => return code,
+            Err(err) => Err(err),
+        },
         Command::Bench(BenchCommand::Deliveries(args)) => bench::deliveries(args),
+        Command::Bench(BenchCommand::CertifyImport(args)) => bench::certify_import(args),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,

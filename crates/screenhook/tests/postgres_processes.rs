@@ -12,6 +12,8 @@
 //!     cargo test --release -p screenhook --test postgres_processes -- --nocapture
 //! ```
 
+mod support;
+
 use std::{
     collections::{HashMap, HashSet},
     io::Write,
@@ -31,7 +33,7 @@ use screenhook_engine::{Engine, EngineConfig, SystemClock, bootstrap};
 use screenhook_store::Store;
 use screenhook_store_postgres::{PgOptions, PgStore};
 use screenhook_testkit::TestReceiver;
-use sqlx::Connection;
+use support::PgDatabase;
 
 const PROCESSES: usize = 3;
 const CONCURRENCY: usize = 16;
@@ -81,47 +83,6 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// A fresh database next to `TEST_DATABASE_URL`'s, dropped at the end.
-struct Database {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl Database {
-    async fn create(admin: &str) -> Database {
-        let name = format!("screenhook_mp_{}", screenhook_store::random_id("", 10).to_lowercase());
-        let mut conn = sqlx::PgConnection::connect(admin).await.expect("connect to TEST_DATABASE_URL");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .expect("create a database (the role needs CREATEDB)");
-        // postgres://user:password@host:port/database, without query parameters.
-        let (server, _) = admin.rsplit_once('/').expect("a database URL ends in /database");
-        Database { admin: admin.to_owned(), url: format!("{server}/{name}"), name }
-    }
-}
-
-impl Drop for Database {
-    /// Also when the test fails, so failed runs leave nothing behind.
-    fn drop(&mut self) {
-        let (admin, name) = (self.admin.clone(), self.name.clone());
-        // Drop runs inside the test's runtime, which cannot block on itself.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
-            runtime.block_on(async {
-                let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
-                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await.ok()
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Some(_))) {
-            eprintln!("could not drop the test database {}", self.name);
-        }
     }
 }
 
@@ -206,7 +167,7 @@ async fn three_processes_share_the_work_and_survive_a_kill() {
         return;
     };
     let sessions: usize = std::env::var("SCREENHOOK_MP_SESSIONS").ok().and_then(|n| n.parse().ok()).unwrap_or(1_000);
-    let database = Database::create(&admin).await;
+    let database = PgDatabase::create(&admin).await;
     let store: Arc<dyn Store> = Arc::new(PgStore::connect(&database.url, PgOptions::default()).await.unwrap());
     let receiver = TestReceiver::start().await;
     let (key, test_id) = prepare(store.clone(), &receiver.url("/hook")).await;

@@ -1,5 +1,7 @@
-//! What the tests that run the real `screenhook serve` binary share.
+//! What the tests that run the real `screenhook` binary share. Each test binary uses a part.
+#![allow(dead_code)]
 
+use sqlx::Connection;
 use std::{
     io::{BufRead, BufReader},
     net::TcpListener,
@@ -29,4 +31,45 @@ pub async fn printed_api_key(child: &mut Child) -> String {
 /// A port nothing listens on right now (the OS's pick, released at once).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind a free port").local_addr().expect("its address").port()
+}
+
+/// A fresh database next to `TEST_DATABASE_URL`'s, dropped at the end.
+pub struct PgDatabase {
+    admin: String,
+    name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub async fn create(admin: &str) -> PgDatabase {
+        let name = format!("screenhook_t_{}", screenhook_store::random_id("", 10).to_lowercase());
+        let mut conn = sqlx::PgConnection::connect(admin).await.expect("connect to TEST_DATABASE_URL");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create a database (the role needs CREATEDB)");
+        // postgres://user:password@host:port/database, without query parameters.
+        let (server, _) = admin.rsplit_once('/').expect("a database URL ends in /database");
+        PgDatabase { admin: admin.to_owned(), url: format!("{server}/{name}"), name }
+    }
+}
+
+impl Drop for PgDatabase {
+    /// Also when the test fails, so failed runs leave nothing behind.
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        // Drop runs inside the test's runtime, which cannot block on itself.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async {
+                let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(_))) {
+            eprintln!("could not drop the test database {}", self.name);
+        }
+    }
 }

@@ -5,27 +5,37 @@
 //! The page shows a plan and the apply form carries its fingerprint: if the plan changed in
 //! between (a webhook edited, a result arrived), applying refuses and shows the new plan, so
 //! what is applied is what the user read.
+//!
+//! An admin can also upload a Certify export here: it is imported as `screenhook import-certify`
+//! imports it (streamed from the upload, each line whole or refused, no webhooks), and the page
+//! shows the report.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
-    extract::{Query, State},
+    extract::{Multipart, Query, State},
     response::IntoResponse,
 };
+use futures_util::TryStreamExt;
 use screenhook_delivery::{ApplyError, PlanApplied};
 use screenhook_domain::{
     Permission,
     advisor::{Advice, PlanAction, PlanOptions, Step1},
     certify,
 };
+use screenhook_engine::certify_import::{ImportError, ImportOptions, ImportReport, Tally};
 use serde::Deserialize;
+use tokio_util::io::StreamReader;
 
 use crate::{
-    Console, PageResult,
+    Console, Failure, PageResult,
     auth::Signed,
     form::Posted,
     view::{Nav, Notice, when},
 };
+
+/// The largest export the page accepts; larger ones go through `screenhook import-certify`.
+pub const MAX_UPLOAD_BYTES: usize = 512 * 1024 * 1024;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "certify.html")]
@@ -39,6 +49,49 @@ struct CertifyPage {
     advice: Option<AdviceView>,
     drop_legacy: bool,
     new_webhook_url: String,
+    /// Importing needs the admin permission.
+    show_import: bool,
+    import: Option<ImportView>,
+}
+
+/// An import's report: a row per kind, notes, and the refused lines.
+struct ImportView {
+    dry_run: bool,
+    lines: u64,
+    rows: Vec<(&'static str, Tally)>,
+    notes: Vec<String>,
+    refused: u64,
+    refusals: Vec<String>,
+}
+
+impl ImportView {
+    fn of(report: &ImportReport) -> ImportView {
+        let mut notes = Vec::new();
+        if report.practice_tests > 0 {
+            notes
+                .push(format!("{} practice tests skipped: they had no certification requests.", report.practice_tests));
+        }
+        if report.unreadable > 0 {
+            notes.push(format!("{} lines refused before their kind could be read.", report.unreadable));
+        }
+        if report.changed_nothing() && report.refused() == 0 {
+            notes.push("Nothing to import: every line had been imported before.".to_owned());
+        }
+        if !report.dry_run && !report.changed_nothing() {
+            notes.push("No webhooks were sent for imported history.".to_owned());
+        }
+        if report.refused() > report.refusals.len() as u64 {
+            notes.push(format!("The first {} refused lines are listed.", report.refusals.len()));
+        }
+        ImportView {
+            dry_run: report.dry_run,
+            lines: report.lines,
+            rows: vec![("Tests", report.tests), ("Requests", report.requests), ("Results", report.results)],
+            notes,
+            refused: report.refused(),
+            refusals: report.refusals.iter().map(ToString::to_string).collect(),
+        }
+    }
 }
 
 struct AdviceView {
@@ -158,6 +211,17 @@ async fn page(
     notice: Option<Notice>,
     new_webhook_url: String,
 ) -> PageResult {
+    page_with(console, signed, options, notice, new_webhook_url, None).await
+}
+
+async fn page_with(
+    console: &Console,
+    signed: &Signed,
+    options: PlanOptions,
+    notice: Option<Notice>,
+    new_webhook_url: String,
+    import: Option<ImportView>,
+) -> PageResult {
     let show_step1 = signed.allows(Permission::Results);
     let show_plan = signed.allows(Permission::Webhooks);
     let advice = if show_step1 || show_plan {
@@ -178,6 +242,8 @@ async fn page(
         advice,
         drop_legacy: options.drop_legacy,
         new_webhook_url,
+        show_import: signed.allows(Permission::Admin),
+        import,
     }
     .into_response())
 }
@@ -231,4 +297,55 @@ fn summary(applied: &PlanApplied) -> String {
     } else {
         format!("Plan applied, each endpoint answered its verification ping: {}.", parts.join("; "))
     }
+}
+
+/// `POST /integrations/certify/import`: multipart with `_csrf`, `dryRun` and then the file
+/// `export` (in that order, as the page's form sends them), imported as it streams in.
+pub async fn import(State(console): State<Console>, signed: Signed, mut form: Multipart) -> PageResult {
+    signed.require(Permission::Admin)?;
+    let unreadable = |err: axum::extract::multipart::MultipartError| {
+        Failure::BadRequest(format!("The upload could not be read: {}", err.body_text()))
+    };
+    let (mut csrf, mut dry_run) = (false, false);
+    while let Some(field) = form.next_field().await.map_err(unreadable)? {
+        match field.name() {
+            Some("_csrf") => csrf = signed.check_csrf(field.text().await.map_err(unreadable)?.trim()),
+            Some("dryRun") => dry_run = true,
+            Some("export") => {
+                if !csrf {
+                    return Err(Failure::Csrf);
+                }
+                if field.file_name().is_none_or(str::is_empty) {
+                    let notice = Notice::bad("Choose a Certify export file (JSON Lines) to import.");
+                    return page(&console, &signed, PlanOptions::default(), notice, String::new()).await;
+                }
+                let options = ImportOptions { company: signed.company.id.clone(), dry_run };
+                let input = StreamReader::new(field.map_err(std::io::Error::other));
+                let notice = match console.engine.import_certify(input, &options, &mut ()).await {
+                    Ok(report) => {
+                        let view = ImportView::of(&report);
+                        let notice = match (report.refused(), report.dry_run) {
+                            (0, true) => Notice::ok("Checked: nothing was written (dry run)."),
+                            (0, false) => Notice::ok("Imported."),
+                            (1, _) => Notice::bad(
+                                "1 line was refused and nothing of it was written; fix it and upload the file again (what was imported is skipped).",
+                            ),
+                            (n, _) => Notice::bad(format!(
+                                "{n} lines were refused and nothing of them was written; fix them and upload the file again (what was imported is skipped)."
+                            )),
+                        };
+                        return page_with(&console, &signed, PlanOptions::default(), notice, String::new(), Some(view))
+                            .await;
+                    }
+                    Err(ImportError::Engine(err)) => return Err(err.into()),
+                    Err(err @ ImportError::Read { .. }) => {
+                        Notice::bad(format!("{err}. What was imported before stays; upload the file again to finish."))
+                    }
+                };
+                return page(&console, &signed, PlanOptions::default(), notice, String::new()).await;
+            }
+            _ => {}
+        }
+    }
+    Err(Failure::BadRequest("The form had no export file.".into()))
 }

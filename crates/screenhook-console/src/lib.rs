@@ -33,6 +33,7 @@ use std::sync::Arc;
 
 use axum::{
     Router,
+    extract::DefaultBodyLimit,
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -91,6 +92,10 @@ impl Console {
             .route("/integrations/keys/{id}/revoke", post(keys::revoke))
             .route("/integrations/certify", get(certify::show))
             .route("/integrations/certify/apply", post(certify::apply))
+            .route(
+                "/integrations/certify/import",
+                post(certify::import).layer(DefaultBodyLimit::max(certify::MAX_UPLOAD_BYTES)),
+            )
             .route("/proctoring", get(proctoring::queue))
             .route("/proctoring/{id}", post(proctoring::decide))
             .route("/sandbox", get(sandbox::page_get))

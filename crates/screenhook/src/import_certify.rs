@@ -146,7 +146,12 @@ pub fn report_text(report: &ImportReport) -> String {
     }
     if report.refused() > 0 {
         let shown = report.refusals.len();
-        out += &format!("{} lines refused; nothing of them was written", report.refused());
+        let refused = report.refused();
+        out += &if refused == 1 {
+            "1 line refused; nothing of it was written".to_owned()
+        } else {
+            format!("{refused} lines refused; nothing of them was written")
+        };
         if report.refused() as usize > shown {
             out += &format!(" (the first {MAX_REPORTED_REFUSALS} follow; all were shown as they were met):\n");
         } else {

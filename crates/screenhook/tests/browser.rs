@@ -439,6 +439,41 @@ async fn certify_transition_step_1_step_2_and_apply() {
     assert!(after.contains("up to date"), "{after}");
 }
 
+/// Integrations → Certify transition: a Certify export uploaded in the browser becomes a
+/// Certified Evaluation with its result, and Step 1 reads that result as its evidence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certify_export_uploaded_and_imported() {
+    let mut console = Console::start("certify-import").await;
+    console.sign_in().await;
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("certify-export.jsonl");
+    std::fs::write(
+        &export,
+        concat!(
+            r#"{"kind":"standardizedTest","id":"gca","title":"General Coding","type":"certification","frameworkId":"general-coding","proctored":false}"#,
+            "\n",
+            r#"{"kind":"certificationRequest","id":"r1","testId":"gca","candidateName":"Ada Lovelace","candidateEmail":"ada@example.com","createDate":1700000000000,"lastStatus":"shared","results":[{"testSessionId":"s1","startDate":1700000100000,"finishDate":1700003700000,"codingScore":820,"score":600,"maxScore":600,"certificationStatus":"certified","proctored":false}]}"#,
+            "\n",
+            r#"{"kind":"certificationRequest","id":"r2","testId":"gca","candidateName":"","candidateEmail":"x@example.com","createDate":1700000000000,"lastStatus":"pending","results":[]}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    console.open("/integrations/certify").await;
+    console.find("#import-file").await.send_keys(export.to_str().unwrap()).await.unwrap();
+    console.click("#import-submit").await;
+    let counts = console.wait_for_text("#import-counts", "the import report", |t| !t.is_empty()).await;
+    assert!(counts.contains("Requests 1 0 1"), "{counts}");
+    let refusals = console.find("#import-refusals").await.text().await.unwrap();
+    assert!(refusals.contains("line 3: candidateName: must not be empty"), "{refusals}");
+    console.browser.execute("document.getElementById('import').scrollIntoView()", vec![]).await.unwrap();
+    console.shot("import-report").await;
+    let answer = console.find("#step1-answer").await.text().await.unwrap();
+    assert_eq!(answer, "No: your Certify assessments are not proctored");
+    let evidence = console.find("#step1-tests").await.text().await.unwrap();
+    assert!(evidence.contains("[Migrated] General Coding") && evidence.contains("Ada Lovelace"), "{evidence}");
+}
+
 /// Every page the navigation offers opens, in the shared layout, with a heading and no error,
 /// including with something to show (a Pre-Screen, a result, a webhook, a key).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

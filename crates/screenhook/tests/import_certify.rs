@@ -72,7 +72,7 @@ fn journey(database: &Database<'_>, dir: &Path) {
     assert_eq!(code, 2, "{out}{err}");
     let refusal = r#"line 4: lastStatus: "finished" is not allowed (allowed: one of pending, testStarted, testTaken, shared, rejected, expired)"#;
     assert!(err.contains(&format!("refused {refusal}")), "{err}");
-    assert!(out.contains("1 lines refused; nothing of them was written"), "{out}");
+    assert!(out.contains("1 line refused; nothing of it was written"), "{out}");
     assert!(out.contains(refusal), "{out}");
 
     let (code, _, err) = import(database, &dir.join("missing.jsonl"), &[]);

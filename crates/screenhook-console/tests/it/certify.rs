@@ -115,3 +115,85 @@ async fn a_company_without_a_results_webhook_creates_one_and_keys_see_what_they_
     let (status, _, _) = browser.post("/integrations/certify/apply", &[("plan", &plan)]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+const EXPORT: &str = r#"{"kind":"standardizedTest","id":"gca","title":"GCA","type":"certification","frameworkId":"general-coding","proctored":false}
+{"kind":"certificationRequest","id":"r1","testId":"gca","candidateName":"Ada Lovelace","candidateEmail":"ada@example.com","createDate":1700000000000,"lastStatus":"shared","results":[{"testSessionId":"s1","startDate":1700000100000,"finishDate":1700003700000,"codingScore":820,"score":600,"maxScore":600,"certificationStatus":"certified","proctored":false}]}
+"#;
+
+/// The counts row of `kind` in the import report: imported, skipped, refused.
+fn counts(page: &str, kind: &str) -> String {
+    let at = page.find(&format!("<tr><td>{kind}</td>")).unwrap_or_else(|| panic!("no {kind} row: {page}"));
+    let row = &page[at..at + page[at..].find("</tr>").unwrap()];
+    row.split("<td>").skip(2).map(|c| c.trim_end_matches("</td>")).collect::<Vec<_>>().join(" ")
+}
+
+#[tokio::test]
+async fn an_admin_uploads_a_certify_export_and_reads_the_report() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&app.admin_key).await;
+    let (_, page, _) = browser.get("/integrations/certify").await;
+    assert!(page.contains(r#"id="import-form""#), "{page}");
+    let csrf = browser.csrf().await;
+
+    let (status, page) = browser
+        .post_multipart(
+            "/integrations/certify/import",
+            &[("_csrf", None, &csrf), ("dryRun", None, "1"), ("export", Some("certify.jsonl"), EXPORT)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Checked 2 lines") && page.contains("dry run: nothing was written"), "{page}");
+    assert_eq!(counts(&page, "Requests"), "1 0 0");
+    assert!(!page.contains("[Migrated] GCA"), "a dry run writes nothing");
+
+    let (_, page) = browser
+        .post_multipart(
+            "/integrations/certify/import",
+            &[("_csrf", None, &csrf), ("export", Some("certify.jsonl"), EXPORT)],
+        )
+        .await;
+    assert!(page.contains("Imported 2 lines"), "{page}");
+    assert_eq!(counts(&page, "Tests"), "1 0 0");
+    assert_eq!(counts(&page, "Results"), "1 0 0");
+    assert!(page.contains("No webhooks were sent for imported history."));
+    // Step 1 now reads the imported result as its evidence.
+    assert!(page.contains("[Migrated] GCA") && page.contains("Proctored: No"), "{page}");
+
+    let bad = format!("{EXPORT}{{\"kind\":\"certificationRequest\",\"id\":\"r2\"}}\n");
+    let (_, page) = browser
+        .post_multipart(
+            "/integrations/certify/import",
+            &[("_csrf", None, &csrf), ("export", Some("certify.jsonl"), &bad)],
+        )
+        .await;
+    assert_eq!(counts(&page, "Requests"), "0 1 1");
+    assert!(page.contains(r#"id="import-refusals""#) && page.contains("line 3: testId:"), "{page}");
+    assert!(page.contains("1 line was refused"), "{page}");
+
+    // No file chosen, no CSRF token: nothing is imported.
+    let (_, page) = browser
+        .post_multipart("/integrations/certify/import", &[("_csrf", None, &csrf), ("export", Some(""), "")])
+        .await;
+    assert!(page.contains("Choose a Certify export file"), "{page}");
+    let (status, _) =
+        browser.post_multipart("/integrations/certify/import", &[("export", Some("certify.jsonl"), EXPORT)]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn importing_needs_the_admin_permission() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&app.key(&[Permission::Webhooks, Permission::Results]).await).await;
+    let (_, page, _) = browser.get("/integrations/certify").await;
+    assert!(!page.contains(r#"id="import-form""#), "not offered");
+    let csrf = browser.csrf().await;
+    let (status, _) = browser
+        .post_multipart(
+            "/integrations/certify/import",
+            &[("_csrf", None, &csrf), ("export", Some("certify.jsonl"), EXPORT)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

@@ -108,6 +108,34 @@ impl Browser {
         (status, res.text().await.unwrap(), headers)
     }
 
+    /// Posts `multipart/form-data` as a browser's file form does: `(name, file name, content)`,
+    /// in order.
+    pub async fn post_multipart(&self, path: &str, parts: &[(&str, Option<&str>, &str)]) -> (StatusCode, String) {
+        const BOUNDARY: &str = "----screenhook-test-boundary";
+        let mut body = String::new();
+        for (name, file, content) in parts {
+            body += &format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"");
+            match file {
+                Some(file) => body += &format!("; filename=\"{file}\"\r\nContent-Type: application/x-ndjson\r\n\r\n"),
+                None => body += "\r\n\r\n",
+            }
+            body += content;
+            body += "\r\n";
+        }
+        body += &format!("--{BOUNDARY}--\r\n");
+        let res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(header::COOKIE, self.cookies())
+            .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={BOUNDARY}"))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        (status, res.text().await.unwrap())
+    }
+
     /// Signs in through the start page's form; returns the sign-in answer's status.
     pub async fn sign_in(&mut self, key: &str) -> (StatusCode, String) {
         let res = self.http.get(format!("{}/", self.base)).send().await.unwrap();

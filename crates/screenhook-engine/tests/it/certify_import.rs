@@ -250,3 +250,26 @@ async fn an_overlong_line_is_refused_and_the_next_one_still_read() {
     assert!(seen.refused[0].problem.contains("longer than"), "{}", seen.refused[0]);
     assert_eq!(seen.last_bytes, text.len() as u64);
 }
+
+#[tokio::test]
+async fn certify_listeners_hear_an_imported_request_under_its_certify_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = harness(&dir).await;
+    import(&h, &export(), false).await;
+    let pending = h
+        .engine
+        .store
+        .certify_request(&h.company, &CertificationRequestId::parse("req-pending").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    // The candidate declines after the import: a live event, bridged for Certify listeners.
+    let outcome = h.engine.session_command(&h.company, &pending, SessionAction::Decline).await.unwrap();
+    let rejected = outcome
+        .applied
+        .events
+        .iter()
+        .find(|e| e.kind == EventKind::CertificationRequestRejected)
+        .expect("the legacy event");
+    assert_eq!(rejected.payload["certificationRequestId"], "req-pending");
+}

@@ -3,7 +3,7 @@
 
 use screenhook_domain::{
     ApiKey, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DomainEvent, Expected, LiveInterview,
-    SessionId, TestId, Timestamp,
+    Timestamp,
 };
 use screenhook_store::{Applied, CertifyImported, CertifyRecord, StoreError, StoredEvent, new_event_id};
 use sqlx::{PgConnection, PgPool, Row};
@@ -416,7 +416,7 @@ pub(crate) async fn import_certify(
             .fetch_one(&mut *conn)
             .await
             .map_err(db)?;
-            existed(record, existing)
+            record.existed(existing)
         } else {
             match apply(conn, &change).await {
                 Ok(_) => Ok(CertifyImported::Written),
@@ -430,13 +430,4 @@ pub(crate) async fn import_certify(
         outcomes.push(outcome);
     }
     Ok(outcomes)
-}
-
-/// What an id entry found for `record` says it became.
-fn existed(record: &CertifyRecord, existing: String) -> Result<CertifyImported, StoreError> {
-    let corrupt = |err: screenhook_domain::IdError| StoreError::Corrupt(format!("certify_ids.new_id: {err}"));
-    Ok(match record {
-        CertifyRecord::Test { .. } => CertifyImported::TestExisted(TestId::parse(existing).map_err(corrupt)?),
-        CertifyRecord::Request { .. } => CertifyImported::RequestExisted(SessionId::parse(existing).map_err(corrupt)?),
-    })
 }

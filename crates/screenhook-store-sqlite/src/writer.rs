@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OptionalExtension, params};
 use screenhook_domain::{
     ApiKey, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DomainEvent, Expected, LiveInterview, Millis,
-    SessionId, TestId, Timestamp,
+    Timestamp,
 };
 use screenhook_store::{
     Applied, CertifyImported, CertifyRecord, ClaimedDelivery, StoreError, StoredEvent, new_event_id,
@@ -552,7 +552,7 @@ pub(crate) fn import_certify(
             let existing: String = conn
                 .prepare_cached("SELECT new_id FROM certify_ids WHERE company_id = ?1 AND kind = ?2 AND old_id = ?3")?
                 .query_row(params![company.as_str(), kind, old_id], |row| row.get(0))?;
-            existed(&record, existing)
+            record.existed(existing)
         } else {
             match apply(conn, change) {
                 Ok(_) => Ok(CertifyImported::Written),
@@ -566,13 +566,4 @@ pub(crate) fn import_certify(
         outcomes.push(outcome);
     }
     Ok(outcomes)
-}
-
-/// What an id entry found for `record` says it became.
-fn existed(record: &CertifyRecord, existing: String) -> Result<CertifyImported, StoreError> {
-    let corrupt = |err: screenhook_domain::IdError| StoreError::Corrupt(format!("certify_ids.new_id: {err}"));
-    Ok(match record {
-        CertifyRecord::Test { .. } => CertifyImported::TestExisted(TestId::parse(existing).map_err(corrupt)?),
-        CertifyRecord::Request { .. } => CertifyImported::RequestExisted(SessionId::parse(existing).map_err(corrupt)?),
-    })
 }

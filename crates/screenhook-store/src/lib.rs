@@ -160,6 +160,18 @@ impl CertifyRecord {
         Ok(change)
     }
 
+    /// What the record answers when its old id's entry already names `new_id` (read back from
+    /// the lookup): nothing is written.
+    pub fn existed(&self, new_id: String) -> Result<CertifyImported, StoreError> {
+        let corrupt = |err: screenhook_domain::IdError| StoreError::Corrupt(format!("certify_ids.new_id: {err}"));
+        Ok(match self {
+            CertifyRecord::Test { .. } => CertifyImported::TestExisted(TestId::parse(new_id).map_err(corrupt)?),
+            CertifyRecord::Request { .. } => {
+                CertifyImported::RequestExisted(SessionId::parse(new_id).map_err(corrupt)?)
+            }
+        })
+    }
+
     /// `(kind, old id, new id)` of the record's entry in the old id → new id lookup.
     pub fn id_entry(&self) -> (&'static str, &str, &str) {
         match self {

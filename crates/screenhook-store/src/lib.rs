@@ -1,5 +1,5 @@
-//! The storage seam: one trait, implemented by the SQLite store (and later PostgreSQL), and one
-//! conformance suite that every implementation must pass.
+//! The storage seam: one trait, implemented by the SQLite and the PostgreSQL stores, and one
+//! conformance suite that both must pass.
 //!
 //! The key operation is [`Store::apply`]: it commits a [`Change`] — the aggregates a decision
 //! wrote, at their new versions, and the events it fired — in **one transaction**, or nothing

@@ -528,18 +528,21 @@ impl Worker {
         webhook
     }
 
-    /// The webhook health rules of the retry policy, with this batch's random draws.
     fn health_policy(&self) -> HealthPolicy {
-        let retry = &self.inner.config.retry;
-        let mut rng = rand::rng();
-        HealthPolicy {
-            probe_delays: (1..=retry.disable_after_consecutive_failures.max(1))
-                .map(|n| millis(delay_after_failure(n, retry.draw_random(&mut rng))))
-                .collect(),
-            disable_after: retry.disable_after_consecutive_failures,
-            email_after: retry.owner_email_after.clone(),
-            email_every_from: retry.owner_email_every_from,
-        }
+        health_policy(&self.inner.config.retry, &mut rand::rng())
+    }
+}
+
+/// The webhook health rules of the retry policy, with this batch's random draws: an unhealthy
+/// webhook is probed on the retry schedule, so its n-th probe waits as the n-th retry would.
+fn health_policy(retry: &RetryPolicy, rng: &mut impl rand::Rng) -> HealthPolicy {
+    HealthPolicy {
+        probe_delays: (1..=retry.disable_after_consecutive_failures.max(1))
+            .map(|n| millis(delay_after_failure(n, retry.draw_random(rng))))
+            .collect(),
+        disable_after: retry.disable_after_consecutive_failures,
+        email_after: retry.owner_email_after.clone(),
+        email_every_from: retry.owner_email_every_from,
     }
 }
 
@@ -552,7 +555,7 @@ mod tests {
     use screenhook_domain::{CompanyId, EventId, EventKind, Timestamp, WebhookId};
     use screenhook_store::{ClaimedDelivery, StoredEvent};
 
-    use super::Dispatch;
+    use super::{Dispatch, health_policy};
 
     fn delivery(id: i64, webhook: &str) -> ClaimedDelivery {
         ClaimedDelivery {
@@ -627,5 +630,37 @@ mod tests {
         queue.finished(dead, 1);
         assert!(drain(&mut queue, 10, 1).is_empty(), "nothing of the dead webhook goes out any more");
         assert!(queue.turns.is_empty() && queue.waiting.is_empty());
+    }
+
+    /// The reference policy through the one health rule: owners hear after the 5th and 14th
+    /// consecutive failure and after every one from the 16th; the 25th disables the webhook.
+    #[test]
+    fn the_reference_policy_emails_and_disables_as_documented() {
+        let policy = health_policy(&screenhook_webhooks::RetryPolicy::default(), &mut rand::rng());
+        let attempt = screenhook_store::AttemptRecord {
+            delivery_id: 1,
+            claim: 1,
+            webhook_id: WebhookId::parse("wh_1").unwrap(),
+            at: Timestamp::from_millis(0),
+            status: Some(500),
+            error_class: None,
+            latency_ms: 1,
+            excerpt: String::new(),
+            result: screenhook_store::AttemptResult::GiveUp,
+        };
+        let (mut state, mut emailed, mut disabled_at) = (screenhook_domain::WebhookState::Active, vec![], None);
+        for held in 0..25 {
+            let outcome = policy.after_failure(state, held, true, &attempt).expect("a probe counts");
+            state = outcome.health.state;
+            let failures = outcome.health.consecutive_failures;
+            if outcome.owner_email.is_some() {
+                emailed.push(failures);
+            }
+            if state == screenhook_domain::WebhookState::Disabled && disabled_at.is_none() {
+                disabled_at = Some(failures);
+            }
+        }
+        assert_eq!(emailed, [5, 14, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25]);
+        assert_eq!(disabled_at, Some(25));
     }
 }

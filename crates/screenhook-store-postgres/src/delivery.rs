@@ -592,46 +592,37 @@ async fn webhook_failed(
     .map_err(db)?;
     let Some(row) = row else { return Ok(()) };
     let state: String = row.try_get("state").map_err(db)?;
-    // Attempts that were already in flight when the endpoint turned unhealthy report the same
-    // outage again; only the first failure and each probe (which held the probe lease) count
-    // as consecutive failures.
+    let state = WebhookState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("webhooks.state {state:?}")))?;
     let was_probe = row.try_get::<i64, _>("probe_lease_until").map_err(db)? > 0;
-    if state != "active" && !was_probe {
+    let failures = row.try_get::<i64, _>("consecutive_failures").map_err(db)? as u32;
+    let Some(outcome) = policy.after_failure(state, failures, was_probe, attempt) else {
         return Ok(());
-    }
-    let failures = row.try_get::<i64, _>("consecutive_failures").map_err(db)? as u32 + 1;
+    };
     let company: String = row.try_get("company_id").map_err(db)?;
-    let disabled = failures >= policy.disable_after;
-    let new_state = if disabled || state == "disabled" { "disabled" } else { "unhealthy" };
-    let probe_after = attempt.at.plus(policy.probe_delay(failures));
+    let health = &outcome.health;
     sqlx::query(
         "UPDATE webhooks SET state = $2, consecutive_failures = $3, probe_after = $4, probe_lease_until = 0 WHERE id = $1",
     )
     .bind(attempt.webhook_id.as_str())
-    .bind(new_state)
-    .bind(i64::from(failures))
-    .bind(probe_after.as_millis())
+    .bind(health.state.as_str())
+    .bind(i64::from(health.consecutive_failures))
+    .bind(health.probe_after.as_millis())
     .execute(&mut *conn)
     .await
     .map_err(db)?;
-    if state == "active" {
+    if outcome.pause_queue {
         set_paused(conn, attempt.webhook_id.as_str(), true).await?;
     }
-    if policy.emails_owner(failures) {
-        let last_error = match (&attempt.status, &attempt.error_class) {
-            (Some(status), _) => format!("the endpoint answered HTTP {status}"),
-            (None, Some(class)) => format!("the request failed ({class})"),
-            (None, None) => "the request failed".to_owned(),
-        };
+    if let Some(email) = outcome.owner_email {
         sqlx::query(
             "INSERT INTO notifications (webhook_id, company_id, consecutive_failures, disabled, last_error, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(attempt.webhook_id.as_str())
         .bind(company)
-        .bind(i64::from(failures))
-        .bind(new_state == "disabled")
-        .bind(last_error)
+        .bind(i64::from(health.consecutive_failures))
+        .bind(email.disabled)
+        .bind(email.last_error)
         .bind(attempt.at.as_millis())
         .execute(&mut *conn)
         .await

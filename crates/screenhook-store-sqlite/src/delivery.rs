@@ -429,29 +429,24 @@ fn webhook_failed(conn: &Connection, attempt: &AttemptRecord, policy: &HealthPol
         })
         .optional()?;
     let Some((state, failures, company, probe_lease_until)) = row else { return Ok(()) };
-    // Attempts that were already in flight when the endpoint turned unhealthy report the same
-    // outage again; only the first failure and each probe (it holds the probe lease) count as
-    // consecutive failures.
-    if state != "active" && probe_lease_until == 0 {
+    let state = WebhookState::parse(&state).ok_or_else(|| corrupt(format!("webhooks.state {state:?}")))?;
+    let Some(outcome) = policy.after_failure(state, failures as u32, probe_lease_until > 0, attempt) else {
         return Ok(());
-    }
-    let failures = failures as u32 + 1;
-    let disabled = failures >= policy.disable_after;
-    let new_state = if disabled || state == "disabled" { "disabled" } else { "unhealthy" };
-    let probe_after = attempt.at.plus(policy.probe_delay(failures));
+    };
+    let health = &outcome.health;
     conn.prepare_cached(
         "UPDATE webhooks SET state = ?2, consecutive_failures = ?3, probe_after = ?4, probe_lease_until = 0 WHERE id = ?1",
     )?
-    .execute(params![attempt.webhook_id.as_str(), new_state, i64::from(failures), probe_after.as_millis()])?;
-    if state == "active" {
+    .execute(params![
+        attempt.webhook_id.as_str(),
+        health.state.as_str(),
+        i64::from(health.consecutive_failures),
+        health.probe_after.as_millis()
+    ])?;
+    if outcome.pause_queue {
         set_paused(conn, &attempt.webhook_id, true)?;
     }
-    if policy.emails_owner(failures) {
-        let last_error = match (&attempt.status, &attempt.error_class) {
-            (Some(status), _) => format!("the endpoint answered HTTP {status}"),
-            (None, Some(class)) => format!("the request failed ({class})"),
-            (None, None) => "the request failed".to_owned(),
-        };
+    if let Some(email) = outcome.owner_email {
         conn.prepare_cached(
             "INSERT INTO notifications (webhook_id, company_id, consecutive_failures, disabled, last_error, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -459,9 +454,9 @@ fn webhook_failed(conn: &Connection, attempt: &AttemptRecord, policy: &HealthPol
         .execute(params![
             attempt.webhook_id.as_str(),
             company,
-            i64::from(failures),
-            new_state == "disabled",
-            last_error,
+            i64::from(health.consecutive_failures),
+            email.disabled,
+            email.last_error,
             attempt.at.as_millis(),
         ])?;
     }

@@ -5,7 +5,9 @@
 //! a worker that stalled past its lease cannot overwrite the new owner's result. A crashed
 //! worker's claims simply expire and are claimed again.
 
-use screenhook_domain::{CompanyId, EventId, EventKind, Millis, SessionId, Timestamp, WebhookId};
+use screenhook_domain::{
+    CompanyId, EventId, EventKind, Millis, SessionId, Timestamp, WebhookHealth, WebhookId, WebhookState,
+};
 
 use crate::{StoreError, StoredEvent};
 
@@ -49,6 +51,24 @@ pub struct AttemptRecord {
     pub result: AttemptResult,
 }
 
+/// What one failed attempt does to its webhook ([`HealthPolicy::after_failure`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureOutcome {
+    /// The webhook's new health (the probe lease is released with it).
+    pub health: WebhookHealth,
+    /// The webhook just left `active`: its queued deliveries wait for the probe.
+    pub pause_queue: bool,
+    /// An email to the webhook's owners, when the policy sends one at this count.
+    pub owner_email: Option<OwnerEmail>,
+}
+
+/// The owner email a failure queues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerEmail {
+    pub disabled: bool,
+    pub last_error: String,
+}
+
 /// How failures change a webhook's health, decided by the delivery policy and applied by the
 /// store in the same transaction as the attempts.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +92,48 @@ impl HealthPolicy {
 
     pub fn emails_owner(&self, failures: u32) -> bool {
         self.email_after.contains(&failures) || failures >= self.email_every_from
+    }
+
+    /// What a failed attempt does to its webhook, from the health the store holds (`state`,
+    /// `consecutive_failures`, and whether the attempt held the probe lease). Both stores apply
+    /// the answer as it is, in the transaction recording the attempt; `None` changes nothing.
+    ///
+    /// Attempts already in flight when the endpoint turned unhealthy report the same outage
+    /// again: only the first failure and each probe count as consecutive failures.
+    pub fn after_failure(
+        &self,
+        state: WebhookState,
+        consecutive_failures: u32,
+        was_probe: bool,
+        attempt: &AttemptRecord,
+    ) -> Option<FailureOutcome> {
+        if state != WebhookState::Active && !was_probe {
+            return None;
+        }
+        let failures = consecutive_failures + 1;
+        // A disabled webhook stays disabled until someone tests and saves it.
+        let new_state = if failures >= self.disable_after || state == WebhookState::Disabled {
+            WebhookState::Disabled
+        } else {
+            WebhookState::Unhealthy
+        };
+        let owner_email = self.emails_owner(failures).then(|| OwnerEmail {
+            disabled: new_state == WebhookState::Disabled,
+            last_error: match (&attempt.status, &attempt.error_class) {
+                (Some(status), _) => format!("the endpoint answered HTTP {status}"),
+                (None, Some(class)) => format!("the request failed ({class})"),
+                (None, None) => "the request failed".to_owned(),
+            },
+        });
+        Some(FailureOutcome {
+            health: WebhookHealth {
+                state: new_state,
+                consecutive_failures: failures,
+                probe_after: attempt.at.plus(self.probe_delay(failures)),
+            },
+            pause_queue: state == WebhookState::Active,
+            owner_email,
+        })
     }
 }
 
@@ -313,10 +375,67 @@ pub fn nearest_rank(histogram: &[(u32, u64)], percent: u32) -> Option<u32> {
 
 #[cfg(test)]
 mod tests {
-    use screenhook_domain::{Millis, Timestamp};
+    use screenhook_domain::{Millis, Timestamp, WebhookId, WebhookState};
 
-    use super::{DeliveryState, MAX_SERIES_BUCKETS, SeriesBuilder, nearest_rank};
+    use super::{
+        AttemptRecord, AttemptResult, DeliveryState, HealthPolicy, MAX_SERIES_BUCKETS, SeriesBuilder, nearest_rank,
+    };
     use crate::StoreError;
+
+    fn policy() -> HealthPolicy {
+        HealthPolicy {
+            probe_delays: vec![Millis::SECOND, Millis::MINUTE],
+            disable_after: 3,
+            email_after: vec![1],
+            email_every_from: 3,
+        }
+    }
+
+    fn failed(status: Option<u16>, error_class: Option<&str>) -> AttemptRecord {
+        AttemptRecord {
+            delivery_id: 1,
+            claim: 1,
+            webhook_id: WebhookId::parse("wh_1").unwrap(),
+            at: Timestamp::from_millis(10_000),
+            status,
+            error_class: error_class.map(str::to_owned),
+            latency_ms: 5,
+            excerpt: String::new(),
+            result: AttemptResult::GiveUp,
+        }
+    }
+
+    #[test]
+    fn a_first_failure_makes_an_active_webhook_unhealthy_and_pauses_its_queue() {
+        let out = policy().after_failure(WebhookState::Active, 0, false, &failed(Some(500), None)).unwrap();
+        assert_eq!(out.health.state, WebhookState::Unhealthy);
+        assert_eq!(out.health.consecutive_failures, 1);
+        assert_eq!(out.health.probe_after, Timestamp::from_millis(11_000));
+        assert!(out.pause_queue);
+        let email = out.owner_email.expect("the first failure emails");
+        assert_eq!((email.disabled, email.last_error.as_str()), (false, "the endpoint answered HTTP 500"));
+    }
+
+    #[test]
+    fn only_probes_count_once_unhealthy_and_the_limit_disables() {
+        let p = policy();
+        let attempt = failed(None, Some("timeout"));
+        assert_eq!(p.after_failure(WebhookState::Unhealthy, 1, false, &attempt), None, "an in-flight straggler");
+        let second = p.after_failure(WebhookState::Unhealthy, 1, true, &attempt).unwrap();
+        assert_eq!(second.health.state, WebhookState::Unhealthy);
+        assert_eq!(second.health.probe_after, Timestamp::from_millis(70_000), "the last delay repeats");
+        assert!(!second.pause_queue, "already paused");
+        assert_eq!(second.owner_email, None);
+        let third = p.after_failure(WebhookState::Unhealthy, 2, true, &attempt).unwrap();
+        assert_eq!(third.health.state, WebhookState::Disabled);
+        let email = third.owner_email.unwrap();
+        assert_eq!((email.disabled, email.last_error.as_str()), (true, "the request failed (timeout)"));
+        // A disabled webhook's probe failing keeps it disabled, and from here on every failure emails.
+        let again = p.after_failure(WebhookState::Disabled, 3, true, &failed(None, None)).unwrap();
+        assert_eq!(again.health.state, WebhookState::Disabled);
+        assert!(!again.pause_queue);
+        assert_eq!(again.owner_email.map(|e| e.last_error), Some("the request failed".to_owned()));
+    }
 
     #[test]
     fn nearest_rank_picks_a_measured_value() {

@@ -39,7 +39,7 @@ pub mod delivery;
 
 pub use delivery::{
     AttemptRecord, AttemptResult, AttemptRow, ClaimedDelivery, DeliveryBucket, DeliveryFilter, DeliveryRow,
-    DeliveryState, HealthPolicy, MAX_SERIES_BUCKETS, Notification, SeriesBuilder,
+    DeliveryState, FailureOutcome, HealthPolicy, MAX_SERIES_BUCKETS, Notification, OwnerEmail, SeriesBuilder,
 };
 
 /// Errors a store reports. Callers match on these; anything else is `Unavailable`.

@@ -71,18 +71,6 @@ impl RetryPolicy {
     pub fn draw_random(&self, rng: &mut impl Rng) -> f64 {
         rng.random_range(0.0..=self.random_max_secs.max(0.0))
     }
-
-    /// Whether the owners get a failure email after the `fail_count`-th
-    /// consecutive failure.
-    pub fn should_email_owner(&self, fail_count: u32) -> bool {
-        self.owner_email_after.contains(&fail_count) || fail_count >= self.owner_email_every_from
-    }
-
-    /// Whether this many consecutive failures disable the webhook (and clear
-    /// its queue, per the reference).
-    pub fn disables_webhook(&self, consecutive_failures: u32) -> bool {
-        consecutive_failures >= self.disable_after_consecutive_failures
-    }
 }
 
 /// The reference delay after the `fail_count`-th failure:
@@ -104,8 +92,8 @@ pub enum NextStep {
     /// Try again after this delay.
     RetryAfter(Duration),
     /// The event has used all its attempts. Under the reference policy this
-    /// is also the 25th consecutive failure, so the caller disables the
-    /// webhook (see [`RetryPolicy::disables_webhook`]).
+    /// is also the 25th consecutive failure, which disables the webhook
+    /// (the store's `HealthPolicy::after_failure` applies that rule).
     GiveUp,
 }
 
@@ -282,16 +270,6 @@ mod tests {
         let steps: Vec<_> = (1..=25).map(|n| next_attempt(&policy, n, 15.0, None, Some(500))).collect();
         assert!(steps[..24].iter().all(|step| matches!(step, NextStep::RetryAfter(_))));
         assert_eq!(steps[24], NextStep::GiveUp);
-        assert!(!policy.disables_webhook(24));
-        assert!(policy.disables_webhook(25));
-    }
-
-    #[test]
-    fn owner_emails_after_fifth_fourteenth_and_every_one_from_sixteenth() {
-        let policy = RetryPolicy::default();
-        let emailed: Vec<u32> = (1..=25).filter(|&n| policy.should_email_owner(n)).collect();
-        assert_eq!(emailed, [5, 14, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25]);
-        assert_eq!(emailed.len(), 12);
     }
 
     #[test]

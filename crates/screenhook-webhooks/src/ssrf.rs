@@ -154,7 +154,7 @@ impl fmt::Display for BlockedAddress {
         write!(
             f,
             " is {}; webhooks may not target private, loopback, link-local or metadata addresses \
-             unless an operator allows it (egress.allow_loopback / egress.allowed_cidrs)",
+             unless an operator allows it (delivery.allow_loopback / delivery.allowed_cidrs)",
             self.range.description()
         )
     }
@@ -269,7 +269,7 @@ pub enum UrlError {
     Invalid(#[from] url::ParseError),
     #[error("scheme \"{0}\" is not allowed; webhook URLs must use https or http")]
     UnsupportedScheme(String),
-    #[error("plain http is disabled by the operator (egress.allow_http); use https")]
+    #[error("plain http is disabled by the operator (delivery.allow_http); use https")]
     HttpNotAllowed,
     #[error("URL must not contain a user name or password")]
     UserInfo,
@@ -279,7 +279,7 @@ pub enum UrlError {
     MissingHost,
     #[error(
         "host {0} is a localhost name; webhooks may not target loopback unless an operator allows it \
-         (egress.allow_loopback)"
+         (delivery.allow_loopback)"
     )]
     LocalhostName(String),
     #[error("port {0} is refused: it belongs to a non-HTTP service that a POST could abuse")]
@@ -333,7 +333,7 @@ pub enum ResolveError {
     NoAddresses { host: String },
     #[error(
         "host {0} is a localhost name; webhooks may not target loopback unless an operator allows it \
-         (egress.allow_loopback)"
+         (delivery.allow_loopback)"
     )]
     LocalhostName(String),
     #[error("host {host} resolves to {blocked}")]
@@ -446,7 +446,7 @@ mod tests {
         assert_eq!(
             refused(&policy, "http://2130706433/").to_string(),
             "address 127.0.0.1 is loopback; webhooks may not target private, loopback, link-local or \
-             metadata addresses unless an operator allows it (egress.allow_loopback / egress.allowed_cidrs)"
+             metadata addresses unless an operator allows it (delivery.allow_loopback / delivery.allowed_cidrs)"
         );
         let metadata = refused(&policy, "http://[64:ff9b::a9fe:a9fe]/").to_string();
         assert!(metadata.starts_with("address 64:ff9b::a9fe:a9fe (NAT64 for 169.254.169.254) is link-local"));

@@ -9,7 +9,7 @@ use async_graphql::{
     Request, Response,
     parser::{
         parse_query,
-        types::{ExecutableDocument, Selection},
+        types::{DocumentOperations, ExecutableDocument, OperationType, Selection},
     },
 };
 use axum::{
@@ -124,6 +124,7 @@ async fn execute(state: &ApiState, caller: &Caller, request: Request) -> Respons
     // does not parse is left to the executor, which reports the syntax error.
     let parsed = state.documents.get_or_parse(&request.query);
     let introspection = parsed.as_ref().is_some_and(is_introspection);
+    let operation = parsed.as_ref().and_then(|doc| root_fields(doc, request.operation_name.as_deref()));
     if let Some(doc) = parsed {
         request.set_parsed_query(doc);
     }
@@ -159,7 +160,47 @@ async fn execute(state: &ApiState, caller: &Caller, request: Request) -> Respons
         }
         err.extensions.get_or_insert_with(Default::default).set("code", code.as_str());
     }
+    count_operation(operation, &response);
     response
+}
+
+/// The type and root field names of the operation a document runs, when it picks one.
+fn root_fields(doc: &ExecutableDocument, operation_name: Option<&str>) -> Option<(OperationType, Vec<String>)> {
+    let operation = match (&doc.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => op,
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name)?,
+        (DocumentOperations::Multiple(_), None) => return None,
+    };
+    let fields = operation.node.selection_set.node.items.iter().filter_map(|item| match &item.node {
+        Selection::Field(field) => Some(field.node.name.node.to_string()),
+        _ => None,
+    });
+    Some((operation.node.ty, fields.collect()))
+}
+
+/// `screenhook_graphql_operations_total{type, field, outcome}`, one per root field. Only a
+/// document that passed validation names its fields: the schema bounds them, where a
+/// refused document could name anything.
+fn count_operation(operation: Option<(OperationType, Vec<String>)>, response: &Response) {
+    let refused = response.errors.iter().any(|e| request_level(code_of(e)));
+    let outcome = if response.errors.is_empty() { "ok" } else { "error" };
+    let (ty, fields) = match operation {
+        Some((ty, fields)) if !refused && !fields.is_empty() => (ty, fields),
+        _ => {
+            metrics::counter!("screenhook_graphql_operations_total", "type" => "unknown", "field" => "", "outcome" => "refused")
+                .increment(1);
+            return;
+        }
+    };
+    let ty = match ty {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    };
+    for field in fields {
+        metrics::counter!("screenhook_graphql_operations_total", "type" => ty, "field" => field, "outcome" => outcome)
+            .increment(1);
+    }
 }
 
 fn code_of(err: &async_graphql::ServerError) -> Option<String> {

@@ -489,6 +489,13 @@ impl Worker {
                 NextStep::GiveUp => AttemptResult::GiveUp,
             }
         };
+        let outcome = match result {
+            AttemptResult::Delivered => "delivered",
+            AttemptResult::RetryAt(_) => "retrying",
+            AttemptResult::GiveUp => "failed",
+        };
+        metrics::counter!("screenhook_delivery_attempts_total", "outcome" => outcome).increment(1);
+        metrics::histogram!("screenhook_delivery_attempt_duration_seconds").record(report.latency.as_secs_f64());
         let error_class = match report.outcome {
             AttemptOutcome::Failed(class) => Some(class.as_str().to_owned()),
             AttemptOutcome::Delivered | AttemptOutcome::Rejected { .. } => None,

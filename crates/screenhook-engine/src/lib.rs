@@ -121,7 +121,12 @@ impl Engine {
                 return Ok((value, Applied::default()));
             }
             match self.store.apply(change).await {
-                Ok(applied) => return Ok((value, applied)),
+                Ok(applied) => {
+                    for event in &applied.events {
+                        metrics::counter!("screenhook_events_fired_total", "event" => event.kind.name()).increment(1);
+                    }
+                    return Ok((value, applied));
+                }
                 Err(err @ StoreError::Conflict { .. }) => last_conflict = Some(err),
                 Err(other) => return Err(EngineError::Store(other)),
             }

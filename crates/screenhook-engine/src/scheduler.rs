@@ -45,7 +45,12 @@ impl Engine {
                     continue;
                 }
                 match self.fire(&timer, now).await {
-                    Ok(true) => fired += 1,
+                    Ok(true) => {
+                        fired += 1;
+                        // How late the timer fired, on its company's clock.
+                        let lag = now.as_millis().saturating_sub(timer.due.as_millis());
+                        metrics::histogram!("screenhook_timer_lag_seconds").record(lag as f64 / 1000.0);
+                    }
                     Ok(false) => {}
                     Err(err) => {
                         tracing::warn!(session = %timer.session_id, kind = timer.kind.as_str(), %err, "timer failed; retrying on the next tick")

@@ -71,8 +71,8 @@ use screenhook_domain::{
 };
 use screenhook_store::{
     Applied, AtsIdType, AttemptRecord, AttemptRow, CertifyImported, CertifyRecord, ClaimedDelivery, DeliveryBucket,
-    DeliveryFilter, DeliveryRow, HealthPolicy, Notification, Page, SeriesBuilder, SessionFilter, Store, StoreError,
-    StoredEvent, Timer,
+    DeliveryFilter, DeliveryRow, HealthPolicy, Notification, Page, QueueStats, SeriesBuilder, SessionFilter, Store,
+    StoreError, StoredEvent, Timer,
 };
 use serde::de::DeserializeOwned;
 use sqlx::{
@@ -822,6 +822,25 @@ impl Store for PgStore {
             self.work_is_due();
         }
         Ok(queued)
+    }
+
+    async fn queue_stats(&self, now: Timestamp) -> Result<QueueStats, StoreError> {
+        let queue: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT CASE WHEN paused THEN 'paused' WHEN state = 'waiting' THEN 'waiting' \
+             WHEN lease_until > $1 THEN 'in_flight' WHEN next_attempt_at > $1 THEN 'scheduled' \
+             ELSE 'due' END AS bucket, COUNT(*), MIN(created_at), MIN(GREATEST(due_at, created_at)) \
+             FROM deliveries WHERE state IN ('ready', 'waiting') GROUP BY bucket",
+        )
+        .bind(now.as_millis())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        let webhooks: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, COUNT(*) FROM webhooks WHERE NOT deleted GROUP BY state")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+        QueueStats::from_rows(queue, webhooks)
     }
 
     async fn pending_notifications(&self, limit: u32) -> Result<Vec<Notification>, StoreError> {

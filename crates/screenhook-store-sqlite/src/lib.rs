@@ -45,8 +45,8 @@ use screenhook_domain::{
 };
 use screenhook_store::{
     Applied, AtsIdType, AttemptRecord, AttemptRow, CertifyImported, CertifyRecord, ClaimedDelivery, DeliveryBucket,
-    DeliveryFilter, DeliveryRow, HealthPolicy, Notification, Page, SeriesBuilder, SessionFilter, StoreError,
-    StoredEvent, Timer,
+    DeliveryFilter, DeliveryRow, HealthPolicy, Notification, Page, QueueStats, SeriesBuilder, SessionFilter,
+    StoreError, StoredEvent, Timer,
 };
 use serde::de::DeserializeOwned;
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -748,6 +748,25 @@ impl screenhook_store::Store for SqliteStore {
         let (c, w) = (company.clone(), webhook.clone());
         self.write_waking(move |conn| delivery::recover(conn, &c, &w, since, now).map(|queued| (queued, queued > 0)))
             .await
+    }
+
+    async fn queue_stats(&self, now: Timestamp) -> Result<QueueStats, StoreError> {
+        let queue = self
+            .read_all(
+                "SELECT CASE WHEN paused = 1 THEN 'paused' WHEN state = 'waiting' THEN 'waiting' \
+                 WHEN lease_until > ?1 THEN 'in_flight' WHEN next_attempt_at > ?1 THEN 'scheduled' \
+                 ELSE 'due' END AS bucket, COUNT(*), MIN(created_at), MIN(MAX(due_at, created_at)) \
+                 FROM deliveries WHERE state IN ('ready', 'waiting') GROUP BY bucket",
+                vec![Value::Integer(now.as_millis())],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+            )
+            .await?;
+        let webhooks = self
+            .read_all("SELECT state, COUNT(*) FROM webhooks WHERE deleted = 0 GROUP BY state", vec![], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .await?;
+        QueueStats::from_rows(queue, webhooks)
     }
 
     async fn pending_notifications(&self, limit: u32) -> Result<Vec<Notification>, StoreError> {

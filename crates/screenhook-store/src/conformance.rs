@@ -15,7 +15,8 @@ use serde_json::json;
 
 use crate::{
     AtsIdType, AttemptRecord, AttemptResult, CertifyImported, CertifyRecord, ClaimedDelivery, DeliveryBucket,
-    DeliveryFilter, DeliveryState, HealthPolicy, MAX_SERIES_BUCKETS, Page, SessionFilter, Store, StoreError,
+    DeliveryFilter, DeliveryState, HealthPolicy, MAX_SERIES_BUCKETS, Page, QueueBucket, QueueStats, SessionFilter,
+    Store, StoreError,
 };
 
 /// Instantiates every conformance case as a `#[tokio::test]` against stores made by `$make`,
@@ -55,6 +56,7 @@ macro_rules! conformance_tests {
             given_up_deliveries_free_their_session_and_can_be_recovered,
             replay_queues_the_same_event_again,
             deleting_a_webhook_cancels_its_queue,
+            queue_stats_count_unfinished_deliveries_by_bucket,
             delivery_log_is_scoped_to_the_company,
             delivery_series_counts_deliveries_by_creation_and_state,
             delivery_series_latency_percentiles_are_nearest_rank_by_attempt_time,
@@ -1120,6 +1122,64 @@ pub async fn deleting_a_webhook_cancels_its_queue(store: Arc<dyn Store>) {
     let log = store.deliveries(&acme, &DeliveryFilter { limit: 10, ..Default::default() }).await.unwrap();
     assert_eq!(log.iter().map(|d| d.state).collect::<Vec<_>>(), vec![DeliveryState::Cancelled]);
     assert!(store.webhook(&acme, &wh).await.unwrap().is_none());
+}
+
+fn gauges(stats: &QueueStats) -> Vec<(QueueBucket, u64)> {
+    stats.queue.iter().map(|g| (g.bucket, g.count)).collect()
+}
+
+pub async fn queue_stats_count_unfinished_deliveries_by_bucket(store: Arc<dyn Store>) {
+    assert_eq!(store.queue_stats(T0).await.unwrap(), QueueStats::default());
+    store.insert_company(&company("acme")).await.unwrap();
+    store.insert_company(&company("globex")).await.unwrap();
+    store.insert_webhook(&webhook("acme", "wh", &EventKind::ALL)).await.unwrap();
+    store.insert_webhook(&webhook("acme", "wh-sick", &EventKind::ALL)).await.unwrap();
+    store.insert_webhook(&webhook("globex", "wh-gone", &EventKind::ALL)).await.unwrap();
+    store.delete_webhook(&company_id("globex"), &WebhookId::parse("wh-gone").unwrap()).await.unwrap();
+    let (_, s1) = seed(&*store, "acme", "s1").await;
+    fire(&*store, &s1, EventKind::CompanyTestSessionStarted).await;
+    let now = T0.plus(Millis::SECOND);
+    let stats = store.queue_stats(now).await.unwrap();
+    assert_eq!(gauges(&stats), vec![(QueueBucket::Due, 2), (QueueBucket::Waiting, 2)]);
+    let due = stats.queue[0];
+    assert_eq!((due.oldest_created, due.earliest_due), (T0, T0), "due since the event fired");
+    assert_eq!(stats.webhooks, vec![(WebhookState::Active, 2)], "deleted webhooks are not counted");
+
+    let claimed = claim(&*store, T0).await;
+    assert_eq!(
+        gauges(&store.queue_stats(T0).await.unwrap()),
+        vec![(QueueBucket::InFlight, 2), (QueueBucket::Waiting, 2)]
+    );
+
+    // wh delivers; wh-sick fails and turns unhealthy, which pauses its queue.
+    let retry_at = T0.plus(Millis::minutes(10));
+    let records = claimed
+        .iter()
+        .map(|c| match c.webhook_id.as_str() {
+            "wh" => record(c, T0, AttemptResult::Delivered),
+            _ => record(c, T0, AttemptResult::RetryAt(retry_at)),
+        })
+        .collect();
+    store.record_attempts(records, &policy()).await.unwrap();
+    let stats = store.queue_stats(T0).await.unwrap();
+    assert_eq!(gauges(&stats), vec![(QueueBucket::Due, 1), (QueueBucket::Paused, 2)]);
+    assert_eq!(stats.webhooks, vec![(WebhookState::Active, 1), (WebhookState::Unhealthy, 1)]);
+
+    // The probe (a fresh delivery) succeeds: wh-sick is active again, and the failed
+    // delivery waits for its retry with its session's next event behind it.
+    seed(&*store, "acme", "s3").await;
+    let claimed = claim(&*store, now).await;
+    assert_eq!(claimed.len(), 3, "wh's two and wh-sick's probe");
+    let records = claimed.iter().map(|c| record(c, now, AttemptResult::Delivered)).collect();
+    store.record_attempts(records, &policy()).await.unwrap();
+    let stats = store.queue_stats(now).await.unwrap();
+    assert_eq!(gauges(&stats), vec![(QueueBucket::Scheduled, 1), (QueueBucket::Waiting, 1)]);
+    assert_eq!(stats.queue[0].earliest_due, retry_at);
+    assert_eq!(stats.webhooks, vec![(WebhookState::Active, 2)]);
+    assert_eq!(
+        gauges(&store.queue_stats(retry_at).await.unwrap()),
+        vec![(QueueBucket::Due, 1), (QueueBucket::Waiting, 1)]
+    );
 }
 
 pub async fn delivery_log_is_scoped_to_the_company(store: Arc<dyn Store>) {

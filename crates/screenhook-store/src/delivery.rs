@@ -495,3 +495,86 @@ mod tests {
         assert_eq!((buckets[2].latency_p50_ms, buckets[2].latency_p99_ms), (Some(10), Some(30)));
     }
 }
+
+/// Where an unfinished delivery stands, as the operator's queue gauges count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum QueueBucket {
+    /// Next in its session, due now and not leased: waiting for a free worker.
+    Due,
+    /// Next in its session, its retry not yet due.
+    Scheduled,
+    /// Leased to a worker: being sent, or handed to one.
+    InFlight,
+    /// Behind an earlier delivery of the same session.
+    Waiting,
+    /// Its webhook is unhealthy or disabled: waits for a probe or a repair.
+    Paused,
+}
+
+impl QueueBucket {
+    pub const ALL: [QueueBucket; 5] =
+        [QueueBucket::Due, QueueBucket::Scheduled, QueueBucket::InFlight, QueueBucket::Waiting, QueueBucket::Paused];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueBucket::Due => "due",
+            QueueBucket::Scheduled => "scheduled",
+            QueueBucket::InFlight => "in_flight",
+            QueueBucket::Waiting => "waiting",
+            QueueBucket::Paused => "paused",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<QueueBucket> {
+        QueueBucket::ALL.into_iter().find(|b| b.as_str() == raw)
+    }
+}
+
+/// One bucket of the queue: how many deliveries, created when, due when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueGauge {
+    pub bucket: QueueBucket,
+    pub count: u64,
+    pub oldest_created: Timestamp,
+    /// The earliest time one of them may be sent (for `due`, how overdue the queue is).
+    pub earliest_due: Timestamp,
+}
+
+/// What an operator watches, read at scrape time ([`crate::Store::queue_stats`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    /// The non-empty buckets of unfinished deliveries, in [`QueueBucket`] order.
+    pub queue: Vec<QueueGauge>,
+    /// Webhooks not deleted, by health, non-zero counts only, in state order.
+    pub webhooks: Vec<(WebhookState, u64)>,
+}
+
+impl QueueStats {
+    /// From the stores' grouped rows: (bucket, count, oldest created_at, earliest due_at) and
+    /// (webhook state, count). An unknown name is a corrupt row.
+    pub fn from_rows(
+        queue: Vec<(String, i64, i64, i64)>,
+        webhooks: Vec<(String, i64)>,
+    ) -> Result<QueueStats, StoreError> {
+        let corrupt = |what: &str, raw: &str| StoreError::Corrupt(format!("unknown {what} '{raw}' in queue stats"));
+        let mut stats = QueueStats::default();
+        for (raw, count, oldest_created, earliest_due) in queue {
+            let bucket = QueueBucket::parse(&raw).ok_or_else(|| corrupt("queue bucket", &raw))?;
+            stats.queue.push(QueueGauge {
+                bucket,
+                count: count.max(0) as u64,
+                oldest_created: Timestamp::from_millis(oldest_created),
+                earliest_due: Timestamp::from_millis(earliest_due),
+            });
+        }
+        for (raw, count) in webhooks {
+            let state = WebhookState::parse(&raw).ok_or_else(|| corrupt("webhook state", &raw))?;
+            stats.webhooks.push((state, count.max(0) as u64));
+        }
+        stats.queue.sort_by_key(|gauge| gauge.bucket);
+        stats.webhooks.sort_by_key(|(state, _)| WEBHOOK_STATES.iter().position(|s| s == state));
+        Ok(stats)
+    }
+}
+
+const WEBHOOK_STATES: [WebhookState; 3] = [WebhookState::Active, WebhookState::Unhealthy, WebhookState::Disabled];

@@ -39,7 +39,8 @@ pub mod delivery;
 
 pub use delivery::{
     AttemptRecord, AttemptResult, AttemptRow, ClaimedDelivery, DeliveryBucket, DeliveryFilter, DeliveryRow,
-    DeliveryState, FailureOutcome, HealthPolicy, MAX_SERIES_BUCKETS, Notification, OwnerEmail, SeriesBuilder,
+    DeliveryState, FailureOutcome, HealthPolicy, MAX_SERIES_BUCKETS, Notification, OwnerEmail, QueueBucket, QueueGauge,
+    QueueStats, SeriesBuilder,
 };
 
 /// Errors a store reports. Callers match on these; anything else is `Unavailable`.
@@ -391,6 +392,10 @@ pub trait Store: Send + Sync + 'static {
         since: Timestamp,
         now: Timestamp,
     ) -> Result<u32, StoreError>;
+
+    /// Unfinished deliveries by [`QueueBucket`] at `now`, and webhooks by health, over every
+    /// company: the operator's gauges. Reads only unfinished deliveries, through their index.
+    async fn queue_stats(&self, now: Timestamp) -> Result<QueueStats, StoreError>;
 
     async fn pending_notifications(&self, limit: u32) -> Result<Vec<Notification>, StoreError>;
     async fn mark_notification(&self, id: i64, at: Timestamp, outcome: &str) -> Result<(), StoreError>;

@@ -48,6 +48,8 @@ struct Shared {
     /// How long each request takes before it is answered (a slow endpoint).
     delay: Arc<Mutex<Duration>>,
     count: watch::Sender<usize>,
+    /// Requests that arrived, answered or not yet.
+    started: watch::Sender<usize>,
 }
 
 /// A webhook receiver for tests: records requests and answers `200` unless told otherwise.
@@ -65,6 +67,7 @@ impl TestReceiver {
             answer: Arc::new(Mutex::new(Answer { status: StatusCode::OK, retry_after: None })),
             delay: Arc::default(),
             count: watch::channel(0).0,
+            started: watch::channel(0).0,
         };
         let app = Router::new().fallback(record).with_state(shared.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.expect("the receiver serves") });
@@ -97,6 +100,12 @@ impl TestReceiver {
         self.shared.received.lock().expect("not poisoned").clone()
     }
 
+    /// Waits until at least `n` requests have started to arrive, answered or not.
+    pub async fn wait_started(&self, n: usize) {
+        let mut started = self.shared.started.subscribe();
+        started.wait_for(|seen| *seen >= n).await.expect("the receiver is alive");
+    }
+
     /// Waits until at least `n` requests arrived.
     pub async fn wait_for(&self, n: usize) -> Vec<Received> {
         let mut count = self.shared.count.subscribe();
@@ -106,6 +115,7 @@ impl TestReceiver {
 }
 
 async fn record(State(shared): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    shared.started.send_modify(|n| *n += 1);
     let delay = *shared.delay.lock().expect("not poisoned");
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;

@@ -22,7 +22,16 @@ pub struct Config {
     pub retry: RetrySection,
     pub smtp: SmtpSection,
     pub inspector: InspectorSection,
+    pub metrics: MetricsSection,
     pub log: LogConfig,
+}
+
+/// Prometheus metrics (`[metrics]`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct MetricsSection {
+    pub enabled: bool,
+    /// The bearer token a scrape must send; empty = none needed.
+    pub token: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -7,6 +7,7 @@ mod check_receiver;
 mod config;
 mod import_certify;
 mod listen;
+mod metrics;
 mod receiver;
 mod samples;
 mod serve;

@@ -107,6 +107,8 @@ fn database_label(config: &Config) -> String {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    // Before anything records: the recorder is process-wide.
+    let metrics = config.metrics.enabled.then(crate::metrics::install).transpose().context("installing metrics")?;
     let store = open_store(&config, false, config.role().runs_workers()).await?;
     let engine = Engine::new(
         store.clone(),
@@ -177,7 +179,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let inspector = Inspector::new(inspector_config(&config), store.clone(), engine.clock.clone());
     // The console's simulator talks to this server over HTTP, at its listen address.
     let console = Console::new(engine.clone(), webhooks, local_url(addr));
-    let mut app = router(AppState { store });
+    let mut app = router(AppState { store: store.clone() });
+    if let Some(handle) = metrics {
+        app = app.merge(crate::metrics::router(handle, store, engine.clock.clone(), &config.metrics.token));
+    }
     if role.runs_api() {
         app = app
             .merge(screenhook_api::router(api))
@@ -185,7 +190,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .merge(screenhook_web::assets::router())
             .merge(console.router());
     }
-    let app = app.layer(axum::middleware::from_fn(screenhook_web::security_headers));
+    let app = app
+        .layer(axum::middleware::from_fn(crate::metrics::track_requests))
+        .layer(axum::middleware::from_fn(screenhook_web::security_headers));
     // The inspector records each request's source address.
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown({

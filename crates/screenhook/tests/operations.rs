@@ -1,0 +1,313 @@
+//! Operating the real binary: Prometheus metrics at `/metrics`, one JSON log line per HTTP
+//! request (with the route pattern, never a candidate link's token), and a SIGTERM during
+//! deliveries that finishes the requests in flight and records them.
+
+mod support;
+
+use std::{
+    collections::HashSet,
+    path::Path,
+    process::{Child, Command, ExitStatus, Stdio},
+    time::{Duration, Instant},
+};
+
+use reqwest::Client;
+use screenhook_testkit::TestReceiver;
+use serde_json::{Value, json};
+use support::{free_port, printed_api_key};
+
+const CREATED: &str = "companyTestSessionCreated";
+const METRICS_TOKEN: &str = "scrape-token-for-tests";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_what_the_server_did_and_every_request_is_logged() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let log_path = dir.path().join("server.log");
+    let receiver = TestReceiver::start().await;
+    let port = free_port();
+    let log = std::fs::File::create(&log_path).expect("a log file");
+    let mut child = spawn(&dir.path().join("screenhook.db"), port, &[], Stdio::from(log));
+    let key = printed_api_key(&mut child).await;
+    let server = Running { child, base: format!("http://127.0.0.1:{port}") };
+    let http = client();
+    server.wait_ready(&http).await;
+
+    graphql(
+        &http,
+        &server.base,
+        &key,
+        "mutation($w: WebhookInput!) { createWebhook(webhookFields: $w) { secret } }",
+        json!({ "w": { "url": receiver.url("/hook"), "events": [CREATED] } }),
+    )
+    .await;
+    let test_id = create_test(&http, &server.base, &key).await;
+    let sessions = invite(&http, &server.base, &key, &test_id, 3).await;
+    // The candidate opens their link: its path is a credential.
+    let token = sessions[0].1.rsplit_once("/c/").expect("a candidate link").1.to_owned();
+    let page = http.get(format!("{}/c/{token}", server.base)).send().await.expect("the candidate page");
+    assert!(page.status().is_success());
+    // The verification ping and the three invitations.
+    receiver.wait_for(4).await;
+
+    let unauthorized = http.get(format!("{}/metrics", server.base)).send().await.expect("a scrape");
+    assert_eq!(unauthorized.status(), 401, "the metrics token is required");
+    // An attempt is counted when its answer comes and recorded in the store just after:
+    // scrape until both caught up.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let text = loop {
+        let text = scrape(&http, &server.base).await;
+        if value(&text, "screenhook_delivery_attempts_total{outcome=\"delivered\"}") == Some(3.0)
+            && value(&text, "screenhook_delivery_queue_depth{state=\"in_flight\"}") == Some(0.0)
+        {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "the three deliveries were never counted and recorded:\n{text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let expect = |series: &str, want: f64| {
+        assert_eq!(value(&text, series), Some(want), "{series} in:\n{text}");
+    };
+    expect(&format!("screenhook_events_fired_total{{event=\"{CREATED}\"}}"), 3.0);
+    expect(
+        "screenhook_graphql_operations_total{type=\"mutation\",field=\"createCompanyTestSession\",outcome=\"ok\"}",
+        3.0,
+    );
+    expect("screenhook_graphql_operations_total{type=\"mutation\",field=\"createWebhook\",outcome=\"ok\"}", 1.0);
+    expect("screenhook_http_requests_total{method=\"POST\",route=\"/graphql\",status=\"200\"}", 5.0);
+    expect("screenhook_http_requests_total{method=\"GET\",route=\"/c/{token}\",status=\"200\"}", 1.0);
+    expect("screenhook_http_requests_total{method=\"GET\",route=\"/metrics\",status=\"401\"}", 1.0);
+    expect("screenhook_http_request_duration_seconds_count{route=\"/graphql\"}", 5.0);
+    expect("screenhook_delivery_attempt_duration_seconds_count", 3.0);
+    expect("screenhook_webhooks{health=\"active\"}", 1.0);
+    expect("screenhook_webhooks{health=\"disabled\"}", 0.0);
+    for state in ["due", "scheduled", "in_flight", "waiting", "paused"] {
+        expect(&format!("screenhook_delivery_queue_depth{{state=\"{state}\"}}"), 0.0);
+    }
+    expect("screenhook_delivery_due_lag_seconds", 0.0);
+    assert!(text.contains("# TYPE screenhook_delivery_attempt_duration_seconds histogram"), "{text}");
+
+    // A refused document is counted without the fields it names.
+    let refused = http
+        .post(format!("{}/graphql", server.base))
+        .bearer_auth(&key)
+        .json(&json!({ "query": "{ noSuchField }" }))
+        .send()
+        .await
+        .expect("a refused query");
+    assert_eq!(refused.status(), 400);
+    let text = scrape(&http, &server.base).await;
+    assert_eq!(
+        value(&text, "screenhook_graphql_operations_total{type=\"unknown\",field=\"\",outcome=\"refused\"}"),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(!text.contains("noSuchField"));
+    drop(server);
+
+    let log = std::fs::read_to_string(&log_path).expect("the log");
+    let requests: Vec<Value> = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["target"] == "screenhook::http")
+        .collect();
+    let routes: Vec<&str> = requests.iter().filter_map(|r| r["fields"]["route"].as_str()).collect();
+    assert_eq!(routes.iter().filter(|r| **r == "/graphql").count(), 6, "one line per request: {routes:?}");
+    let page = requests.iter().find(|r| r["fields"]["route"] == "/c/{token}").expect("the candidate page's line");
+    assert_eq!((page["fields"]["method"].as_str(), page["fields"]["status"].as_u64()), (Some("GET"), Some(200)));
+    assert!(page["fields"]["duration_ms"].is_f64());
+    assert!(!log.contains(&token), "a candidate token reached the log");
+    assert!(!log.contains(METRICS_TOKEN), "the metrics token reached the log");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_deliveries_finishes_the_requests_in_flight_and_records_them() {
+    const INVITES: usize = 8;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let db = dir.path().join("screenhook.db");
+    let receiver = TestReceiver::start().await;
+    let http = client();
+    let port = free_port();
+    let mut child = spawn(&db, port, &[], Stdio::inherit());
+    let key = printed_api_key(&mut child).await;
+    let mut server = Running { child, base: format!("http://127.0.0.1:{port}") };
+    server.wait_ready(&http).await;
+    graphql(
+        &http,
+        &server.base,
+        &key,
+        "mutation($w: WebhookInput!) { createWebhook(webhookFields: $w) { secret } }",
+        json!({ "w": { "url": receiver.url("/hook"), "events": [CREATED] } }),
+    )
+    .await;
+    let test_id = create_test(&http, &server.base, &key).await;
+
+    // A slow endpoint: every delivery is still in flight when the signal comes.
+    receiver.answer_after(Duration::from_millis(1_500));
+    let sessions = invite(&http, &server.base, &key, &test_id, INVITES).await;
+    receiver.wait_started(1 + INVITES).await;
+    let signalled = Instant::now();
+    let status = server.terminate();
+    assert!(status.success(), "SIGTERM is a clean stop: {status}");
+    assert!(signalled.elapsed() >= Duration::from_millis(1_000), "it waited for the requests in flight");
+    let received = receiver.received();
+    let delivered: HashSet<String> = received
+        .iter()
+        .filter(|r| !r.body.is_empty())
+        .filter_map(|r| serde_json::from_slice::<Value>(&r.body).ok())
+        .filter_map(|body| body["payload"]["testSessionId"].as_str().map(str::to_owned))
+        .collect();
+    let invited: HashSet<String> = sessions.iter().map(|(id, _)| id.clone()).collect();
+    assert_eq!(delivered, invited, "every request in flight was answered before the process exited");
+
+    // Without workers, the next process only reads: every delivery is recorded as delivered
+    // at its first attempt, so none will be sent again.
+    let port = free_port();
+    let api_only = Running {
+        child: spawn(&db, port, &[("SCREENHOOK_SERVER__ROLE", "api")], Stdio::inherit()),
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    api_only.wait_ready(&http).await;
+    let log = graphql(
+        &http,
+        &api_only.base,
+        &key,
+        "{ webhookDeliveries(first: 100) { sessionId state attempts } }",
+        json!({}),
+    )
+    .await;
+    let rows = log["webhookDeliveries"].as_array().expect("the delivery log");
+    assert_eq!(rows.len(), INVITES, "{rows:?}");
+    for row in rows {
+        assert_eq!((row["state"].as_str(), row["attempts"].as_i64()), (Some("delivered"), Some(1)), "{row}");
+    }
+}
+
+fn client() -> Client {
+    Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().expect("an HTTP client")
+}
+
+fn spawn(db: &Path, port: u16, env: &[(&str, &str)], stderr: Stdio) -> Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_screenhook"));
+    command
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database"])
+        .arg(db)
+        .env("SCREENHOOK_DELIVERY__ALLOW_LOOPBACK", "true")
+        .env("SCREENHOOK_METRICS__TOKEN", METRICS_TOKEN)
+        .env("SCREENHOOK_LOG__FORMAT", "json")
+        .env("SCREENHOOK_LOG__FILTER", "info")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.spawn().expect("start the screenhook binary")
+}
+
+/// A `screenhook serve` child, killed when dropped.
+struct Running {
+    child: Child,
+    base: String,
+}
+
+impl Running {
+    async fn wait_ready(&self, http: &Client) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if http.get(format!("{}/readyz", self.base)).send().await.is_ok_and(|r| r.status().is_success()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the server did not become ready");
+    }
+
+    /// SIGTERM, and the exit status (within 30 s).
+    fn terminate(&mut self) -> ExitStatus {
+        let sent = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("run kill");
+        assert!(sent.success(), "kill -TERM failed");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("the child's status") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the server did not stop within 30 s of SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn graphql(http: &Client, base: &str, key: &str, query: &str, variables: Value) -> Value {
+    let response = http
+        .post(format!("{base}/graphql"))
+        .bearer_auth(key)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .expect("a GraphQL request");
+    let body: Value = response.json().await.expect("a JSON answer");
+    assert!(body.get("errors").is_none(), "{body}");
+    body["data"].clone()
+}
+
+async fn create_test(http: &Client, base: &str, key: &str) -> String {
+    let created = graphql(
+        http,
+        base,
+        key,
+        "mutation($t: CreateCompanyTestInput!) { createCompanyTest(testFields: $t) { id } }",
+        json!({ "t": { "title": "Operations", "externalTitle": "Operations", "duration": 3_600_000.0 } }),
+    )
+    .await;
+    created["createCompanyTest"]["id"].as_str().expect("the test's id").to_owned()
+}
+
+/// Invites `n` candidates; their session ids and candidate links.
+async fn invite(http: &Client, base: &str, key: &str, test_id: &str, n: usize) -> Vec<(String, String)> {
+    let mut sessions = Vec::new();
+    for i in 0..n {
+        let created = graphql(
+            http,
+            base,
+            key,
+            "mutation($s: TestSessionInput!) { createCompanyTestSession(sessionFields: $s) { id invitationUrl } }",
+            json!({ "s": {
+                "testId": test_id,
+                "candidateFirstName": "Ops",
+                "candidateLastName": format!("Candidate {i}"),
+                "candidateEmail": format!("ops{i}@example.com"),
+            } }),
+        )
+        .await;
+        let session = &created["createCompanyTestSession"];
+        sessions.push((
+            session["id"].as_str().expect("an id").to_owned(),
+            session["invitationUrl"].as_str().expect("a link").to_owned(),
+        ));
+    }
+    sessions
+}
+
+async fn scrape(http: &Client, base: &str) -> String {
+    let response = http.get(format!("{base}/metrics")).bearer_auth(METRICS_TOKEN).send().await.expect("a scrape");
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"].to_str().expect("ASCII").starts_with("text/plain; version=0.0.4"),
+        "the Prometheus text format"
+    );
+    response.text().await.expect("the metrics text")
+}
+
+/// The value of one series (`name{labels}` exactly as rendered, labels in the order the
+/// metric was recorded with).
+fn value(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+}

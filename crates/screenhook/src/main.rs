@@ -67,13 +67,20 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: tools::LifecycleFormat,
     },
-    /// Create, list and revoke API keys in the database.
+    /// Create, list and revoke API keys in the configured database (SQLite or PostgreSQL).
     ///
     /// Example: screenhook keys create --company sandbox --permissions tests,sessions
+    /// Example: screenhook keys list --database-url postgres://screenhook:…@db.internal/screenhook
     Keys {
-        /// The SQLite database file.
-        #[arg(long, global = true, default_value = "screenhook.db", env = "SCREENHOOK_DATABASE__PATH")]
-        database: PathBuf,
+        /// A TOML file overriding the defaults (see `screenhook config --defaults`).
+        #[arg(long, global = true, env = "SCREENHOOK_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// SQLite database file (overrides database.path).
+        #[arg(long, global = true, value_name = "FILE")]
+        database: Option<PathBuf>,
+        /// PostgreSQL database URL (overrides database.url).
+        #[arg(long, global = true, value_name = "URL")]
+        database_url: Option<String>,
         #[command(subcommand)]
         command: tools::KeysCommand,
     },
@@ -237,7 +244,9 @@ fn main() -> ExitCode {
             tools::print_lifecycle(format);
             Ok(())
         }
-        Command::Keys { database, command } => tools::run_keys(&database, command),
+        Command::Keys { config, database, command, database_url } => {
+            tools::run_keys(&DatabaseArgs { source: ConfigSource { config }, database, database_url }, command)
+        }
         Command::Bench(BenchCommand::Transitions(args)) => bench::transitions(args),
         Command::Listen(args) => listen::run(args),
         Command::Verify(args) => verify::run(args),

@@ -96,7 +96,7 @@ pub async fn open_store(config: &Config, migrate: bool, serving: bool) -> anyhow
 }
 
 /// What the log says the database is, without a PostgreSQL URL's password.
-fn database_label(config: &Config) -> String {
+pub(crate) fn database_label(config: &Config) -> String {
     match config.postgres_url() {
         Some(url) => match url.split_once("://").and_then(|(_, rest)| rest.rsplit_once('@')) {
             Some((_, host)) => format!("postgres://…@{host}"),

@@ -1,16 +1,14 @@
 //! Small subcommands: the lifecycle diagram and API keys.
 
-use std::{path::Path, sync::Arc};
-
 use anyhow::{Context, bail};
 use screenhook_domain::{
     CompanyId, Permission,
     lifecycle::{EDGES, PATHS, to_mermaid, to_svg},
 };
 use screenhook_engine::{Clock, SystemClock, keys};
-use screenhook_store::Store;
-use screenhook_store_sqlite::SqliteStore;
 use serde_json::json;
+
+use crate::{DatabaseArgs, serve};
 
 /// How `screenhook lifecycle` prints the state machine.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -108,10 +106,11 @@ pub enum KeysCommand {
     },
 }
 
-pub fn run_keys(database: &Path, command: KeysCommand) -> anyhow::Result<()> {
+pub fn run_keys(database: &DatabaseArgs, command: KeysCommand) -> anyhow::Result<()> {
+    let config = database.config()?;
     tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
-        let store: Arc<dyn Store> =
-            Arc::new(SqliteStore::open(database).await.with_context(|| format!("opening {}", database.display()))?);
+        let store = serve::open_store(&config, false, false).await?;
+        let database = serve::database_label(&config);
         let company_of = |raw: &str| -> anyhow::Result<CompanyId> {
             let id = CompanyId::parse(raw).map_err(|err| anyhow::anyhow!("--company: {err}"))?;
             Ok(id)
@@ -120,7 +119,7 @@ pub fn run_keys(database: &Path, command: KeysCommand) -> anyhow::Result<()> {
             KeysCommand::Create { company, permissions, description } => {
                 let company = company_of(&company)?;
                 if store.company(&company).await?.is_none() {
-                    bail!("--company: no company {company} in {}", database.display());
+                    bail!("--company: no company {company} in {database}");
                 }
                 let permissions = permissions
                     .iter()

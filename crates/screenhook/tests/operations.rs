@@ -1,6 +1,7 @@
 //! Operating the real binary: Prometheus metrics at `/metrics`, one JSON log line per HTTP
-//! request (with the route pattern, never a candidate link's token), and a SIGTERM during
-//! deliveries that finishes the requests in flight and records them.
+//! request (with the route pattern, never a candidate link's token), a SIGTERM during
+//! deliveries that finishes the requests in flight and records them, and `screenhook keys` on
+//! SQLite and PostgreSQL beside a running server.
 
 mod support;
 
@@ -180,6 +181,85 @@ async fn sigterm_during_deliveries_finishes_the_requests_in_flight_and_records_t
     for row in rows {
         assert_eq!((row["state"].as_str(), row["attempts"].as_i64()), (Some("delivered"), Some(1)), "{row}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_are_created_listed_and_revoked_on_sqlite() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let db = dir.path().join("screenhook.db");
+    let db = db.to_str().expect("a UTF-8 path");
+    keys_round_trip(Path::new(db), &[], &["--database", db]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_are_created_listed_and_revoked_on_postgres() {
+    let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("skipped: set TEST_DATABASE_URL to run `screenhook keys` against PostgreSQL");
+        return;
+    };
+    let database = support::PgDatabase::create(&admin).await;
+    let unused = tempfile::tempdir().expect("a temporary directory");
+    let env = [("SCREENHOOK_DATABASE__URL", database.url.as_str())];
+    keys_round_trip(&unused.path().join("unused.db"), &env, &["--database-url", &database.url]).await;
+}
+
+/// `screenhook keys` beside a running server on the same database: a created key works at
+/// once, is listed without its secret, and stops working once revoked.
+async fn keys_round_trip(server_db: &Path, server_env: &[(&str, &str)], database: &[&str]) {
+    let http = client();
+    let port = free_port();
+    let mut child = spawn(server_db, port, server_env, Stdio::inherit());
+    // The first start creates the sandbox company.
+    printed_api_key(&mut child).await;
+    let server = Running { child, base: format!("http://127.0.0.1:{port}") };
+    server.wait_ready(&http).await;
+
+    let refused = keys(database, &["create", "--company", "nobody"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--company: no company nobody"), "{refused:?}");
+    let refused = keys(database, &["create", "--permissions", "tests,root"]);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("unknown permission \"root\""), "{refused:?}");
+
+    let created = keys(database, &["create", "--permissions", "tests", "--description", "ci runner"]);
+    assert!(created.status.success(), "{created:?}");
+    let token = String::from_utf8(created.stdout).expect("UTF-8").trim().to_owned();
+    let public_id = token.strip_prefix("sk_").and_then(|t| t.split_once('_')).expect("sk_<public id>_<secret>").0;
+    let tests = |token: String| {
+        let (http, base) = (http.clone(), server.base.clone());
+        async move {
+            let body = json!({ "query": "{ companyTests(first: 10) { totalCount } }" });
+            http.post(format!("{base}/graphql")).bearer_auth(token).json(&body).send().await.expect("a query").status()
+        }
+    };
+    assert_eq!(tests(token.clone()).await, 200, "the new key works on the running server");
+
+    let listed = keys(database, &["list"]);
+    let listed = String::from_utf8(listed.stdout).expect("UTF-8");
+    let line = listed.lines().find(|l| l.starts_with(public_id)).expect("the new key is listed");
+    assert_eq!(line, format!("{public_id}\tactive\ttests\tci runner"));
+    assert!(!listed.contains(&token), "a listing never shows a secret");
+
+    assert!(keys(database, &["revoke", public_id]).status.success());
+    assert!(!keys(database, &["revoke", public_id]).status.success(), "revoked once");
+    // Verified keys are cached for a second per process.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tests(token.clone()).await != 401 {
+        assert!(Instant::now() < deadline, "the revoked key still works");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let listed = String::from_utf8(keys(database, &["list"]).stdout).expect("UTF-8");
+    assert!(listed.contains(&format!("{public_id}\trevoked")), "{listed}");
+}
+
+fn keys(database: &[&str], args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_screenhook"))
+        .arg("keys")
+        .args(args)
+        .args(database)
+        .env_remove("SCREENHOOK_DATABASE__URL")
+        .env_remove("SCREENHOOK_DATABASE__PATH")
+        .output()
+        .expect("run screenhook keys")
 }
 
 fn client() -> Client {

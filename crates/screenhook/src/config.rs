@@ -296,9 +296,37 @@ impl Config {
         self.log.format == "json"
     }
 
+    /// The configuration as `screenhook config` shows it: passwords and tokens replaced by
+    /// [`REDACTED`] (a database URL keeps its user, host and database).
+    pub fn redacted(&self) -> Config {
+        let mut shown = self.clone();
+        shown.database.url = redact_url_password(&shown.database.url);
+        for secret in [&mut shown.smtp.password, &mut shown.metrics.token] {
+            if !secret.is_empty() {
+                *secret = REDACTED.to_owned();
+            }
+        }
+        shown
+    }
+
     /// The public URL without a trailing slash, ready to have paths appended.
     pub fn public_url(&self) -> String {
         self.server.public_url.trim_end_matches('/').to_owned()
+    }
+}
+
+/// What a redacted secret reads as.
+pub const REDACTED: &str = "[redacted]";
+
+/// `scheme://user:password@host/…` with the password replaced; anything else unchanged.
+fn redact_url_password(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            // Only URLs that cannot have a password refuse one, and this one has one.
+            let _ = url.set_password(Some(REDACTED));
+            url.to_string()
+        }
+        _ => raw.to_owned(),
     }
 }
 
@@ -418,6 +446,30 @@ mod tests {
                 .unwrap();
         assert_eq!(config.listen().port(), 9000);
         assert_eq!(config.database.path, PathBuf::from("from-env.db"));
+    }
+
+    #[test]
+    fn shown_configuration_hides_passwords_and_tokens() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("SCREENHOOK_DATABASE__URL", "postgres://screenhook:s3cret@db.internal:5432/prod?sslmode=require"),
+                ("SCREENHOOK_SMTP__PASSWORD", "smtp-pass"),
+                ("SCREENHOOK_METRICS__TOKEN", "scrape-me"),
+            ]),
+        )
+        .unwrap();
+        let shown = config.redacted();
+        assert_eq!(shown.database.url, "postgres://screenhook:%5Bredacted%5D@db.internal:5432/prod?sslmode=require");
+        assert_eq!((shown.smtp.password.as_str(), shown.metrics.token.as_str()), (REDACTED, REDACTED));
+        let printed = format!("{shown:#?}");
+        for secret in ["s3cret", "smtp-pass", "scrape-me"] {
+            assert!(!printed.contains(secret), "{secret} is shown");
+        }
+        // Nothing to hide: unchanged, and empty stays empty.
+        let plain = Config::load(None, env(&[("SCREENHOOK_DATABASE__URL", "postgres://db.internal/prod")])).unwrap();
+        assert_eq!(plain.redacted().database.url, "postgres://db.internal/prod");
+        assert_eq!(plain.redacted().smtp.password, "");
     }
 
     #[test]

@@ -238,7 +238,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Config { defaults: false, source } => {
-            load_config(&source, Vec::new()).map(|config| println!("{config:#?}"))
+            load_config(&source, Vec::new()).map(|config| println!("{:#?}", config.redacted()))
         }
         Command::Lifecycle { format } => {
             tools::print_lifecycle(format);

@@ -71,8 +71,8 @@ use screenhook_domain::{
 };
 use screenhook_store::{
     Applied, AtsIdType, AttemptRecord, AttemptRow, CertifyImported, CertifyRecord, ClaimedDelivery, DeliveryBucket,
-    DeliveryFilter, DeliveryRow, HealthPolicy, Notification, Page, QueueStats, SeriesBuilder, SessionFilter, Store,
-    StoreError, StoredEvent, Timer,
+    DeliveryFilter, DeliveryRow, HealthPolicy, Notification, Page, Purged, QueueStats, SeriesBuilder, SessionFilter,
+    Store, StoreError, StoredEvent, Timer,
 };
 use serde::de::DeserializeOwned;
 use sqlx::{
@@ -841,6 +841,40 @@ impl Store for PgStore {
                 .await
                 .map_err(db)?;
         QueueStats::from_rows(queue, webhooks)
+    }
+
+    async fn purge_history(&self, before: Timestamp, limit: u32) -> Result<Purged, StoreError> {
+        self.transaction(&(before, limit), |conn, (before, limit)| {
+            Box::pin(async move {
+                // Terminal rows only, rechecked under the row lock: a replay may have queued
+                // one again meanwhile.
+                let (deliveries, attempts): (i64, i64) = sqlx::query_as(
+                    "WITH gone AS (DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries \
+                       WHERE state IN ('delivered', 'failed', 'cancelled') AND finished_at < $1 \
+                       ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) \
+                     AND state IN ('delivered', 'failed', 'cancelled') RETURNING id), \
+                     attempts_gone AS (DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM gone) RETURNING 1) \
+                     SELECT (SELECT COUNT(*) FROM gone), (SELECT COUNT(*) FROM attempts_gone)",
+                )
+                .bind(before.as_millis())
+                .bind(i64::from(*limit))
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db)?;
+                let events = sqlx::query(
+                    "DELETE FROM events WHERE seq IN (SELECT e.seq FROM events e WHERE e.triggered_on < $1 \
+                     AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq) ORDER BY e.seq LIMIT $2)",
+                )
+                .bind(before.as_millis())
+                .bind(i64::from(*limit))
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?
+                .rows_affected();
+                Ok(Purged { deliveries: deliveries as u64, attempts: attempts as u64, events })
+            })
+        })
+        .await
     }
 
     async fn pending_notifications(&self, limit: u32) -> Result<Vec<Notification>, StoreError> {

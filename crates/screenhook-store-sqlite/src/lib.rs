@@ -45,7 +45,7 @@ use screenhook_domain::{
 };
 use screenhook_store::{
     Applied, AtsIdType, AttemptRecord, AttemptRow, CertifyImported, CertifyRecord, ClaimedDelivery, DeliveryBucket,
-    DeliveryFilter, DeliveryRow, HealthPolicy, Notification, Page, QueueStats, SeriesBuilder, SessionFilter,
+    DeliveryFilter, DeliveryRow, HealthPolicy, Notification, Page, Purged, QueueStats, SeriesBuilder, SessionFilter,
     StoreError, StoredEvent, Timer,
 };
 use serde::de::DeserializeOwned;
@@ -767,6 +767,34 @@ impl screenhook_store::Store for SqliteStore {
             })
             .await?;
         QueueStats::from_rows(queue, webhooks)
+    }
+
+    async fn purge_history(&self, before: Timestamp, limit: u32) -> Result<Purged, StoreError> {
+        self.write(move |conn| {
+            let before = before.as_millis();
+            let ids: Vec<i64> = conn
+                .prepare_cached(
+                    "SELECT id FROM deliveries WHERE state IN ('delivered', 'failed', 'cancelled') \
+                     AND finished_at < ?1 ORDER BY id LIMIT ?2",
+                )?
+                .query_map(rusqlite::params![before, limit], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut purged = Purged::default();
+            let mut attempts = conn.prepare_cached("DELETE FROM attempts WHERE delivery_id = ?1")?;
+            let mut delivery = conn.prepare_cached("DELETE FROM deliveries WHERE id = ?1")?;
+            for id in ids {
+                purged.attempts += attempts.execute([id])? as u64;
+                purged.deliveries += delivery.execute([id])? as u64;
+            }
+            purged.events = conn
+                .prepare_cached(
+                    "DELETE FROM events WHERE seq IN (SELECT e.seq FROM events e WHERE e.triggered_on < ?1 \
+                     AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq) ORDER BY e.seq LIMIT ?2)",
+                )?
+                .execute(rusqlite::params![before, limit])? as u64;
+            Ok(purged)
+        })
+        .await
     }
 
     async fn pending_notifications(&self, limit: u32) -> Result<Vec<Notification>, StoreError> {

@@ -15,8 +15,8 @@ use serde_json::json;
 
 use crate::{
     AtsIdType, AttemptRecord, AttemptResult, CertifyImported, CertifyRecord, ClaimedDelivery, DeliveryBucket,
-    DeliveryFilter, DeliveryState, HealthPolicy, MAX_SERIES_BUCKETS, Page, QueueBucket, QueueStats, SessionFilter,
-    Store, StoreError,
+    DeliveryFilter, DeliveryState, HealthPolicy, MAX_SERIES_BUCKETS, Page, Purged, QueueBucket, QueueStats,
+    SessionFilter, Store, StoreError,
 };
 
 /// Instantiates every conformance case as a `#[tokio::test]` against stores made by `$make`,
@@ -57,6 +57,7 @@ macro_rules! conformance_tests {
             replay_queues_the_same_event_again,
             deleting_a_webhook_cancels_its_queue,
             queue_stats_count_unfinished_deliveries_by_bucket,
+            retention_purges_finished_history_only,
             delivery_log_is_scoped_to_the_company,
             delivery_series_counts_deliveries_by_creation_and_state,
             delivery_series_latency_percentiles_are_nearest_rank_by_attempt_time,
@@ -1180,6 +1181,57 @@ pub async fn queue_stats_count_unfinished_deliveries_by_bucket(store: Arc<dyn St
         gauges(&store.queue_stats(retry_at).await.unwrap()),
         vec![(QueueBucket::Due, 1), (QueueBucket::Waiting, 1)]
     );
+}
+
+pub async fn retention_purges_finished_history_only(store: Arc<dyn Store>) {
+    store.insert_company(&company("acme")).await.unwrap();
+    store.insert_company(&company("quiet")).await.unwrap();
+    store.insert_webhook(&webhook("acme", "wh", &EventKind::ALL)).await.unwrap();
+    let acme = company_id("acme");
+    let (_, s1) = seed(&*store, "acme", "s1").await;
+    let (_, s2) = seed(&*store, "acme", "s2").await;
+    fire(&*store, &s1, EventKind::CompanyTestSessionStarted).await;
+    // A company without webhooks: its events have no deliveries at all.
+    let (_, quiet) = seed(&*store, "quiet", "q1").await;
+
+    // s1's first event is delivered, s2's fails for good; s1's second one stays queued.
+    let claimed = claim(&*store, T0).await;
+    let records = claimed
+        .iter()
+        .map(|c| match c.event.session_id.as_ref() == Some(&s1.id) {
+            true => record(c, T0, AttemptResult::Delivered),
+            false => record(c, T0, AttemptResult::GiveUp),
+        })
+        .collect();
+    store.record_attempts(records, &policy()).await.unwrap();
+    let all = DeliveryFilter { limit: 10, ..Default::default() };
+    assert_eq!(store.deliveries(&acme, &all).await.unwrap().len(), 3);
+
+    // Nothing finished before T0: nothing goes.
+    assert_eq!(store.purge_history(T0, 100).await.unwrap(), Purged::default());
+
+    let later = T0.plus(Millis::SECOND);
+    let first = store.purge_history(later, 1).await.unwrap();
+    assert_eq!((first.deliveries, first.attempts), (1, 1), "at most `limit` deliveries per call");
+    assert!(first.more_than(1));
+    let rest = store.purge_history(later, 100).await.unwrap();
+    assert_eq!((rest.deliveries, rest.attempts), (1, 1));
+    assert_eq!(first.events + rest.events, 3, "s1's and s2's created events and quiet's one");
+    assert!(!rest.more_than(100));
+    assert_eq!(store.purge_history(later, 100).await.unwrap(), Purged::default(), "nothing left to purge");
+
+    // The queued delivery and its event are untouched, and still delivered in order.
+    let left = store.deliveries(&acme, &all).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!((left[0].state, left[0].session_id.as_ref()), (DeliveryState::Ready, Some(&s1.id)));
+    let kinds: Vec<_> = store.events_of_session(&acme, &s1.id).await.unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, vec![EventKind::CompanyTestSessionStarted]);
+    assert!(store.events_of_session(&acme, &s2.id).await.unwrap().is_empty());
+    assert!(store.events_of_session(&company_id("quiet"), &quiet.id).await.unwrap().is_empty());
+    let next = claim(&*store, later).await;
+    assert_eq!(next.iter().map(|c| c.event.kind).collect::<Vec<_>>(), vec![EventKind::CompanyTestSessionStarted]);
+    // The sessions themselves are not history: they stay.
+    assert!(store.session(&acme, &s2.id).await.unwrap().is_some());
 }
 
 pub async fn delivery_log_is_scoped_to_the_company(store: Arc<dyn Store>) {

@@ -578,3 +578,18 @@ impl QueueStats {
 }
 
 const WEBHOOK_STATES: [WebhookState; 3] = [WebhookState::Active, WebhookState::Unhealthy, WebhookState::Disabled];
+
+/// What one [`crate::Store::purge_history`] call removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub deliveries: u64,
+    pub attempts: u64,
+    pub events: u64,
+}
+
+impl Purged {
+    /// Whether a batch of `limit` came back full, so more may be waiting.
+    pub fn more_than(&self, limit: u32) -> bool {
+        self.deliveries >= u64::from(limit) || self.events >= u64::from(limit)
+    }
+}

@@ -39,8 +39,8 @@ pub mod delivery;
 
 pub use delivery::{
     AttemptRecord, AttemptResult, AttemptRow, ClaimedDelivery, DeliveryBucket, DeliveryFilter, DeliveryRow,
-    DeliveryState, FailureOutcome, HealthPolicy, MAX_SERIES_BUCKETS, Notification, OwnerEmail, QueueBucket, QueueGauge,
-    QueueStats, SeriesBuilder,
+    DeliveryState, FailureOutcome, HealthPolicy, MAX_SERIES_BUCKETS, Notification, OwnerEmail, Purged, QueueBucket,
+    QueueGauge, QueueStats, SeriesBuilder,
 };
 
 /// Errors a store reports. Callers match on these; anything else is `Unavailable`.
@@ -396,6 +396,13 @@ pub trait Store: Send + Sync + 'static {
     /// Unfinished deliveries by [`QueueBucket`] at `now`, and webhooks by health, over every
     /// company: the operator's gauges. Reads only unfinished deliveries, through their index.
     async fn queue_stats(&self, now: Timestamp) -> Result<QueueStats, StoreError>;
+
+    /// Retention: removes up to `limit` finished deliveries (delivered, failed for good or
+    /// cancelled) that finished before `before`, with their attempts, then up to `limit`
+    /// events fired before `before` that no delivery needs any more. Unfinished deliveries and
+    /// their events are never touched. One short transaction per call, so writes never wait
+    /// long behind it; call again while [`Purged::more_than`] the limit.
+    async fn purge_history(&self, before: Timestamp, limit: u32) -> Result<Purged, StoreError>;
 
     async fn pending_notifications(&self, limit: u32) -> Result<Vec<Notification>, StoreError>;
     async fn mark_notification(&self, id: i64, at: Timestamp, outcome: &str) -> Result<(), StoreError>;

@@ -14,8 +14,10 @@
 
 pub mod manage;
 pub mod notify;
+pub mod retention;
 pub mod worker;
 
 pub use manage::{ApplyError, ManageError, NewSecret, PlanApplied, WebhookInput, WebhookManager, WebhookPatch};
 pub use notify::{Notifier, send_pending_notifications};
+pub use retention::Retention;
 pub use worker::{DeliveryConfig, Worker};

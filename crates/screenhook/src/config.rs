@@ -22,8 +22,17 @@ pub struct Config {
     pub retry: RetrySection,
     pub smtp: SmtpSection,
     pub inspector: InspectorSection,
+    pub retention: RetentionSection,
     pub metrics: MetricsSection,
     pub log: LogConfig,
+}
+
+/// How long history is kept (`[retention]`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RetentionSection {
+    /// 0: forever.
+    pub days: u32,
+    pub interval_secs: u64,
 }
 
 /// Prometheus metrics (`[metrics]`).

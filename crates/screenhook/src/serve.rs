@@ -11,7 +11,7 @@ use anyhow::Context;
 use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
 use screenhook_api::{ApiConfig, ApiState};
 use screenhook_console::Console;
-use screenhook_delivery::{DeliveryConfig, Notifier, WebhookManager, Worker};
+use screenhook_delivery::{DeliveryConfig, Notifier, Retention, WebhookManager, Worker};
 use screenhook_domain::Millis;
 use screenhook_engine::{Engine, EngineConfig, SystemClock, bootstrap};
 use screenhook_inspector::{Inspector, InspectorConfig};
@@ -164,6 +164,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             tokio::spawn(notifier.run(shutdown.clone())),
         ]
     });
+    // With several worker processes each one purges; the batches skip each other's rows.
+    let retention = (role.runs_workers() && config.retention.days > 0).then(|| {
+        let retention = Retention {
+            store: store.clone(),
+            clock: engine.clock.clone(),
+            keep: Millis::days(i64::from(config.retention.days)),
+            interval: Duration::from_secs(config.retention.interval_secs.max(1)),
+        };
+        tokio::spawn(retention.run(shutdown.clone()))
+    });
     let webhooks = WebhookManager::new(store.clone(), sender, engine.clock.clone());
     let api = ApiState::new(
         engine.clone(),
@@ -202,7 +212,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     server.await.context("HTTP server")?;
     shutdown.cancel();
-    for task in workers.into_iter().flatten() {
+    for task in workers.into_iter().flatten().chain(retention) {
         task.await.context("a background task panicked")?;
     }
     tracing::info!("screenhook stopped");

@@ -3,6 +3,7 @@
 mod emails;
 mod legacy;
 mod order;
+mod retention;
 mod retries;
 mod running;
 mod signing;

@@ -31,7 +31,7 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize)]
 pub struct RetentionSection {
     /// 0: forever.
-    pub days: u32,
+    pub days: f64,
     pub interval_secs: u64,
 }
 
@@ -231,6 +231,10 @@ impl Config {
             // Not echoed: a database URL usually carries a password.
             return Err(bad("database.url", "must be empty (SQLite) or a postgres:// URL".into()));
         }
+        let days = self.retention.days;
+        if !days.is_finite() || !(0.0..=36_500.0).contains(&days) {
+            return Err(bad("retention.days", format!("must be between 0 (keep forever) and 36500, found {days}")));
+        }
         if self.database.max_connections == 0 {
             return Err(bad("database.max_connections", "must be at least 1".into()));
         }
@@ -365,6 +369,11 @@ fn set(merged: &mut Table, defaults: &Table, key: &str, value: Value, origin: &s
     let Some(default) = default_of(defaults, key) else {
         return Err(ConfigError::UnknownKey { key: key.into(), origin: origin.into(), known: known_keys(defaults) });
     };
+    // A whole number is a fine value for a fractional key (`days = 30`).
+    let value = match (default, value) {
+        (Value::Float(_), Value::Integer(n)) => Value::Float(n as f64),
+        (_, value) => value,
+    };
     if default.type_str() != value.type_str() {
         return Err(ConfigError::BadValue {
             key: key.into(),
@@ -408,6 +417,7 @@ fn typed_from_env(defaults: &Table, key: &str, raw: &str, name: &str) -> Result<
     };
     match default {
         Value::Integer(_) => raw.trim().parse().map(Value::Integer).map_err(|_| bad("an integer")),
+        Value::Float(_) => raw.trim().parse().map(Value::Float).map_err(|_| bad("a number")),
         Value::Boolean(_) => raw.trim().parse().map(Value::Boolean).map_err(|_| bad("true or false")),
         // Lists are comma-separated, typed like the default's items (strings when it is empty).
         Value::Array(items) => {
@@ -479,6 +489,21 @@ mod tests {
         let plain = Config::load(None, env(&[("SCREENHOOK_DATABASE__URL", "postgres://db.internal/prod")])).unwrap();
         assert_eq!(plain.redacted().database.url, "postgres://db.internal/prod");
         assert_eq!(plain.redacted().smtp.password, "");
+    }
+
+    #[test]
+    fn retention_takes_whole_or_fractional_days_and_refuses_negative_ones() {
+        assert_eq!(Config::load(None, env(&[])).unwrap().retention.days, 30.0);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("screenhook.toml");
+        std::fs::write(&file, "[retention]\ndays = 7\n").unwrap();
+        assert_eq!(Config::load(Some(&file), env(&[])).unwrap().retention.days, 7.0);
+        let hours = Config::load(None, env(&[("SCREENHOOK_RETENTION__DAYS", "0.25")])).unwrap();
+        assert_eq!(hours.retention.days, 0.25);
+        let err = Config::load(None, env(&[("SCREENHOOK_RETENTION__DAYS", "-1")])).unwrap_err().to_string();
+        assert!(err.contains("retention.days") && err.contains("between 0 (keep forever) and 36500"), "{err}");
+        let err = Config::load(None, env(&[("SCREENHOOK_RETENTION__DAYS", "a week")])).unwrap_err().to_string();
+        assert!(err.contains("must be a number"), "{err}");
     }
 
     #[test]

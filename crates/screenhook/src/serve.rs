@@ -165,11 +165,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         ]
     });
     // With several worker processes each one purges; the batches skip each other's rows.
-    let retention = (role.runs_workers() && config.retention.days > 0).then(|| {
+    let retention = (role.runs_workers() && config.retention.days > 0.0).then(|| {
         let retention = Retention {
             store: store.clone(),
             clock: engine.clock.clone(),
-            keep: Millis::days(i64::from(config.retention.days)),
+            keep: Millis::from_millis((config.retention.days * 86_400_000.0) as i64),
             interval: Duration::from_secs(config.retention.interval_secs.max(1)),
         };
         tokio::spawn(retention.run(shutdown.clone()))

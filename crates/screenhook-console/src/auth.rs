@@ -124,6 +124,10 @@ async fn verify(console: &Console, value: &str) -> Result<Option<Signed>, Failur
         return Ok(None);
     }
     let Some(company) = console.engine.store.company(&key.company_id).await? else { return Ok(None) };
+    // A disabled company's sessions end with it.
+    if company.disabled_at.is_some() {
+        return Ok(None);
+    }
     Ok(Some(Signed { key, company, nonce: nonce.to_owned() }))
 }
 

@@ -46,6 +46,7 @@ async fn fixture_with(allow_loopback: bool) -> Fixture {
             sandbox: false,
             clock_offset: Millis::from_millis(0),
             created_at: T0,
+            disabled_at: None,
         })
         .await
         .unwrap();

@@ -22,6 +22,10 @@ pub struct Company {
     /// How far a sandbox company's clock runs ahead of real time.
     pub clock_offset: Millis,
     pub created_at: Timestamp,
+    /// Set by the operator: the company's API keys, console sessions and candidate links are
+    /// refused until it is enabled again (accepted work is still delivered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_at: Option<Timestamp>,
 }
 
 impl Company {

@@ -1,11 +1,12 @@
 //! What a fresh installation starts with: one sandbox company and an admin key for it.
 
-use screenhook_domain::{Company, CompanyId, Millis, Permission};
+use screenhook_domain::{Company, CompanyId};
 use screenhook_store::{Store, StoreError};
 
 use crate::{
     clock::Clock,
-    keys::{self, IssuedKey},
+    companies::{self, CompanyError},
+    keys::IssuedKey,
 };
 
 /// The id of the sandbox company created on first start.
@@ -18,15 +19,13 @@ pub async fn ensure_sandbox(store: &dyn Store, clock: &dyn Clock) -> Result<Opti
     if !store.companies().await?.is_empty() {
         return Ok(None);
     }
-    let now = clock.now();
-    let company = Company {
-        id: CompanyId::parse(SANDBOX_COMPANY).expect("a valid id"),
-        name: "Sandbox".to_owned(),
-        sandbox: true,
-        clock_offset: Millis::from_millis(0),
-        created_at: now,
-    };
-    store.insert_company(&company).await?;
-    let key = keys::issue(store, &company.id, "created on first start", Permission::ALL.to_vec(), now).await?;
-    Ok(Some((company, key)))
+    let id = CompanyId::parse(SANDBOX_COMPANY).expect("a valid id");
+    match companies::create(store, &id, "Sandbox", true, clock.now()).await {
+        Ok(created) => Ok(Some(created)),
+        Err(CompanyError::Exists(id)) => Err(StoreError::Duplicate { what: format!("company {id}") }),
+        Err(CompanyError::Store(err)) => Err(err),
+        Err(err @ (CompanyError::Invalid { .. } | CompanyError::Unknown(_))) => {
+            unreachable!("the sandbox's name and id are valid: {err}")
+        }
+    }
 }

@@ -101,19 +101,21 @@ pub struct SessionOutcome {
 impl Engine {
     /// The company's current time (sandbox companies may run ahead).
     pub async fn company_now(&self, company: &CompanyId) -> Result<Timestamp, EngineError> {
-        let company = match self.cache.company(company) {
-            Some(cached) => cached,
-            None => {
-                let stored = self
-                    .store
-                    .company(company)
-                    .await?
-                    .ok_or_else(|| EngineError::NotFound { what: "company", id: company.to_string() })?;
-                self.cache.put_company(stored.clone());
-                stored
-            }
-        };
-        Ok(company.now(self.clock.now()))
+        Ok(self.company(company).await?.now(self.clock.now()))
+    }
+
+    /// The company, from this process's one-second cache when it can.
+    pub async fn company(&self, company: &CompanyId) -> Result<Company, EngineError> {
+        if let Some(cached) = self.cache.company(company) {
+            return Ok(cached);
+        }
+        let stored = self
+            .store
+            .company(company)
+            .await?
+            .ok_or_else(|| EngineError::NotFound { what: "company", id: company.to_string() })?;
+        self.cache.put_company(stored.clone());
+        Ok(stored)
     }
 
     /// Saves a changed company (a sandbox clock advance) and forgets this process's copy.

@@ -19,6 +19,7 @@ mod cache;
 pub mod certify_import;
 pub mod clock;
 pub mod commands;
+pub mod companies;
 pub mod keys;
 pub mod scheduler;
 
@@ -87,11 +88,20 @@ impl Engine {
         if let Some(key) = self.cache.key(&hash) {
             return Ok(Some(key));
         }
-        let key = keys::authenticate(&*self.store, token).await?;
-        if let Some(key) = &key {
-            self.cache.put_key(hash, key.clone());
+        let Some(key) = keys::authenticate(&*self.store, token).await? else {
+            return Ok(None);
+        };
+        // A disabled company's keys are refused like unknown ones (within the caches' second).
+        let active = match self.company(&key.company_id).await {
+            Ok(company) => company.disabled_at.is_none(),
+            Err(EngineError::Store(err) | EngineError::Contended(err)) => return Err(err),
+            Err(_) => false,
+        };
+        if !active {
+            return Ok(None);
         }
-        Ok(key)
+        self.cache.put_key(hash, key.clone());
+        Ok(Some(key))
     }
 
     /// Revokes a key of `company` and stops this process trusting it at once.

@@ -113,6 +113,7 @@ fn company(name: &str) -> Company {
         sandbox: false,
         clock_offset: Millis::from_millis(0),
         created_at: T0,
+        disabled_at: None,
     }
 }
 

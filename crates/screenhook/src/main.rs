@@ -72,17 +72,20 @@ enum Command {
     /// Example: screenhook keys create --company sandbox --permissions tests,sessions
     /// Example: screenhook keys list --database-url postgres://screenhook:…@db.internal/screenhook
     Keys {
-        /// A TOML file overriding the defaults (see `screenhook config --defaults`).
-        #[arg(long, global = true, env = "SCREENHOOK_CONFIG", value_name = "FILE")]
-        config: Option<PathBuf>,
-        /// SQLite database file (overrides database.path).
-        #[arg(long, global = true, value_name = "FILE")]
-        database: Option<PathBuf>,
-        /// PostgreSQL database URL (overrides database.url).
-        #[arg(long, global = true, value_name = "URL")]
-        database_url: Option<String>,
+        #[command(flatten)]
+        database: SubcommandDatabaseArgs,
         #[command(subcommand)]
         command: tools::KeysCommand,
+    },
+    /// Create, list, rename, disable and enable companies (tenants), on SQLite or PostgreSQL.
+    ///
+    /// Example: screenhook companies create acme --name "Acme Corp"
+    /// Example: screenhook companies disable acme
+    Companies {
+        #[command(flatten)]
+        database: SubcommandDatabaseArgs,
+        #[command(subcommand)]
+        command: tools::CompaniesCommand,
     },
     /// Measure throughput on this machine (see docs/PERFORMANCE.md).
     ///
@@ -187,6 +190,30 @@ struct DatabaseArgs {
     database_url: Option<String>,
 }
 
+/// [`DatabaseArgs`] for a command with subcommands, accepted before or after the subcommand.
+#[derive(Debug, clap::Args)]
+struct SubcommandDatabaseArgs {
+    /// A TOML file overriding the defaults (see `screenhook config --defaults`).
+    #[arg(long, global = true, env = "SCREENHOOK_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// SQLite database file (overrides database.path).
+    #[arg(long, global = true, value_name = "FILE")]
+    database: Option<PathBuf>,
+    /// PostgreSQL database URL (overrides database.url).
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+impl From<SubcommandDatabaseArgs> for DatabaseArgs {
+    fn from(args: SubcommandDatabaseArgs) -> DatabaseArgs {
+        DatabaseArgs {
+            source: ConfigSource { config: args.config },
+            database: args.database,
+            database_url: args.database_url,
+        }
+    }
+}
+
 impl DatabaseArgs {
     fn config(&self) -> anyhow::Result<config::Config> {
         let mut overrides = Vec::new();
@@ -244,9 +271,8 @@ fn main() -> ExitCode {
             tools::print_lifecycle(format);
             Ok(())
         }
-        Command::Keys { config, database, command, database_url } => {
-            tools::run_keys(&DatabaseArgs { source: ConfigSource { config }, database, database_url }, command)
-        }
+        Command::Keys { database, command } => tools::run_keys(&database.into(), command),
+        Command::Companies { database, command } => tools::run_companies(&database.into(), command),
         Command::Bench(BenchCommand::Transitions(args)) => bench::transitions(args),
         Command::Listen(args) => listen::run(args),
         Command::Verify(args) => verify::run(args),

@@ -1,11 +1,15 @@
-//! Small subcommands: the lifecycle diagram and API keys.
+//! Small subcommands: the lifecycle diagram, API keys and companies.
 
 use anyhow::{Context, bail};
 use screenhook_domain::{
     CompanyId, Permission,
     lifecycle::{EDGES, PATHS, to_mermaid, to_svg},
 };
-use screenhook_engine::{Clock, SystemClock, keys};
+use screenhook_engine::{
+    Clock, SystemClock,
+    companies::{self, CompanyChange},
+    keys,
+};
 use serde_json::json;
 
 use crate::{DatabaseArgs, serve};
@@ -147,6 +151,72 @@ pub fn run_keys(database: &DatabaseArgs, command: KeysCommand) -> anyhow::Result
                 println!("revoked {public_id}");
             }
         }
+        Ok(())
+    })
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum CompaniesCommand {
+    /// Create a company and its first key (every permission), printed once.
+    ///
+    /// Example: screenhook companies create acme --name "Acme Corp"
+    Create {
+        /// The company's id: letters, digits, `-` and `_`.
+        id: String,
+        /// What people call it (1 to 200 characters).
+        #[arg(long)]
+        name: String,
+        /// A sandbox company: its clock may be advanced by the simulator. Chosen at creation.
+        #[arg(long)]
+        sandbox: bool,
+    },
+    /// List every company: id, state, kind, name.
+    List,
+    /// Rename a company.
+    Rename {
+        id: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Refuse the company's API keys, console sessions and candidate links (accepted work is
+    /// still delivered) until it is enabled again.
+    Disable { id: String },
+    /// Let a disabled company in again.
+    Enable { id: String },
+}
+
+pub fn run_companies(database: &DatabaseArgs, command: CompaniesCommand) -> anyhow::Result<()> {
+    let config = database.config()?;
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+        let store = serve::open_store(&config, false, false).await?;
+        let id_of = |raw: &str| CompanyId::parse(raw).map_err(|err| anyhow::anyhow!("company id: {err}"));
+        let now = SystemClock.now();
+        let (id, change) = match command {
+            CompaniesCommand::Create { id, name, sandbox } => {
+                let (company, key) = companies::create(&*store, &id_of(&id)?, &name, sandbox, now).await?;
+                let kind = if company.sandbox { "sandbox" } else { "production" };
+                eprintln!(
+                    "Created the {kind} company {} ({}). Its first admin key, shown only this once:",
+                    company.id, company.name
+                );
+                println!("{}", key.token);
+                return Ok(());
+            }
+            CompaniesCommand::List => {
+                for company in store.companies().await? {
+                    let state = if company.disabled_at.is_some() { "disabled" } else { "active" };
+                    let kind = if company.sandbox { "sandbox" } else { "production" };
+                    println!("{}\t{state}\t{kind}\t{}", company.id, company.name);
+                }
+                return Ok(());
+            }
+            CompaniesCommand::Rename { id, name } => (id, CompanyChange::Rename(name)),
+            CompaniesCommand::Disable { id } => (id, CompanyChange::Disable),
+            CompaniesCommand::Enable { id } => (id, CompanyChange::Enable),
+        };
+        let company = companies::change(&*store, &id_of(&id)?, change, now).await?;
+        let state = if company.disabled_at.is_some() { "disabled" } else { "active" };
+        println!("{}\t{state}\t{}", company.id, company.name);
         Ok(())
     })
 }

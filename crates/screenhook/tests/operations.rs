@@ -1,7 +1,7 @@
 //! Operating the real binary: Prometheus metrics at `/metrics`, one JSON log line per HTTP
 //! request (with the route pattern, never a candidate link's token), a SIGTERM during
-//! deliveries that finishes the requests in flight and records them, and `screenhook keys` on
-//! SQLite and PostgreSQL beside a running server.
+//! deliveries that finishes the requests in flight and records them, and `screenhook keys` and
+//! `screenhook companies` on SQLite and PostgreSQL beside a running server.
 
 mod support;
 
@@ -27,7 +27,8 @@ async fn metrics_count_what_the_server_did_and_every_request_is_logged() {
     let receiver = TestReceiver::start().await;
     let port = free_port();
     let log = std::fs::File::create(&log_path).expect("a log file");
-    let mut child = spawn(&dir.path().join("screenhook.db"), port, &[], Stdio::from(log));
+    let mut child =
+        spawn(&dir.path().join("screenhook.db"), port, &[("SCREENHOOK_LOG__FILTER", "info")], Stdio::from(log));
     let key = printed_api_key(&mut child).await;
     let server = Running { child, base: format!("http://127.0.0.1:{port}") };
     let http = client();
@@ -251,15 +252,112 @@ async fn keys_round_trip(server_db: &Path, server_env: &[(&str, &str)], database
     assert!(listed.contains(&format!("{public_id}\trevoked")), "{listed}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn companies_are_created_renamed_disabled_and_enabled_on_sqlite() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let db = dir.path().join("screenhook.db");
+    let db = db.to_str().expect("a UTF-8 path");
+    companies_round_trip(Path::new(db), &[], &["--database", db]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn companies_are_created_renamed_disabled_and_enabled_on_postgres() {
+    let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("skipped: set TEST_DATABASE_URL to run `screenhook companies` against PostgreSQL");
+        return;
+    };
+    let database = support::PgDatabase::create(&admin).await;
+    let unused = tempfile::tempdir().expect("a temporary directory");
+    let env = [("SCREENHOOK_DATABASE__URL", database.url.as_str())];
+    companies_round_trip(&unused.path().join("unused.db"), &env, &["--database-url", &database.url]).await;
+}
+
+/// `screenhook companies` beside a running server: a new company's first key works at once; a
+/// disabled company's key and candidate links are refused, and work again once it is enabled.
+async fn companies_round_trip(server_db: &Path, server_env: &[(&str, &str)], database: &[&str]) {
+    let http = client();
+    let port = free_port();
+    let mut child = spawn(server_db, port, server_env, Stdio::inherit());
+    let sandbox_key = printed_api_key(&mut child).await;
+    let server = Running { child, base: format!("http://127.0.0.1:{port}") };
+    server.wait_ready(&http).await;
+    let stderr = |out: &std::process::Output| String::from_utf8_lossy(&out.stderr).into_owned();
+
+    let created = companies(database, &["create", "acme", "--name", "  Acme Corp "]);
+    assert!(created.status.success(), "{created:?}");
+    assert!(stderr(&created).contains("Created the production company acme (Acme Corp)"), "{created:?}");
+    let key = String::from_utf8(created.stdout).expect("UTF-8").trim().to_owned();
+    let again = companies(database, &["create", "acme", "--name", "Other"]);
+    assert!(!again.status.success() && stderr(&again).contains("a company acme already exists"), "{again:?}");
+    let bad = companies(database, &["create", "no spaces", "--name", "Bad"]);
+    assert!(!bad.status.success() && stderr(&bad).contains("company id:"), "{bad:?}");
+    let nameless = companies(database, &["create", "nameless", "--name", " "]);
+    assert!(stderr(&nameless).contains("name: must be 1 to 200 characters, found 0"), "{nameless:?}");
+    let unknown = companies(database, &["disable", "nobody"]);
+    assert!(!unknown.status.success() && stderr(&unknown).contains("no company nobody"), "{unknown:?}");
+
+    // The first key has every permission: it sets up and invites.
+    let test_id = create_test(&http, &server.base, &key).await;
+    let sessions = invite(&http, &server.base, &key, &test_id, 1).await;
+    let token = sessions[0].1.rsplit_once("/c/").expect("a candidate link").1.to_owned();
+    let link = format!("{}/c/{token}", server.base);
+
+    let listed = String::from_utf8(companies(database, &["list"]).stdout).expect("UTF-8");
+    assert!(listed.lines().any(|l| l == "acme\tactive\tproduction\tAcme Corp"), "{listed}");
+    assert!(listed.lines().any(|l| l == "sandbox\tactive\tsandbox\tSandbox"), "{listed}");
+    assert!(companies(database, &["rename", "acme", "--name", "Acme Inc"]).status.success());
+    let listed = String::from_utf8(companies(database, &["list"]).stdout).expect("UTF-8");
+    assert!(listed.lines().any(|l| l == "acme\tactive\tproduction\tAcme Inc"), "{listed}");
+
+    let status = |token: String| {
+        let (http, base) = (http.clone(), server.base.clone());
+        async move {
+            let body = json!({ "query": "{ companyTests(first: 10) { totalCount } }" });
+            http.post(format!("{base}/graphql")).bearer_auth(token).json(&body).send().await.expect("a query").status()
+        }
+    };
+    let page = |link: String| {
+        let http = http.clone();
+        async move { http.get(link).send().await.expect("the candidate page").status() }
+    };
+    assert!(companies(database, &["disable", "acme"]).status.success());
+    // Each process caches companies and keys for a second.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while status(key.clone()).await != 401 || page(link.clone()).await != 404 {
+        assert!(Instant::now() < deadline, "the disabled company still gets in");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let refused = http.get(&link).send().await.expect("the candidate page").text().await.expect("a body");
+    assert!(refused.contains("This invitation is no longer available."), "{refused}");
+    assert_eq!(status(sandbox_key).await, 200, "other companies are not affected");
+    let listed = String::from_utf8(companies(database, &["list"]).stdout).expect("UTF-8");
+    assert!(listed.lines().any(|l| l == "acme\tdisabled\tproduction\tAcme Inc"), "{listed}");
+
+    assert!(companies(database, &["enable", "acme"]).status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while status(key.clone()).await != 200 || page(link.clone()).await != 200 {
+        assert!(Instant::now() < deadline, "the enabled company is still refused");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn companies(database: &[&str], args: &[&str]) -> std::process::Output {
+    tool("companies", database, args)
+}
+
 fn keys(database: &[&str], args: &[&str]) -> std::process::Output {
+    tool("keys", database, args)
+}
+
+fn tool(command: &str, database: &[&str], args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_screenhook"))
-        .arg("keys")
+        .arg(command)
         .args(args)
         .args(database)
         .env_remove("SCREENHOOK_DATABASE__URL")
         .env_remove("SCREENHOOK_DATABASE__PATH")
         .output()
-        .expect("run screenhook keys")
+        .expect("run a screenhook tool")
 }
 
 fn client() -> Client {
@@ -274,7 +372,7 @@ fn spawn(db: &Path, port: u16, env: &[(&str, &str)], stderr: Stdio) -> Child {
         .env("SCREENHOOK_DELIVERY__ALLOW_LOOPBACK", "true")
         .env("SCREENHOOK_METRICS__TOKEN", METRICS_TOKEN)
         .env("SCREENHOOK_LOG__FORMAT", "json")
-        .env("SCREENHOOK_LOG__FILTER", "info")
+        .env("SCREENHOOK_LOG__FILTER", "warn")
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -111,6 +111,7 @@ async fn other_company_key(app: &App) -> String {
         sandbox: false,
         clock_offset: Millis::from_millis(0),
         created_at: Timestamp::from_millis(START),
+        disabled_at: None,
     };
     app.store.insert_company(&company).await.expect("insert B");
     let issued = keys::issue(&*app.store, &id, "B admin", Permission::ALL.to_vec(), Timestamp::from_millis(START))

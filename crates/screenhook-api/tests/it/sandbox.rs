@@ -68,6 +68,7 @@ async fn companies_that_are_not_sandboxes_are_refused() {
         sandbox: false,
         clock_offset: Millis::from_millis(0),
         created_at: START_TS,
+        disabled_at: None,
     };
     app.store.insert_company(&company).await.unwrap();
     let issued = keys::issue(&*app.store, &id, "admin", Permission::ALL.to_vec(), START_TS).await.unwrap();

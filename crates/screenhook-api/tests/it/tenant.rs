@@ -40,6 +40,7 @@ async fn company_b(app: &App) -> CompanyB {
         sandbox: false,
         clock_offset: Millis::from_millis(0),
         created_at: Timestamp::from_millis(crate::START),
+        disabled_at: None,
     };
     app.store.insert_company(&company).await.expect("insert B");
     let issued =

@@ -153,6 +153,7 @@ async fn the_simulator_needs_a_signed_in_sandbox_admin_and_its_token() {
         sandbox: false,
         clock_offset: Millis::from_millis(0),
         created_at: app.clock.now(),
+        disabled_at: None,
     };
     app.store.insert_company(&company).await.unwrap();
     let key = keys::issue(&*app.store, &company.id, "acme admin", vec![Permission::Admin], app.clock.now())

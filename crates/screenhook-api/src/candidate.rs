@@ -5,6 +5,11 @@
 //! - `POST /c/{token}/open | decline | share | start | submit`: JSON in, the session's status
 //!   JSON out; errors as `{"error": {code, message, field?, allowed?}}` with a 4xx status.
 //!
+//! `submit` with no body ends the attempt: the session is `finalizing` until the assessment
+//! engine records the result (`recordCompanyTestSessionResult`). Only a sandbox company's
+//! candidate may submit a score (`{"score": n, …}`), which finishes the session at once, so an
+//! integration can be tried without a grader; anywhere else a score is refused.
+//!
 //! Unknown, malformed and deleted-invitation tokens all answer the same 404.
 
 use axum::{
@@ -119,11 +124,19 @@ async fn run(state: &ApiState, token: &str, action: &str, body: Body) -> Result<
             SessionAction::ShareResult { source }
         }
         "submit" => {
-            let body: SubmitBody = serde_json::from_value(parse("body", json(&bytes)?)?).map_err(|err| {
+            let body = parse("body", json(&bytes)?)?;
+            if body.as_object().is_some_and(|fields| fields.is_empty()) {
+                return Ok(state
+                    .engine
+                    .session_command(&session.company_id, &session.id, SessionAction::EndAttempt)
+                    .await?
+                    .session);
+            }
+            let body: SubmitBody = serde_json::from_value(body).map_err(|err| {
                 ApiError::invalid(
                     "body",
                     err,
-                    "{\"score\": n, \"maxScore\"?: n, \"areaPoints\"?: [n], \"integritySuggested\"?: bool}",
+                    "nothing (end the attempt), or in a sandbox {\"score\": n, \"maxScore\"?: n, \"areaPoints\"?: [n], \"integritySuggested\"?: bool}",
                 )
             })?;
             SessionAction::Submit {
@@ -139,9 +152,14 @@ async fn run(state: &ApiState, token: &str, action: &str, body: Body) -> Result<
     Ok(outcome.session)
 }
 
-/// The form ending the attempt. A Certified Evaluation's maximum is its framework's; a custom
-/// Pre-Screen's is the candidate's to give here (the engine requires one).
-fn submit_form(session: &CompanyTestSession) -> String {
+/// What ends the attempt. Outside a sandbox, one button: the grader scores the answers. In a
+/// sandbox, also a form choosing the score, to try an integration without a grader. A
+/// Certified Evaluation's maximum is its framework's; a custom Pre-Screen's is given here.
+fn submit_form(session: &CompanyTestSession, sandbox: bool) -> String {
+    let end = r#"<button data-action="submit">Submit my answers</button>"#;
+    if !sandbox {
+        return format!(r#"<div class="row">{end}</div>"#);
+    }
     let max = match session.framework_id.as_ref().and_then(screenhook_domain::framework) {
         Some(framework) => format!(
             r#"<p class="muted small">Out of {max} points ({title}).</p>"#,
@@ -152,8 +170,10 @@ fn submit_form(session: &CompanyTestSession) -> String {
             .to_owned(),
     };
     format!(
-        r#"<form id="submit" class="stack"><label><span>Score</span><input name="score" type="number" min="0" required></label>
-{max}<button type="submit">Submit</button></form>"#
+        r#"<p class="notice info">Sandbox: choose the score this attempt gets, or submit without one and record it as the grader would (<code>recordCompanyTestSessionResult</code>).</p>
+<form id="submit" class="stack"><label><span>Score</span><input name="score" type="number" min="0" required></label>
+{max}<button type="submit">Submit with this score</button></form>
+<div class="row">{end}</div>"#
     )
 }
 
@@ -162,6 +182,13 @@ pub async fn page(State(state): State<ApiState>, Path(token): Path<String>) -> R
     let session = match session_of(&state, &token).await {
         Ok(s) => s,
         Err(err) => return screenhook_web::error_page(err.code.status(), "Invitation not found", &err.message),
+    };
+    let sandbox = match state.engine.company(&session.company_id).await {
+        Ok(company) => company.sandbox,
+        Err(err) => {
+            let err = ApiError::from(err);
+            return screenhook_web::error_page(err.code.status(), "Invitation not found", &err.message);
+        }
     };
     let title = escape(&session.test_title);
     let name = escape(&session.candidate.full_name());
@@ -177,7 +204,10 @@ pub async fn page(State(state): State<ApiState>, Path(token): Path<String>) -> R
                 r#"<div class="row"><button data-action="start">Start</button> {share} <button class="danger" data-action="decline">Decline</button></div>"#
             )
         }
-        SessionStatus::Active => submit_form(&session),
+        SessionStatus::Active => submit_form(&session, sandbox),
+        SessionStatus::Finalizing => {
+            "<p>Your answers are submitted. Your result is being finalized; there is nothing left to do.</p>".to_owned()
+        }
         _ => "<p>There is nothing left to do on this invitation.</p>".to_owned(),
     };
     // The script opens the invitation once when first shown (the `open` action is idempotent

@@ -40,6 +40,7 @@ fn describe(p: Permission) -> &'static str {
         Permission::Webhooks => "manage webhooks, read the delivery log, replay",
         Permission::Admin => "manage API keys; implies every permission above",
         Permission::Proctor => "verify or reject proctored results (the proctoring team)",
+        Permission::Grader => "record the results of ended attempts (the assessment engine)",
     }
 }
 

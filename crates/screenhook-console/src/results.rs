@@ -91,9 +91,10 @@ pub struct ResultsQuery {
     page: Option<u32>,
 }
 
-const STATUSES: [SessionStatus; 7] = [
+const STATUSES: [SessionStatus; 8] = [
     SessionStatus::Pending,
     SessionStatus::Active,
+    SessionStatus::Finalizing,
     SessionStatus::Over,
     SessionStatus::Expired,
     SessionStatus::Declined,

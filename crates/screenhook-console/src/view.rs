@@ -110,7 +110,7 @@ pub fn duration(d: Millis) -> String {
 pub fn status_class(status: SessionStatus) -> &'static str {
     match status {
         SessionStatus::Pending => "info",
-        SessionStatus::Active => "warn",
+        SessionStatus::Active | SessionStatus::Finalizing => "warn",
         SessionStatus::Over => "ok",
         SessionStatus::Expired | SessionStatus::Declined => "bad",
         SessionStatus::Deleted | SessionStatus::Archived => "",

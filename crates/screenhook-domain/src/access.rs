@@ -24,16 +24,19 @@ pub enum Permission {
     Admin,
     /// Act as the proctoring team: verify or reject proctored results.
     Proctor,
+    /// Act as the assessment engine: record the results of ended attempts.
+    Grader,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 7] = [
         Permission::Tests,
         Permission::Sessions,
         Permission::Results,
         Permission::Webhooks,
         Permission::Admin,
         Permission::Proctor,
+        Permission::Grader,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +47,7 @@ impl Permission {
             Permission::Webhooks => "webhooks",
             Permission::Admin => "admin",
             Permission::Proctor => "proctor",
+            Permission::Grader => "grader",
         }
     }
 
@@ -68,10 +72,12 @@ pub struct ApiKey {
 
 impl ApiKey {
     /// Whether the key grants `permission`. Admin implies every customer permission but not
-    /// the proctor role, which belongs to the operator running the proctoring team.
+    /// the proctor and grader roles, which belong to the proctoring team and the assessment
+    /// engine: a company's own integration cannot verify or score its candidates.
     pub fn allows(&self, permission: Permission) -> bool {
         self.revoked_at.is_none()
             && (self.permissions.contains(&permission)
-                || (permission != Permission::Proctor && self.permissions.contains(&Permission::Admin)))
+                || (!matches!(permission, Permission::Proctor | Permission::Grader)
+                    && self.permissions.contains(&Permission::Admin)))
     }
 }

@@ -32,6 +32,8 @@ pub enum State {
     Absent,
     Pending,
     Active,
+    /// The attempt ended; the grader has not recorded the result yet.
+    Finalizing,
     /// Over, proctored, awaiting the proctor.
     AwaitingVerification,
     /// Over, proctored, verified (or answered with a shared result).
@@ -51,10 +53,11 @@ pub enum State {
 }
 
 impl State {
-    pub const ALL: [State; 13] = [
+    pub const ALL: [State; 14] = [
         State::Absent,
         State::Pending,
         State::Active,
+        State::Finalizing,
         State::AwaitingVerification,
         State::Verified,
         State::Rejected,
@@ -73,6 +76,7 @@ impl State {
         match s.status {
             SessionStatus::Pending => State::Pending,
             SessionStatus::Active => State::Active,
+            SessionStatus::Finalizing => State::Finalizing,
             SessionStatus::Expired => State::Expired,
             SessionStatus::Declined => State::Declined,
             SessionStatus::Deleted => State::Deleted,
@@ -94,6 +98,7 @@ impl State {
             State::Absent => "absent",
             State::Pending => "pending",
             State::Active => "active",
+            State::Finalizing => "finalizing",
             State::AwaitingVerification => "over:verificationPending",
             State::Verified => "over:verified",
             State::Rejected => "over:notVerified",
@@ -112,6 +117,7 @@ impl State {
             State::Absent => "[*]",
             State::Pending => "Pending",
             State::Active => "Active",
+            State::Finalizing => "Finalizing",
             State::AwaitingVerification => "AwaitingVerification",
             State::Verified => "Verified",
             State::Rejected => "Rejected",
@@ -133,6 +139,8 @@ pub enum Actor {
     Customer,
     /// The candidate, through the invitation link (its token).
     Candidate,
+    /// The assessment engine, which scores an ended attempt (a `grader` key).
+    Grader,
     /// The proctoring verification team (an operator role).
     Proctor,
     /// Timers: expiry and time limit.
@@ -146,6 +154,7 @@ impl Actor {
         match self {
             Actor::Customer => "customer",
             Actor::Candidate => "candidate",
+            Actor::Grader => "grader",
             Actor::Proctor => "proctor",
             Actor::Clock => "clock",
             Actor::Integrity => "integrity",
@@ -169,6 +178,8 @@ pub enum CommandName {
     ShareResult,
     Start,
     Submit,
+    EndAttempt,
+    RecordResult,
     Verify,
     NotVerify,
     Expire,
@@ -177,7 +188,7 @@ pub enum CommandName {
 }
 
 impl CommandName {
-    pub const ALL: [CommandName; 18] = [
+    pub const ALL: [CommandName; 20] = [
         CommandName::Invite,
         CommandName::Delete,
         CommandName::ExtendExpiration,
@@ -191,6 +202,8 @@ impl CommandName {
         CommandName::ShareResult,
         CommandName::Start,
         CommandName::Submit,
+        CommandName::EndAttempt,
+        CommandName::RecordResult,
         CommandName::Verify,
         CommandName::NotVerify,
         CommandName::Expire,
@@ -213,6 +226,8 @@ impl CommandName {
             CommandName::ShareResult => "shareResult",
             CommandName::Start => "start",
             CommandName::Submit => "submit",
+            CommandName::EndAttempt => "endAttempt",
+            CommandName::RecordResult => "recordResult",
             CommandName::Verify => "verify",
             CommandName::NotVerify => "notVerify",
             CommandName::Expire => "expire",
@@ -235,7 +250,9 @@ impl CommandName {
             | CommandName::Decline
             | CommandName::ShareResult
             | CommandName::Start
-            | CommandName::Submit => Actor::Candidate,
+            | CommandName::Submit
+            | CommandName::EndAttempt => Actor::Candidate,
+            CommandName::RecordResult => Actor::Grader,
             CommandName::Verify | CommandName::NotVerify => Actor::Proctor,
             CommandName::Expire | CommandName::TimeLimitReached => Actor::Clock,
             CommandName::IntegrityReviewDue => Actor::Integrity,
@@ -294,6 +311,7 @@ pub const EDGES: &[Edge] = &[
     e(S::Absent, C::Invite, S::Pending, &[K::CompanyTestSessionCreated]),
     e(S::Pending, C::Delete, S::Deleted, &[]),
     e(S::Active, C::Delete, S::Deleted, &[]),
+    e(S::Finalizing, C::Delete, S::Deleted, &[]),
     e(S::AwaitingVerification, C::Delete, S::Deleted, &[]),
     e(S::Verified, C::Delete, S::Deleted, &[]),
     e(S::Rejected, C::Delete, S::Deleted, &[]),
@@ -324,6 +342,10 @@ pub const EDGES: &[Edge] = &[
     e(S::Pending, C::Start, S::Active, &[K::CompanyTestSessionStarted]),
     e(S::Active, C::Submit, S::AwaitingVerification, &[K::PreScreenResultVerificationPending]),
     e(S::Active, C::Submit, S::IntegrityPending, &[K::CompanyTestSessionFinished]),
+    e(S::Active, C::EndAttempt, S::Finalizing, &[]),
+    // grader
+    e(S::Finalizing, C::RecordResult, S::AwaitingVerification, &[K::PreScreenResultVerificationPending]),
+    e(S::Finalizing, C::RecordResult, S::IntegrityPending, &[K::CompanyTestSessionFinished]),
     // proctor
     e(S::AwaitingVerification, C::Verify, S::Verified, &[K::PreScreenResultVerified]),
     e(S::AwaitingVerification, C::NotVerify, S::Rejected, &[K::PreScreenResultNotVerified]),
@@ -333,6 +355,7 @@ pub const EDGES: &[Edge] = &[
     e(S::Rejected, C::Expire, S::Expired, &[K::PreScreenExpired]),
     e(S::Active, C::TimeLimitReached, S::AwaitingVerification, &[K::PreScreenResultVerificationPending]),
     e(S::Active, C::TimeLimitReached, S::IntegrityPending, &[K::CompanyTestSessionFinished]),
+    e(S::Active, C::TimeLimitReached, S::Finalizing, &[]),
     // integrity analysis
     e(S::IntegrityPending, C::IntegrityReviewDue, S::Completed, &[K::PreScreenIntegrityReviewUpdated]),
 ];
@@ -589,6 +612,7 @@ pub fn walk(path: &Path, input: &WalkInput<'_>) -> Result<Walk, DomainError> {
             report_token: tok("report"),
             integrity_suggested: false,
             integrity_review_delay: Millis::HOUR,
+            plagiarism: None,
         };
         let cmd = match act {
             Act::Invite => SessionCommand::Invite(Box::new(Invite {
@@ -657,6 +681,7 @@ pub fn walk(path: &Path, input: &WalkInput<'_>) -> Result<Walk, DomainError> {
                         source_session_id: id(SessionId::parse, p, "prior")?,
                         started_at: finished.plus(Millis::from_millis(-Millis::minutes(62).as_millis())),
                         finished_at: finished,
+                        plagiarism: None,
                     },
                     framework_id: walk_framework()?,
                     verified: true,
@@ -721,6 +746,11 @@ pub fn invariants(s: &CompanyTestSession) -> Result<(), String> {
     }
     if s.status == SessionStatus::Over && (s.result.is_none() || s.finish_date.is_none()) {
         return fail("an over session has a result and a finish date");
+    }
+    if s.status == SessionStatus::Finalizing
+        && (s.result.is_some() || s.finish_date.is_none() || s.verification_status.is_some())
+    {
+        return fail("a finalizing session has a finish date, and no result or verification yet");
     }
     if s.result.is_some()
         && !matches!(

@@ -94,6 +94,9 @@ pub enum SessionStatus {
     Pending,
     /// Started, time running.
     Active,
+    /// The attempt ended; the assessment engine is scoring it (companies that are not
+    /// sandboxes, whose results come from the grader, never from the candidate).
+    Finalizing,
     /// Completed (or answered with a shared result).
     Over,
     /// Not fulfilled within the invitation window.
@@ -108,6 +111,7 @@ impl SessionStatus {
         match self {
             SessionStatus::Pending => "pending",
             SessionStatus::Active => "active",
+            SessionStatus::Finalizing => "finalizing",
             SessionStatus::Over => "over",
             SessionStatus::Expired => "expired",
             SessionStatus::Declined => "declined",
@@ -210,6 +214,39 @@ pub struct TestResult {
     pub source_session_id: SessionId,
     pub started_at: Timestamp,
     pub finished_at: Timestamp,
+    /// The grader's plagiarism verdict; None when no check ran (the payloads then send the
+    /// deprecated `plagiarismLevel: 0, plagiarismLabel: "-"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plagiarism: Option<PlagiarismLabel>,
+}
+
+/// `PlagiarismLabel`: how much of a solution matches other sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PlagiarismLabel {
+    None,
+    Low,
+    Medium,
+    High,
+}
+
+impl PlagiarismLabel {
+    pub const ALL: [PlagiarismLabel; 4] =
+        [PlagiarismLabel::None, PlagiarismLabel::Low, PlagiarismLabel::Medium, PlagiarismLabel::High];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlagiarismLabel::None => "none",
+            PlagiarismLabel::Low => "low",
+            PlagiarismLabel::Medium => "medium",
+            PlagiarismLabel::High => "high",
+        }
+    }
+
+    /// The deprecated numeric `plagiarismLevel`: the label's rank, 0 (none) to 3 (high).
+    pub fn level(self) -> u8 {
+        self as u8
+    }
 }
 
 /// Integrity review of a non-proctored session.
@@ -302,6 +339,8 @@ impl CompanyTestSession {
                 let started = self.start_date.unwrap_or(self.create_date);
                 Some(Deadline { kind: DeadlineKind::TimeLimit, due: started.plus(self.duration) })
             }
+            // The grader's result ends it; no clock does.
+            SessionStatus::Finalizing => None,
             SessionStatus::Over => {
                 if self.verification_status == Some(VerificationStatus::NotVerified) && self.retake_session.is_none() {
                     // A rejected result stays pending until the invitation window closes.

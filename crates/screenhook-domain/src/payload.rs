@@ -9,7 +9,8 @@
 //!   as 0, e.g. a migrated result). Elsewhere it is always a number.
 //! - `preScreenResultVerificationPending` has no `url` and no plagiarism fields.
 //! - Deprecated fields are still sent where listed: `codingScore` (original scale, `null` when
-//!   unknown), `plagiarismLevel: 0`, `plagiarismLabel: "-"` (we run no plagiarism check).
+//!   unknown), `plagiarismLevel` and `plagiarismLabel`: the grader's verdict (level 0–3 for
+//!   none–high), or `0` and `"-"` when no check ran (every candidate-submitted result).
 //! - `versionedCodingScore {version: "codingScore2023", value}` is omitted for custom tests
 //!   with a raw scoring model, which have no Assessment Score.
 //! - Timestamps and durations are milliseconds.
@@ -92,8 +93,9 @@ fn score_fields(m: &mut Map<String, Value>, result: &TestResult, nullable_max: b
 }
 
 fn plagiarism_and_url(m: &mut Map<String, Value>, result: &TestResult, public_url: &str) {
-    m.insert("plagiarismLevel".into(), json!(0));
-    m.insert("plagiarismLabel".into(), json!("-"));
+    let (level, label) = result.plagiarism.map_or((0, "-"), |p| (p.level(), p.as_str()));
+    m.insert("plagiarismLevel".into(), json!(level));
+    m.insert("plagiarismLabel".into(), json!(label));
     m.insert("url".into(), json!(report_url(public_url, result)));
 }
 

@@ -19,7 +19,12 @@
 //!   same framework, and younger than the test's `resultDateLimit`). The session becomes
 //!   `over` with that result (report link of the source session); a proctored session counts
 //!   as verified, a non-proctored one needs no integrity review.
-//! - **Time limit**: the clock finishes an active session as a submission of whatever was
+//! - **Who scores.** Outside sandboxes the candidate only ends the attempt (`EndAttempt`, or the
+//!   time limit): the session is `finalizing`, nothing fires, and the assessment engine's
+//!   `RecordResult` sets the score and fires the result event, dated when the attempt ended.
+//!   In sandboxes the candidate's `Submit` carries the result, for simulation; the engine
+//!   chooses which command a candidate may send.
+//! - **Time limit**: the clock ends an active session; in a sandbox it submits whatever was
 //!   submitted (score 0, Assessment Score 0, unless the caller knows a partial score).
 //! - **Clock commands** must match the session's [`CompanyTestSession::next_deadline`] and be
 //!   due; anything else (a stale or early timer) is refused with `TimerNotDue`.
@@ -37,8 +42,8 @@ use crate::{
     ids::{FrameworkId, SessionId},
     lifecycle::{CommandName, State},
     model::{
-        Candidate, CompanyTest, CompanyTestSession, Integrations, IntegrityReview, Reactivation, RejectionReason,
-        SessionStatus, TestResult, TestStatus, VerificationStatus,
+        Candidate, CompanyTest, CompanyTestSession, Integrations, IntegrityReview, PlagiarismLabel, Reactivation,
+        RejectionReason, SessionStatus, TestResult, TestStatus, VerificationStatus,
     },
     payload,
     time::{Millis, Timestamp},
@@ -105,7 +110,8 @@ pub struct Start {
     pub previous_attempts: Vec<Timestamp>,
 }
 
-/// What the candidate submitted (also what the clock submits at the time limit).
+/// A result: what the grader records for an ended attempt, what a sandbox candidate submits,
+/// or what the clock submits at a sandbox's time limit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Submission {
     /// Raw score.
@@ -122,6 +128,8 @@ pub struct Submission {
     pub integrity_suggested: bool,
     /// Non-proctored sessions: how long the integrity analysis takes.
     pub integrity_review_delay: Millis,
+    /// The grader's plagiarism verdict, when a check ran.
+    pub plagiarism: Option<PlagiarismLabel>,
 }
 
 impl Submission {
@@ -134,6 +142,7 @@ impl Submission {
             report_token: report_token.into(),
             integrity_suggested: false,
             integrity_review_delay,
+            plagiarism: None,
         }
     }
 }
@@ -159,8 +168,12 @@ pub enum SessionCommand {
     // customer
     Invite(Box<Invite>),
     Delete,
-    ExtendExpiration { expiration_date: Timestamp },
-    EditDuration { custom_duration: Millis },
+    ExtendExpiration {
+        expiration_date: Timestamp,
+    },
+    EditDuration {
+        custom_duration: Millis,
+    },
     Reactivate(Reactivate),
     Resend,
     Archive,
@@ -170,13 +183,20 @@ pub enum SessionCommand {
     Decline,
     ShareResult(Box<ShareResult>),
     Start(Start),
+    /// The candidate submits their own result: sandbox companies only (the engine decides).
     Submit(Submission),
+    /// The candidate ends the attempt; the grader records the result.
+    EndAttempt,
+    // grader (the assessment engine)
+    RecordResult(Submission),
     // proctor
     Verify,
     NotVerify(NotVerify),
     // clock / integrity analysis
     Expire,
-    TimeLimitReached(Submission),
+    /// `Some`: the result the clock submits (sandboxes); `None`: the attempt ends and waits
+    /// for the grader.
+    TimeLimitReached(Option<Submission>),
     IntegrityReviewDue,
 }
 
@@ -196,6 +216,8 @@ impl SessionCommand {
             SessionCommand::ShareResult(_) => CommandName::ShareResult,
             SessionCommand::Start(_) => CommandName::Start,
             SessionCommand::Submit(_) => CommandName::Submit,
+            SessionCommand::EndAttempt => CommandName::EndAttempt,
+            SessionCommand::RecordResult(_) => CommandName::RecordResult,
             SessionCommand::Verify => CommandName::Verify,
             SessionCommand::NotVerify(_) => CommandName::NotVerify,
             SessionCommand::Expire => CommandName::Expire,
@@ -415,6 +437,23 @@ pub fn decide(
             }
             finish(s, sub, now, ctx, now)
         }
+        SessionCommand::EndAttempt => {
+            if state != State::Active {
+                return Err(illegal());
+            }
+            let limit = s.start_date.unwrap_or(s.create_date).plus(s.duration);
+            if now > limit {
+                return Err(DomainError::too_late(name.as_str(), "time limit", limit));
+            }
+            Ok(end_attempt(s, now))
+        }
+        SessionCommand::RecordResult(sub) => {
+            if state != State::Finalizing {
+                return Err(illegal());
+            }
+            let Some(ended) = s.finish_date else { return Err(illegal()) };
+            finish(s, sub, ended, ctx, now)
+        }
         SessionCommand::Verify => {
             if state != State::AwaitingVerification {
                 return Err(illegal());
@@ -439,7 +478,10 @@ pub fn decide(
         }
         SessionCommand::TimeLimitReached(sub) => {
             let limit = due(s, DeadlineKind::TimeLimit, now)?;
-            finish(s, sub, limit, ctx, now)
+            match sub {
+                Some(sub) => finish(s, sub, limit, ctx, now),
+                None => Ok(end_attempt(s, limit)),
+            }
         }
         SessionCommand::IntegrityReviewDue => {
             due(s, DeadlineKind::IntegrityReview, now)?;
@@ -650,6 +692,13 @@ fn share_result(
     Ok(write(s, next, vec![ev]))
 }
 
+/// The attempt ended at `ended` and waits for the grader: nothing fires until the result.
+fn end_attempt(s: &CompanyTestSession, ended: Timestamp) -> Decision {
+    write(s, CompanyTestSession { status: SessionStatus::Finalizing, finish_date: Some(ended), ..s.clone() }, vec![])
+}
+
+/// Records a result of an attempt that ended at `finished_at` and fires its event: pending
+/// verification when proctored, finished (integrity review scheduled) when not.
 fn finish(
     s: &CompanyTestSession,
     sub: Submission,
@@ -711,6 +760,7 @@ fn finish(
         source_session_id: s.id.clone(),
         started_at,
         finished_at,
+        plagiarism: sub.plagiarism,
     };
     let mut next = CompanyTestSession { status: SessionStatus::Over, finish_date: Some(finished_at), ..s.clone() };
     let ev = if s.proctored {

@@ -3,8 +3,8 @@
 //! (the test invited to, the candidate's history), then decides and commits.
 
 use screenhook_domain::{
-    Change, Company, CompanyId, CompanyTest, CompanyTestSession, Guard, Integrations, Millis, RejectionReason,
-    SessionId, TestId, Timestamp, VerificationStatus,
+    Change, Company, CompanyId, CompanyTest, CompanyTestSession, DomainError, Guard, Integrations, Millis,
+    PlagiarismLabel, RejectionReason, SessionId, TestId, Timestamp, VerificationStatus,
     session::{
         self, Ctx, Decision, Invite, NotVerify, Reactivate, Retake, SessionCommand, ShareResult, Start, Submission,
     },
@@ -75,11 +75,22 @@ pub enum SessionAction {
         source: Option<SessionId>,
     },
     Start,
+    /// The candidate submits their own result: sandbox companies only.
     Submit {
         score: u32,
         max_score: Option<u32>,
         area_points: Vec<u32>,
         integrity_suggested: bool,
+    },
+    /// The candidate ends the attempt; the grader scores it.
+    EndAttempt,
+    /// The grader (assessment engine) records the result of an ended attempt.
+    RecordResult {
+        score: u32,
+        max_score: Option<u32>,
+        area_points: Vec<u32>,
+        integrity_suggested: bool,
+        plagiarism: Option<PlagiarismLabel>,
     },
     Verify,
     NotVerify {
@@ -304,6 +315,16 @@ impl Engine {
                 SessionCommand::Start(Start { previous_attempts })
             }
             SessionAction::Submit { score, max_score, area_points, integrity_suggested } => {
+                if !self.company(&current.company_id).await?.sandbox {
+                    return Err(DomainError::Invalid {
+                        field: "score",
+                        problem: "a candidate cannot set a score outside a sandbox company: the assessment engine \
+                                  records the result (recordCompanyTestSessionResult, with a grader key)"
+                            .into(),
+                        allowed: "no body, to end the attempt".into(),
+                    }
+                    .into());
+                }
                 SessionCommand::Submit(Submission {
                     score,
                     max_score,
@@ -311,6 +332,19 @@ impl Engine {
                     report_token: report_token.to_owned(),
                     integrity_suggested,
                     integrity_review_delay: self.config.integrity_review_delay,
+                    plagiarism: None,
+                })
+            }
+            SessionAction::EndAttempt => SessionCommand::EndAttempt,
+            SessionAction::RecordResult { score, max_score, area_points, integrity_suggested, plagiarism } => {
+                SessionCommand::RecordResult(Submission {
+                    score,
+                    max_score,
+                    area_points,
+                    report_token: report_token.to_owned(),
+                    integrity_suggested,
+                    integrity_review_delay: self.config.integrity_review_delay,
+                    plagiarism,
                 })
             }
             SessionAction::Verify => SessionCommand::Verify,

@@ -44,7 +44,7 @@ impl Engine {
                 if timer.due > now {
                     continue;
                 }
-                match self.fire(&timer, now).await {
+                match self.fire(&timer, company.sandbox, now).await {
                     Ok(true) => {
                         fired += 1;
                         // How late the timer fired, on its company's clock.
@@ -63,27 +63,29 @@ impl Engine {
         }
     }
 
-    /// Fires one timer. `Ok(false)` when it was stale (the session moved on).
-    async fn fire(&self, timer: &Timer, now: screenhook_domain::Timestamp) -> Result<bool, EngineError> {
+    /// Fires one timer. `Ok(false)` when it was stale (the session moved on). At the time
+    /// limit a sandbox's attempt is scored 0 at once; any other waits for the grader.
+    async fn fire(&self, timer: &Timer, sandbox: bool, now: screenhook_domain::Timestamp) -> Result<bool, EngineError> {
         let report_token = new_token();
         let res = self
             .commit(|| async {
                 let Some(session) = self.store.session(&timer.company_id, &timer.session_id).await? else {
-                    return Ok((Default::default(), ()));
+                    return Ok((Default::default(), false));
                 };
                 let cmd = match timer.kind {
                     DeadlineKind::Expiry => SessionCommand::Expire,
                     DeadlineKind::TimeLimit => {
-                        SessionCommand::TimeLimitReached(self.submission_timeout(report_token.clone()))
+                        SessionCommand::TimeLimitReached(sandbox.then(|| self.submission_timeout(report_token.clone())))
                     }
                     DeadlineKind::IntegrityReview => SessionCommand::IntegrityReviewDue,
                 };
                 let change = session::decide(Some(&session), cmd, &self.ctx(), now)?.into_change();
-                Ok((change, ()))
+                let wrote = !change.is_empty();
+                Ok((change, wrote))
             })
             .await;
         match res {
-            Ok(((), applied)) => Ok(!applied.events.is_empty()),
+            Ok((wrote, _)) => Ok(wrote),
             Err(EngineError::Refused(DomainError::TimerNotDue { .. } | DomainError::IllegalTransition { .. })) => {
                 tracing::debug!(session = %timer.session_id, kind = timer.kind.as_str(), "stale timer ignored");
                 Ok(false)

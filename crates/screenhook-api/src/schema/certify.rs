@@ -518,6 +518,8 @@ fn status_of(s: &CompanyTestSession) -> Option<CertificationRequestStatus> {
         SessionStatus::Expired => CertificationRequestStatus::Expired,
         SessionStatus::Declined => CertificationRequestStatus::Rejected,
         SessionStatus::Deleted => return None,
+        // Taken; the grader's result is still to come.
+        SessionStatus::Finalizing => CertificationRequestStatus::TestTaken,
         SessionStatus::Over | SessionStatus::Archived if shared(s) => CertificationRequestStatus::Shared,
         SessionStatus::Over | SessionStatus::Archived => CertificationRequestStatus::TestTaken,
     })

@@ -27,10 +27,12 @@ pub enum ApiKeyPermission {
     Results,
     /// Manage webhooks and their deliveries.
     Webhooks,
-    /// Manage API keys; implies every other permission except proctor.
+    /// Manage API keys; implies every other permission except proctor and grader.
     Admin,
     /// Verify or reject proctored results.
     Proctor,
+    /// Record the results of ended attempts (the assessment engine).
+    Grader,
 }
 
 impl From<ApiKeyPermission> for Permission {
@@ -42,6 +44,7 @@ impl From<ApiKeyPermission> for Permission {
             ApiKeyPermission::Webhooks => Permission::Webhooks,
             ApiKeyPermission::Admin => Permission::Admin,
             ApiKeyPermission::Proctor => Permission::Proctor,
+            ApiKeyPermission::Grader => Permission::Grader,
         }
     }
 }
@@ -55,6 +58,7 @@ impl From<Permission> for ApiKeyPermission {
             Permission::Webhooks => ApiKeyPermission::Webhooks,
             Permission::Admin => ApiKeyPermission::Admin,
             Permission::Proctor => ApiKeyPermission::Proctor,
+            Permission::Grader => ApiKeyPermission::Grader,
         }
     }
 }

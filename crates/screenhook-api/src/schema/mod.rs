@@ -25,6 +25,7 @@ pub mod advisor;
 pub mod catalogue;
 pub mod certify;
 pub mod deprecations;
+pub mod grader;
 pub mod keys;
 pub mod proctor;
 pub mod sandbox;
@@ -64,6 +65,7 @@ pub struct MutationRoot(
     tests::TestMutation,
     sessions::SessionMutation,
     proctor::ProctorMutation,
+    grader::GraderMutation,
     keys::KeyMutation,
     webhooks::WebhookMutation,
     sandbox::SandboxMutation,

@@ -48,8 +48,9 @@ pub(crate) fn candidate_link(public_url: &str, session: &CompanyTestSession) -> 
     format!("{}/c/{}", public_url.trim_end_matches('/'), session.candidate_token)
 }
 
-/// `TestSessionStatus` (reference §4.3). `gracePeriod`, `finalizing` and `deletedForPii` are
-/// part of the contract but never reached here: submissions finalize at once.
+/// `TestSessionStatus` (reference §4.3). `finalizing` is an ended attempt awaiting the
+/// grader's result; `gracePeriod` and `deletedForPii` are part of the contract but never
+/// reached here.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[graphql(rename_items = "camelCase")]
 pub enum TestSessionStatus {
@@ -70,6 +71,7 @@ impl From<SessionStatus> for TestSessionStatus {
         match s {
             SessionStatus::Pending => TestSessionStatus::Pending,
             SessionStatus::Active => TestSessionStatus::Active,
+            SessionStatus::Finalizing => TestSessionStatus::Finalizing,
             SessionStatus::Over => TestSessionStatus::Over,
             SessionStatus::Expired => TestSessionStatus::Expired,
             SessionStatus::Declined => TestSessionStatus::Declined,

@@ -5,6 +5,7 @@
 mod bad_input;
 mod certify;
 mod e2e;
+mod grader;
 mod graphiql;
 mod migration;
 mod sandbox;

@@ -67,7 +67,7 @@ async fn step_1_a_proctored_certified_evaluation_reads_proctored_yes_in_its_codi
     assert!(pending.contains("No results here"));
     let (status, bad, _) = browser.get("/results?status=finished").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(bad.contains("allowed: pending, active, over"));
+    assert!(bad.contains("allowed: pending, active, finalizing, over"));
 
     // The proctoring queue holds it; verifying empties the queue.
     let proctor = app.key(&[screenhook_domain::Permission::Proctor, screenhook_domain::Permission::Results]).await;

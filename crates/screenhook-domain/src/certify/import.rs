@@ -244,6 +244,7 @@ fn with_result(
         source_session_id: session.id.clone(),
         started_at: result.start_date,
         finished_at: result.finish_date,
+        plagiarism: None,
     });
 }
 
@@ -260,8 +261,9 @@ fn settle_past_deadlines(
     while let Some(deadline) = session.next_deadline().filter(|d| d.due <= now) {
         let cmd = match deadline.kind {
             DeadlineKind::Expiry => SessionCommand::Expire,
+            // Certify scored its own attempts: one that ran out of time there scored nothing.
             DeadlineKind::TimeLimit => {
-                SessionCommand::TimeLimitReached(Submission::empty(report_token.clone(), Millis::from_millis(0)))
+                SessionCommand::TimeLimitReached(Some(Submission::empty(report_token.clone(), Millis::from_millis(0))))
             }
             DeadlineKind::IntegrityReview => SessionCommand::IntegrityReviewDue,
         };

@@ -43,13 +43,15 @@ fn actor_colour(actor: Actor) -> &'static str {
     match actor {
         Actor::Customer => "#2451c7",
         Actor::Candidate => "#137a3c",
+        Actor::Grader => "#be185d",
         Actor::Proctor => "#7b3fb5",
         Actor::Clock => "#b45309",
         Actor::Integrity => "#0e7490",
     }
 }
 
-const ACTORS: [Actor; 5] = [Actor::Customer, Actor::Candidate, Actor::Proctor, Actor::Clock, Actor::Integrity];
+const ACTORS: [Actor; 6] =
+    [Actor::Customer, Actor::Candidate, Actor::Grader, Actor::Proctor, Actor::Clock, Actor::Integrity];
 
 /// Escapes text for XML content and quoted attribute values.
 fn esc(text: &str) -> String {

@@ -25,6 +25,7 @@ pub fn prior_result() -> TestResult {
         source_session_id: sid("272bu5Na997EdzmQ8"),
         started_at: t0().plus(Millis::from_millis(-Millis::days(20).as_millis())),
         finished_at: t0().plus(Millis::from_millis(-Millis::days(20).as_millis() + Millis::minutes(65).as_millis())),
+        plagiarism: None,
     }
 }
 
@@ -65,6 +66,8 @@ pub fn samples(s: &CompanyTestSession, n: &mut u32) -> Vec<(SessionCommand, Time
         ),
         (SessionCommand::Start(Start::default()), now),
         (SessionCommand::Submit(submission(700, certified)), now),
+        (SessionCommand::EndAttempt, now),
+        (SessionCommand::RecordResult(submission(800, certified)), now),
         (SessionCommand::Verify, now),
         (
             SessionCommand::NotVerify(NotVerify {
@@ -81,7 +84,8 @@ pub fn samples(s: &CompanyTestSession, n: &mut u32) -> Vec<(SessionCommand, Time
             now,
         ),
         (SessionCommand::Expire, due),
-        (SessionCommand::TimeLimitReached(Submission::empty("late", Millis::HOUR)), due),
+        (SessionCommand::TimeLimitReached(Some(Submission::empty("late", Millis::HOUR))), due),
+        (SessionCommand::TimeLimitReached(None), due),
         (SessionCommand::IntegrityReviewDue, due),
     ]
 }

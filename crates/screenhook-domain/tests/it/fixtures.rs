@@ -93,6 +93,7 @@ pub fn submission(score: u32, certified: bool) -> Submission {
         report_token: "A7Hn".into(),
         integrity_suggested: true,
         integrity_review_delay: Millis::HOUR,
+        plagiarism: None,
     }
 }
 

@@ -23,11 +23,12 @@ struct Op {
     at_deadline: bool,
 }
 
-/// Half of the commands are drawn from the progressing ones (start … integrity review), so
-/// sequences get past the invitation often enough.
+/// Most commands are drawn from the progressing ones (start … integrity review), so sequences
+/// get past the invitation often enough, and some from archive / unarchive, which need a
+/// settled result first and would otherwise be rare.
 fn op() -> impl Strategy<Value = Op> {
     (
-        prop_oneof![0u8..19, 11u8..19],
+        prop_oneof![4 => 0u8..21, 4 => 11u8..21, 1 => 6u8..8],
         0usize..8,
         any::<u32>(),
         prop_oneof![3 => 0i64..30, 1 => 0i64..30_000],
@@ -89,11 +90,13 @@ fn command(op: &Op, s: &CompanyTestSession, fresh: SessionId, now: Timestamp) ->
             retake: p.is_multiple_of(2).then(|| Retake { session_id: fresh, candidate_token: "retake".into() }),
         }),
         15 => SessionCommand::Expire,
-        16 => SessionCommand::TimeLimitReached(if p.is_multiple_of(2) {
-            Submission::empty("late", Millis::HOUR)
-        } else {
-            submission(p % 1000, certified)
+        16 => SessionCommand::TimeLimitReached(match p % 3 {
+            0 => Some(Submission::empty("late", Millis::HOUR)),
+            1 => Some(submission(p % 1000, certified)),
+            _ => None,
         }),
+        17 => SessionCommand::EndAttempt,
+        18 => SessionCommand::RecordResult(submission(p % 1400, certified)),
         _ => SessionCommand::IntegrityReviewDue,
     }
 }

@@ -172,7 +172,8 @@ fn time_limit_finishes_with_what_was_submitted() {
         session::decide(Some(&s), SessionCommand::Submit(submission(10, true)), &ctx(), late),
         Err(DomainError::TooLate { .. })
     ));
-    let (done, events) = step(Some(&s), SessionCommand::TimeLimitReached(Submission::empty("tok", Millis::HOUR)), late);
+    let (done, events) =
+        step(Some(&s), SessionCommand::TimeLimitReached(Some(Submission::empty("tok", Millis::HOUR))), late);
     assert_eq!(events[0].kind, EventKind::CompanyTestSessionFinished);
     assert_eq!(events[0].payload["score"], 0);
     assert_eq!(events[0].payload["versionedCodingScore"]["value"], 0);

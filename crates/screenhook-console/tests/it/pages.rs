@@ -85,6 +85,33 @@ async fn step_1_a_proctored_certified_evaluation_reads_proctored_yes_in_its_codi
 }
 
 #[tokio::test]
+async fn an_attempt_waiting_for_the_grader_reads_finalizing_until_its_result_is_recorded() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&app.admin_key).await;
+    let test = create_prescreen(&browser, &[("title", "Backend GCF"), ("framework", "general-coding")]).await;
+    let (session, _) = invite_yourself(&browser, &test).await;
+    app.engine.session_command(&app.company, &session, SessionAction::Start).await.unwrap();
+    app.engine.session_command(&app.company, &session, SessionAction::EndAttempt).await.unwrap();
+
+    let (_, list, _) = browser.get("/results?status=finalizing").await;
+    assert!(list.contains(&format!("/results/{session}")), "{list}");
+    let (_, report, _) = browser.get(&format!("/results/{session}")).await;
+    assert!(report.contains("Being scored") && !report.contains("has not finished"), "{report}");
+
+    let grade = SessionAction::RecordResult {
+        score: 1000,
+        max_score: None,
+        area_points: vec![],
+        integrity_suggested: false,
+        plagiarism: None,
+    };
+    app.engine.session_command(&app.company, &session, grade).await.unwrap();
+    let (_, report, _) = browser.get(&format!("/results/{session}")).await;
+    assert!(!report.contains("Being scored") && report.contains(">over<"), "{report}");
+}
+
+#[tokio::test]
 async fn the_report_link_of_a_result_opens_the_coding_report_without_sign_in() {
     let app = spawn_app().await;
     let mut browser = Browser::new(&app);

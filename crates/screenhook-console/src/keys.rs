@@ -38,6 +38,7 @@ fn describe(p: Permission) -> &'static str {
         Permission::Sessions => "invite candidates and manage invitations",
         Permission::Results => "read results, scores and report links",
         Permission::Webhooks => "manage webhooks, read the delivery log, replay",
+        Permission::Interviews => "schedule, start and finish live interviews; record feedback",
         Permission::Admin => "manage API keys; implies every permission above",
         Permission::Proctor => "verify or reject proctored results (the proctoring team)",
         Permission::Grader => "record the results of ended attempts (the assessment engine)",

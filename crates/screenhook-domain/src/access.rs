@@ -20,6 +20,8 @@ pub enum Permission {
     Results,
     /// Manage webhooks, read the delivery log, replay.
     Webhooks,
+    /// Schedule, start and finish live interviews, and record interviewers' feedback.
+    Interviews,
     /// Manage API keys; implies every other customer permission.
     Admin,
     /// Act as the proctoring team: verify or reject proctored results.
@@ -29,11 +31,12 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 7] = [
+    pub const ALL: [Permission; 8] = [
         Permission::Tests,
         Permission::Sessions,
         Permission::Results,
         Permission::Webhooks,
+        Permission::Interviews,
         Permission::Admin,
         Permission::Proctor,
         Permission::Grader,
@@ -45,6 +48,7 @@ impl Permission {
             Permission::Sessions => "sessions",
             Permission::Results => "results",
             Permission::Webhooks => "webhooks",
+            Permission::Interviews => "interviews",
             Permission::Admin => "admin",
             Permission::Proctor => "proctor",
             Permission::Grader => "grader",

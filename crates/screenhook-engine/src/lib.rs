@@ -20,6 +20,7 @@ pub mod certify_import;
 pub mod clock;
 pub mod commands;
 pub mod companies;
+pub mod interviews;
 pub mod keys;
 pub mod scheduler;
 

@@ -27,6 +27,8 @@ pub enum ApiKeyPermission {
     Results,
     /// Manage webhooks and their deliveries.
     Webhooks,
+    /// Schedule, start and finish live interviews; record feedback.
+    Interviews,
     /// Manage API keys; implies every other permission except proctor and grader.
     Admin,
     /// Verify or reject proctored results.
@@ -42,6 +44,7 @@ impl From<ApiKeyPermission> for Permission {
             ApiKeyPermission::Sessions => Permission::Sessions,
             ApiKeyPermission::Results => Permission::Results,
             ApiKeyPermission::Webhooks => Permission::Webhooks,
+            ApiKeyPermission::Interviews => Permission::Interviews,
             ApiKeyPermission::Admin => Permission::Admin,
             ApiKeyPermission::Proctor => Permission::Proctor,
             ApiKeyPermission::Grader => Permission::Grader,
@@ -56,6 +59,7 @@ impl From<Permission> for ApiKeyPermission {
             Permission::Sessions => ApiKeyPermission::Sessions,
             Permission::Results => ApiKeyPermission::Results,
             Permission::Webhooks => ApiKeyPermission::Webhooks,
+            Permission::Interviews => ApiKeyPermission::Interviews,
             Permission::Admin => ApiKeyPermission::Admin,
             Permission::Proctor => ApiKeyPermission::Proctor,
             Permission::Grader => ApiKeyPermission::Grader,

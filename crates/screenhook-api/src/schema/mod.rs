@@ -26,6 +26,7 @@ pub mod catalogue;
 pub mod certify;
 pub mod deprecations;
 pub mod grader;
+pub mod interviews;
 pub mod keys;
 pub mod proctor;
 pub mod sandbox;
@@ -52,6 +53,7 @@ pub struct QueryRoot(
     catalogue::CatalogueQuery,
     tests::TestQuery,
     sessions::SessionQuery,
+    interviews::InterviewQuery,
     keys::KeyQuery,
     webhooks::WebhookQuery,
     sandbox::SandboxQuery,
@@ -66,6 +68,7 @@ pub struct MutationRoot(
     sessions::SessionMutation,
     proctor::ProctorMutation,
     grader::GraderMutation,
+    interviews::InterviewMutation,
     keys::KeyMutation,
     webhooks::WebhookMutation,
     sandbox::SandboxMutation,

@@ -7,6 +7,7 @@ mod certify;
 mod e2e;
 mod grader;
 mod graphiql;
+mod interviews;
 mod migration;
 mod sandbox;
 mod sdl;

@@ -210,7 +210,7 @@ pub fn render(report: &SimReport) -> String {
     out
 }
 
-/// `POST /simulate/run` (optional `path` fields choose paths; none runs all seven).
+/// `POST /simulate/run` (optional `path` fields choose paths; none runs all eight).
 pub async fn run_simulation(State(console): State<Console>, posted: Posted) -> PageResult {
     let Posted { signed, fields } = posted;
     sandbox_only(&signed)?;

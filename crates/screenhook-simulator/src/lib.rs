@@ -1,5 +1,5 @@
-//! The end-to-end simulator: drives every path of the lifecycle table (PRODUCT.md,
-//! [`lifecycle::PATHS`]) over HTTP against a running screenhook — this one or a remote one —
+//! The end-to-end simulator: drives every path of the lifecycle table ([`lifecycle::PATHS`])
+//! and a live interview over HTTP against a running screenhook — this one or a remote one —
 //! and checks that each path's notifications were delivered, in order, with both signatures.
 //!
 //! For each path it invites a fresh candidate (a unique email, `externalId`
@@ -8,13 +8,20 @@
 //! step waits (polling, with a deadline) for that step's notification. Paths run one after the
 //! other: advancing the clock for one path would otherwise expire another's invitation.
 //!
+//! The live interview path ([`LIVE_INTERVIEW`]) is not a test session: it schedules an
+//! interview for a fresh candidate, starts and finishes it as the interview room would, then
+//! records the interviewer's feedback, waiting for `liveInterviewFinished` and
+//! `liveInterviewFeedbackUpdated`.
+//!
 //! Deliveries are observed in one of two ways:
 //! - by default, in an inspector bin created on the server, with a webhook for all 20 events
 //!   pointing at it: every request is read back and both signatures are checked with the
 //!   webhook's secret;
 //! - with [`SimOptions::webhook_url`], the webhook points at that URL instead, and deliveries
 //!   are read from the delivery log (`webhookDeliveries`, in the order they completed); the
-//!   requests themselves are not visible there, so signatures are not checked.
+//!   requests themselves are not visible there, so signatures are not checked. The log does
+//!   not say which interview a delivery is about: the live interview path counts the
+//!   webhook's live-interview deliveries, so run no other interview in the company meanwhile.
 //!
 //! The webhook is deleted at the end, whatever happened; the bin is kept (its page shows what
 //! arrived) until it expires.
@@ -47,11 +54,12 @@ const POLL: Duration = Duration::from_millis(150);
 pub struct SimOptions {
     /// The server, e.g. `http://127.0.0.1:8740`.
     pub base_url: String,
-    /// A key of a sandbox company with every permission (customer, `admin` and `proctor`).
+    /// A key of a sandbox company with every permission (customer, `admin` and `proctor`;
+    /// `admin` also allows live interviews).
     pub api_key: String,
     /// A receiver of your own for every event; by default an inspector bin on the server.
     pub webhook_url: Option<String>,
-    /// Names of the paths to run (see [`path_names`]); empty runs all seven.
+    /// Names of the paths to run (see [`path_names`]); empty runs all eight.
     pub paths: Vec<String>,
     /// How long to wait for each step's notification before calling it missing.
     pub step_timeout: Duration,
@@ -69,9 +77,49 @@ impl SimOptions {
     }
 }
 
-/// The names `SimOptions::paths` accepts.
+/// The name of the path that runs a live interview rather than a test session.
+pub const LIVE_INTERVIEW: &str = "live interview";
+
+/// What the live interview path fires, in order: finishing, then the feedback.
+const INTERVIEW_EVENTS: [EventKind; 2] = [EventKind::LiveInterviewFinished, EventKind::LiveInterviewFeedbackUpdated];
+
+/// The names `SimOptions::paths` accepts: the lifecycle table's seven, then the live interview.
 pub fn path_names() -> Vec<&'static str> {
-    PATHS.iter().map(|p| p.name).collect()
+    routes().map(Route::name).collect()
+}
+
+/// How many notifications the chosen paths expect (all paths when `names` is empty).
+pub fn expected_notifications(names: &[String]) -> Result<usize, SimError> {
+    Ok(select_paths(names)?.iter().map(|route| route.events().len()).sum())
+}
+
+/// One path the simulator can run.
+#[derive(Clone, Copy)]
+enum Route {
+    /// A row of the session lifecycle table.
+    Session(&'static Path),
+    /// Schedule, start and finish a live interview, then give feedback.
+    Interview,
+}
+
+impl Route {
+    fn name(self) -> &'static str {
+        match self {
+            Route::Session(path) => path.name,
+            Route::Interview => LIVE_INTERVIEW,
+        }
+    }
+
+    fn events(self) -> &'static [EventKind] {
+        match self {
+            Route::Session(path) => path.events,
+            Route::Interview => &INTERVIEW_EVENTS,
+        }
+    }
+}
+
+fn routes() -> impl Iterator<Item = Route> {
+    PATHS.iter().map(Route::Session).chain([Route::Interview])
 }
 
 /// Progress, reported as it happens.
@@ -226,8 +274,12 @@ pub async fn simulate(options: SimOptions, mut progress: impl FnMut(SimEvent)) -
         Sim { client: &client, observer, timeout: options.step_timeout, tests: HashMap::new(), run: run_id() };
     let mut rows = Vec::new();
     let mut outcome = Ok(());
-    for path in paths {
-        match sim.path(path, &mut progress).await {
+    for route in paths {
+        let row = match route {
+            Route::Session(path) => sim.path(path, &mut progress).await,
+            Route::Interview => sim.interview(&mut progress).await,
+        };
+        match row {
             Ok(row) => rows.push(row),
             Err(err) => {
                 outcome = Err(err);
@@ -244,16 +296,15 @@ pub async fn simulate(options: SimOptions, mut progress: impl FnMut(SimEvent)) -
     Ok(SimReport { observation, paths: rows })
 }
 
-fn select_paths(names: &[String]) -> Result<Vec<&'static Path>, SimError> {
+fn select_paths(names: &[String]) -> Result<Vec<Route>, SimError> {
     if names.is_empty() {
-        return Ok(PATHS.iter().collect());
+        return Ok(routes().collect());
     }
     names
         .iter()
         .map(|name| {
-            PATHS
-                .iter()
-                .find(|p| p.name.eq_ignore_ascii_case(name.trim()))
+            routes()
+                .find(|route| route.name().eq_ignore_ascii_case(name.trim()))
                 .ok_or_else(|| SimError::UnknownPath(name.clone()))
         })
         .collect()
@@ -285,7 +336,24 @@ enum Observer {
     Log { webhook_id: String },
 }
 
-/// One delivery of an event about one of the path's sessions.
+/// What a path's deliveries are about: its test sessions, or its live interview.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum About {
+    Sessions,
+    Interview,
+}
+
+impl About {
+    /// The payload field naming the subject.
+    fn payload_key(self) -> &'static str {
+        match self {
+            About::Sessions => "testSessionId",
+            About::Interview => "interviewId",
+        }
+    }
+}
+
+/// One delivery of an event about one of the path's sessions (or its interview).
 struct Observed {
     event: String,
     session: String,
@@ -294,8 +362,8 @@ struct Observed {
 }
 
 impl Observer {
-    /// The deliveries about `sessions`, in arrival order.
-    async fn observe(&self, client: &Client, sessions: &[String]) -> Result<Vec<Observed>, SimError> {
+    /// The deliveries about `subjects`, in arrival order.
+    async fn observe(&self, client: &Client, about: About, subjects: &[String]) -> Result<Vec<Observed>, SimError> {
         match self {
             Observer::Bin { id, url, secret } => {
                 let bin = client.bin_requests(id).await?;
@@ -305,8 +373,8 @@ impl Observer {
                 let mut out = Vec::new();
                 for request in requests {
                     let envelope = &request["json"];
-                    let Some(session) = envelope["payload"]["testSessionId"].as_str() else { continue };
-                    if !sessions.iter().any(|s| s == session) {
+                    let Some(subject) = envelope["payload"][about.payload_key()].as_str() else { continue };
+                    if !subjects.iter().any(|s| s == subject) {
                         continue;
                     }
                     let headers: Vec<(String, String)> =
@@ -322,41 +390,49 @@ impl Observer {
                     };
                     out.push(Observed {
                         event: envelope["event"].as_str().unwrap_or_default().to_owned(),
-                        session: session.to_owned(),
+                        session: subject.to_owned(),
                         signatures: Some(verdict),
                     });
                 }
                 Ok(out)
             }
             Observer::Log { webhook_id } => {
+                let query = "query($w: ID!, $s: ID) { webhookDeliveries(webhookId: $w, sessionId: $s, first: 100) { id event sessionId state finishDate } }";
+                // Interview deliveries carry no session: the webhook's live-interview
+                // deliveries stand for the path's interview.
+                let filters: Vec<(Option<&String>, Option<&String>)> = match about {
+                    About::Sessions => subjects.iter().map(|s| (Some(s), Some(s))).collect(),
+                    About::Interview => vec![(None, subjects.first())],
+                };
                 let mut rows = Vec::new();
-                for session in sessions {
-                    let data = client
-                        .gql(
-                            "webhookDeliveries",
-                            "query($w: ID!, $s: ID!) { webhookDeliveries(webhookId: $w, sessionId: $s, first: 100) { id event sessionId state finishDate } }",
-                            json!({ "w": webhook_id, "s": session }),
-                        )
-                        .await?;
+                for (session, subject) in filters {
+                    let data = client.gql("webhookDeliveries", query, json!({ "w": webhook_id, "s": session })).await?;
                     for row in data["webhookDeliveries"].as_array().into_iter().flatten() {
-                        if row["state"] == "delivered" {
+                        let event = row["event"].as_str().unwrap_or_default();
+                        let ours = match about {
+                            About::Sessions => true,
+                            About::Interview => row["sessionId"].is_null() && is_interview(event),
+                        };
+                        if ours && row["state"] == "delivered" {
                             let id: i64 = row["id"].as_str().and_then(|id| id.parse().ok()).unwrap_or_default();
-                            rows.push((row["finishDate"].as_i64().unwrap_or_default(), id, row.clone()));
+                            let observed = Observed {
+                                event: event.to_owned(),
+                                session: subject.cloned().unwrap_or_default(),
+                                signatures: None,
+                            };
+                            rows.push((row["finishDate"].as_i64().unwrap_or_default(), id, observed));
                         }
                     }
                 }
                 rows.sort_by_key(|(finished, id, _)| (*finished, *id));
-                Ok(rows
-                    .into_iter()
-                    .map(|(_, _, row)| Observed {
-                        event: row["event"].as_str().unwrap_or_default().to_owned(),
-                        session: row["sessionId"].as_str().unwrap_or_default().to_owned(),
-                        signatures: None,
-                    })
-                    .collect())
+                Ok(rows.into_iter().map(|(_, _, observed)| observed).collect())
             }
         }
     }
+}
+
+fn is_interview(event: &str) -> bool {
+    INTERVIEW_EVENTS.iter().any(|k| k.name() == event)
 }
 
 fn is_legacy(event: &str) -> bool {
@@ -418,31 +494,140 @@ impl Sim<'_> {
                 }
             }
             let sessions = sessions_of(&original, &spawned);
-            if !self.wait(path, &sessions, &expected[..=i], Until::Last, &mut seen, progress).await? {
+            let waited =
+                self.wait(path.name, About::Sessions, &sessions, &expected[..=i], Until::Last, &mut seen, progress);
+            if !waited.await? {
                 progress(SimEvent::TimedOut { path: path.name, waiting_for: expected[i].clone() });
             }
         }
         let sessions = sessions_of(&original, &spawned);
         // A late delivery may still come: wait once more for the whole path.
-        self.wait(path, &sessions, &expected, Until::All, &mut seen, progress).await?;
-        let observed = self.observer.observe(self.client, &sessions).await?;
-        let row = report(path, sessions, expected, &observed, error);
+        self.wait(path.name, About::Sessions, &sessions, &expected, Until::All, &mut seen, progress).await?;
+        let observed = self.observer.observe(self.client, About::Sessions, &sessions).await?;
+        let row = report(path.name, sessions, expected, &observed, error);
         progress(SimEvent::PathFinished { path: path.name, passed: row.passed });
         Ok(row)
     }
 
-    /// Polls until `so_far` was delivered about `sessions` as `until` says, or the step
-    /// timeout passes (`false`), reporting what fires and arrives meanwhile.
+    /// The live interview: scheduled, started and finished (two of three questions solved),
+    /// then given feedback; each of the last two steps fires one event.
+    async fn interview(&mut self, progress: &mut impl FnMut(SimEvent)) -> Result<PathReport, SimError> {
+        let name = LIVE_INTERVIEW;
+        progress(SimEvent::PathStarted { path: name, expected: INTERVIEW_EVENTS.len() });
+        let expected: Vec<String> = INTERVIEW_EVENTS.iter().map(|k| k.name().to_owned()).collect();
+        let email = format!("sim-{}-{}@example.com", self.run, slug(name));
+        let interviewer = format!("screenhook-simulate-{}", self.run);
+        let mut interview: Vec<String> = Vec::new();
+        let mut seen = Seen::default();
+        let mut error = None;
+        let mut fired = 0;
+        for step in InterviewStep::ALL {
+            match self.interview_step(step, interview.first(), &email, &interviewer).await {
+                Ok(Some(created)) => interview.push(created),
+                Ok(None) => {}
+                Err(err) => {
+                    // A refused step ends the path, not the run: the table shows why.
+                    error = Some(err.to_string());
+                    break;
+                }
+            }
+            let id = interview.first().cloned().unwrap_or_default();
+            progress(SimEvent::Acted { path: name, act: step.describe().into(), session: id.clone() });
+            if !step.fires() {
+                continue;
+            }
+            // The mutation answered: its event is in the outbox.
+            progress(SimEvent::Fired { path: name, event: expected[fired].clone(), session: id });
+            fired += 1;
+            if !self
+                .wait(name, About::Interview, &interview, &expected[..fired], Until::Last, &mut seen, progress)
+                .await?
+            {
+                progress(SimEvent::TimedOut { path: name, waiting_for: expected[fired - 1].clone() });
+            }
+        }
+        self.wait(name, About::Interview, &interview, &expected, Until::All, &mut seen, progress).await?;
+        let observed = self.observer.observe(self.client, About::Interview, &interview).await?;
+        let row = report(name, interview, expected, &observed, error);
+        progress(SimEvent::PathFinished { path: name, passed: row.passed });
+        Ok(row)
+    }
+
+    /// One step of the live interview; scheduling answers the new interview's id.
+    async fn interview_step(
+        &self,
+        step: InterviewStep,
+        interview: Option<&String>,
+        email: &str,
+        interviewer: &str,
+    ) -> Result<Option<String>, SimError> {
+        if let InterviewStep::Schedule = step {
+            let op = "createLiveInterview";
+            let data = self
+                .client
+                .gql(
+                    op,
+                    "mutation($c: LiveInterviewCandidateInput!, $i: ID!) { createLiveInterview(candidate: $c, interviewerId: $i) { id } }",
+                    json!({ "c": { "firstName": "Sim", "lastName": "Candidate", "email": email }, "i": interviewer }),
+                )
+                .await?;
+            return Ok(Some(text(&data[op]["id"], op, "id")?));
+        }
+        let id = interview.ok_or_else(|| unexpected(LIVE_INTERVIEW, "a step came before the interview existed"))?;
+        match step {
+            InterviewStep::Schedule => unreachable!("handled above"),
+            InterviewStep::Start => {
+                self.client
+                    .gql(
+                        "startLiveInterview",
+                        "mutation($id: ID!) { startLiveInterview(id: $id) { id } }",
+                        json!({ "id": id }),
+                    )
+                    .await?
+            }
+            InterviewStep::Finish => {
+                self.client
+                    .gql(
+                        "finishLiveInterview",
+                        "mutation($id: ID!) { finishLiveInterview(id: $id, questionsSolved: 2, questionsAttempted: 3) { id } }",
+                        json!({ "id": id }),
+                    )
+                    .await?
+            }
+            InterviewStep::Feedback => {
+                self.client
+                    .gql(
+                        "updateLiveInterviewFeedback",
+                        "mutation($id: ID!, $i: ID!, $f: LiveInterviewFeedbackInput!) { updateLiveInterviewFeedback(id: $id, interviewerId: $i, feedback: $f) { id } }",
+                        json!({ "id": id, "i": interviewer, "f": {
+                            "generalNotes": "Structured, clear reasoning (simulated).",
+                            "categories": [{ "name": "Coding", "attributes": [{ "name": "Correctness", "score": 4 }] }],
+                            "recommendedLevel": "Senior",
+                            "overallEvaluation": "Strong Yes",
+                        } }),
+                    )
+                    .await?
+            }
+        };
+        Ok(None)
+    }
+
+    /// Polls until `so_far` was delivered about `subjects` as `until` says, or the step
+    /// timeout passes (`false`), reporting what fires (for sessions) and arrives meanwhile.
+    #[allow(clippy::too_many_arguments)]
     async fn wait(
         &self,
-        path: &'static Path,
-        sessions: &[String],
+        path: &'static str,
+        about: About,
+        subjects: &[String],
         so_far: &[String],
         until: Until,
         seen: &mut Seen,
         progress: &mut impl FnMut(SimEvent),
     ) -> Result<bool, SimError> {
         let deadline = Instant::now() + self.timeout;
+        // An interview's events are reported as fired when its mutation answers.
+        let sessions = if about == About::Sessions { subjects } else { &[] };
         loop {
             for session in sessions {
                 let data = self
@@ -462,15 +647,15 @@ impl Sim<'_> {
                     .collect();
                 let known = seen.fired.entry(session.clone()).or_default();
                 for event in fired.iter().skip(*known) {
-                    progress(SimEvent::Fired { path: path.name, event: (*event).to_owned(), session: session.clone() });
+                    progress(SimEvent::Fired { path, event: (*event).to_owned(), session: session.clone() });
                 }
                 *known = (*known).max(fired.len());
             }
-            let observed = self.observer.observe(self.client, sessions).await?;
+            let observed = self.observer.observe(self.client, about, subjects).await?;
             let current: Vec<&Observed> = observed.iter().filter(|o| !is_legacy(&o.event)).collect();
             for o in current.iter().skip(seen.delivered) {
                 progress(SimEvent::Delivered {
-                    path: path.name,
+                    path,
                     event: o.event.clone(),
                     session: o.session.clone(),
                     signatures_ok: o.signatures.as_ref().map(Result::is_ok),
@@ -696,6 +881,34 @@ enum Until {
     All,
 }
 
+/// The live interview path's steps, in order.
+#[derive(Clone, Copy)]
+enum InterviewStep {
+    Schedule,
+    Start,
+    Finish,
+    Feedback,
+}
+
+impl InterviewStep {
+    const ALL: [InterviewStep; 4] =
+        [InterviewStep::Schedule, InterviewStep::Start, InterviewStep::Finish, InterviewStep::Feedback];
+
+    fn describe(self) -> &'static str {
+        match self {
+            InterviewStep::Schedule => "schedule the interview",
+            InterviewStep::Start => "start the interview (interview room)",
+            InterviewStep::Finish => "finish: 2 of 3 questions solved (interview room)",
+            InterviewStep::Feedback => "record feedback (interviewer)",
+        }
+    }
+
+    /// Whether the step fires an event (finishing and feedback do).
+    fn fires(self) -> bool {
+        matches!(self, InterviewStep::Finish | InterviewStep::Feedback)
+    }
+}
+
 enum Acted {
     Invited(Invited),
     Retake(Option<Invited>),
@@ -717,7 +930,7 @@ fn token_of(url: &Value, op: &str) -> Result<String, SimError> {
 
 /// Compares what arrived with the table.
 fn report(
-    path: &'static Path,
+    path: &'static str,
     sessions: Vec<String>,
     expected: Vec<String>,
     observed: &[Observed],
@@ -747,7 +960,7 @@ fn report(
     let passed =
         error.is_none() && missing.is_empty() && unexpected.is_empty() && order_ok && signatures_ok != Some(false);
     PathReport {
-        path: path.name,
+        path,
         sessions,
         expected,
         delivered,
@@ -826,7 +1039,7 @@ mod tests {
     fn a_complete_ordered_signed_path_passes() {
         let p = path("declined");
         let row = report(
-            p,
+            p.name,
             vec![],
             expected(p),
             &observed(&["companyTestSessionCreated", "preScreenCandidateDeclined"]),
@@ -839,7 +1052,7 @@ mod tests {
     fn missing_reordered_duplicated_and_badly_signed_deliveries_fail() {
         let p = path("proctored, verified");
         let missing = report(
-            p,
+            p.name,
             vec![],
             expected(p),
             &observed(&["companyTestSessionCreated", "companyTestSessionStarted"]),
@@ -854,12 +1067,12 @@ mod tests {
             "companyTestSessionStarted",
             "preScreenResultVerified",
         ]);
-        let row = report(p, vec![], expected(p), &swapped, None);
+        let row = report(p.name, vec![], expected(p), &swapped, None);
         assert!(row.missing.is_empty() && !row.order_ok && !row.passed, "{row:?}");
 
         let mut twice = observed(&["companyTestSessionCreated", "companyTestSessionCreated"]);
         let d = path("declined");
-        let row = report(d, vec![], expected(d), &twice, None);
+        let row = report(d.name, vec![], expected(d), &twice, None);
         assert_eq!(row.unexpected, ["companyTestSessionCreated"]);
         assert!(!row.passed);
 
@@ -868,7 +1081,7 @@ mod tests {
             session: "s".into(),
             signatures: Some(Err("forged".into())),
         };
-        let row = report(d, vec![], expected(d), &twice, None);
+        let row = report(d.name, vec![], expected(d), &twice, None);
         assert_eq!(
             (row.signatures_ok, row.signature_problem.as_deref(), row.passed),
             (Some(false), Some("forged"), false)
@@ -879,7 +1092,7 @@ mod tests {
     fn legacy_certify_events_are_not_part_of_the_table() {
         let p = path("declined");
         let row = report(
-            p,
+            p.name,
             vec![],
             expected(p),
             &observed(&["companyTestSessionCreated", "certificationRequestRejected", "preScreenCandidateDeclined"]),
@@ -890,8 +1103,10 @@ mod tests {
 
     #[test]
     fn paths_are_chosen_by_name() {
-        assert_eq!(select_paths(&[]).unwrap().len(), 7);
-        assert_eq!(select_paths(&["Declined".into()]).unwrap()[0].name, "declined");
+        assert_eq!(select_paths(&[]).unwrap().len(), 8);
+        assert_eq!(select_paths(&["Declined".into()]).unwrap()[0].name(), "declined");
+        assert_eq!(select_paths(&[" Live Interview".into()]).unwrap()[0].name(), LIVE_INTERVIEW);
+        assert_eq!(expected_notifications(&["live interview".into(), "declined".into()]).unwrap(), 4);
         assert!(matches!(select_paths(&["nope".into()]), Err(SimError::UnknownPath(_))));
     }
 }

@@ -6,8 +6,7 @@ use std::{io::IsTerminal as _, time::Duration};
 
 use anyhow::bail;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use screenhook_domain::lifecycle::PATHS;
-use screenhook_simulator::{Observation, SimEvent, SimOptions, SimReport, simulate};
+use screenhook_simulator::{Observation, SimEvent, SimOptions, SimReport, expected_notifications, simulate};
 
 #[derive(Debug, clap::Args)]
 pub struct SimulateArgs {
@@ -25,7 +24,7 @@ pub struct SimulateArgs {
     webhook_url: Option<String>,
     /// Run only this path (repeatable): "not proctored, completed", "proctored, verified",
     /// "proctored, rejected", "proctored, technical issue", "result re-shared", "declined",
-    /// "never started". All seven by default.
+    /// "never started", "live interview". All eight by default.
     #[arg(long = "path", value_name = "NAME")]
     paths: Vec<String>,
     /// Seconds to wait for each step's notification before calling it missing.
@@ -38,11 +37,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let mut options = SimOptions::new(args.url, args.api_key);
     options.webhook_url = args.webhook_url;
     options.step_timeout = Duration::from_secs(args.timeout);
-    let total: usize = PATHS
-        .iter()
-        .filter(|p| args.paths.is_empty() || args.paths.iter().any(|n| n.trim().eq_ignore_ascii_case(p.name)))
-        .map(|p| p.events.len())
-        .sum();
+    let total = expected_notifications(&args.paths)?;
     options.paths = args.paths;
     let bar = progress_bar(total as u64);
     let report = runtime.block_on(simulate(options, |event| show(&bar, event)))?;

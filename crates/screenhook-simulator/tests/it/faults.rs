@@ -1,6 +1,7 @@
 //! The simulator fails loudly when a real receiver breaks a delivery: one answering 500 to an
 //! event (the delivery is retried only after the step's deadline: missing), and one slow to
-//! answer an event while the path goes on with another session (it arrives late: out of order).
+//! answer an event while the path goes on with another session (it arrives late: out of order);
+//! and through the delivery log it follows a live interview too.
 
 use std::time::Duration;
 
@@ -76,4 +77,21 @@ async fn a_delivery_that_arrives_late_is_reported_out_of_order() {
     assert!(row.missing.is_empty(), "{row:#?}");
     assert!(!row.order_ok, "{row:#?}");
     assert_eq!(row.delivered.last().map(String::as_str), Some("preScreenResultNotVerified"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_interview_is_followed_through_the_delivery_log_and_a_refused_feedback_is_missing() {
+    let server = spawn_server(true).await;
+    let url = receiver("liveInterviewFeedbackUpdated", StatusCode::INTERNAL_SERVER_ERROR, Duration::ZERO).await;
+    let mut options = SimOptions::new(&server.base, &server.key);
+    options.webhook_url = Some(url);
+    options.paths = vec!["live interview".into()];
+    options.step_timeout = Duration::from_secs(2);
+    let report = simulate(options, |_| {}).await.expect("the simulation runs");
+    let row = &report.paths[0];
+    assert_eq!(row.path, "live interview");
+    assert!(!row.passed, "{row:#?}");
+    assert_eq!(row.delivered, ["liveInterviewFinished"]);
+    assert_eq!(row.missing, ["liveInterviewFeedbackUpdated"]);
+    assert_eq!((row.order_ok, row.signatures_ok, row.error.as_deref()), (true, None, None));
 }

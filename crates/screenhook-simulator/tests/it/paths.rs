@@ -29,6 +29,13 @@ async fn every_path_passes_against_a_fresh_server() {
     // The technical-issue path followed its retake session.
     let retake = report.paths.iter().find(|r| r.path == "proctored, technical issue").unwrap();
     assert_eq!(retake.sessions.len(), 2);
+    // The live interview's two notifications arrived, about the interview it scheduled.
+    let interview = report.paths.iter().find(|r| r.path == screenhook_simulator::LIVE_INTERVIEW).unwrap();
+    assert_eq!(interview.delivered, ["liveInterviewFinished", "liveInterviewFeedbackUpdated"]);
+    assert_eq!(interview.sessions.len(), 1);
+    let delivered_about =
+        |id: &str| events.iter().filter(|e| matches!(e, SimEvent::Delivered { session, .. } if session == id)).count();
+    assert_eq!(delivered_about(&interview.sessions[0]), 2);
     // The webhook was cleaned up.
     let company = screenhook_domain::CompanyId::parse("sandbox").unwrap();
     assert!(server.store.webhooks(&company).await.unwrap().is_empty());

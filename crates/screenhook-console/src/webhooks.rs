@@ -183,6 +183,8 @@ struct WebhookPage {
 pub struct Saved {
     pub id: String,
     pub secret: Option<String>,
+    /// When each replaced secret stops signing, for those still in force.
+    pub previous_until: Vec<String>,
     pub state: &'static str,
     pub state_class: &'static str,
     pub failures: u32,
@@ -358,6 +360,12 @@ async fn saved(
     Ok(Saved {
         id: webhook.id.to_string(),
         secret: webhook.secret.clone(),
+        previous_until: webhook
+            .retired_secrets
+            .iter()
+            .filter(|retired| now < retired.until)
+            .map(|retired| view::when(retired.until))
+            .collect(),
         state,
         state_class,
         failures: health.consecutive_failures,
@@ -435,10 +443,19 @@ pub async fn update(State(console): State<Console>, Path(id): Path<String>, post
         },
         _ => None,
     };
+    let old_secret_valid_for = match fields.get("oldSecretValidFor").map(str::parse::<i64>) {
+        None => None,
+        Some(Ok(secs)) => Some(Millis::from_millis(secs.saturating_mul(1000))),
+        Some(Err(_)) => {
+            let message = "oldSecretValidFor: not a number of seconds (allowed: 0 to 604800)".into();
+            return show_with(&console, &signed, &id, None, Some((message, values))).await;
+        }
+    };
     let patch = WebhookPatch {
         url: Some(values.url.clone()),
         events: Some(values.events.clone()),
         secret,
+        old_secret_valid_for,
         owner_emails: Some(emails(&values.owner_emails)),
         custom_headers: Some(custom_headers),
     };

@@ -12,7 +12,9 @@
 use std::{collections::HashSet, sync::Arc};
 
 use screenhook_domain::Clock;
-use screenhook_domain::{CompanyId, EventId, EventKind, Timestamp, Webhook, WebhookHealth, WebhookId, validate};
+use screenhook_domain::{
+    CompanyId, EventId, EventKind, Millis, Timestamp, Webhook, WebhookHealth, WebhookId, validate,
+};
 use screenhook_store::{DeliveryRow, Store, StoreError, time_ordered_id};
 mod plan;
 
@@ -48,12 +50,21 @@ pub enum NewSecret {
     Given(String),
 }
 
+/// How long a replaced secret keeps signing unless the change says otherwise: a day, as Svix.
+pub const DEFAULT_SECRET_OVERLAP: Millis = Millis::DAY;
+/// The longest overlap a change may ask for: a week, as Svix.
+pub const MAX_SECRET_OVERLAP: Millis = Millis::days(7);
+
 /// Changes to a webhook; `None` keeps the current value. Lists are replaced whole.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WebhookPatch {
     pub url: Option<String>,
     pub events: Option<Vec<String>>,
     pub secret: Option<NewSecret>,
+    /// With a new secret: how long the old one keeps signing beside it (`webhook-signature`
+    /// carries one `v1,` entry per secret). `None` is [`DEFAULT_SECRET_OVERLAP`]; zero stops
+    /// it at once, for a secret that leaked.
+    pub old_secret_valid_for: Option<Millis>,
     pub owner_emails: Option<Vec<String>>,
     pub custom_headers: Option<Vec<(String, String)>>,
 }
@@ -130,6 +141,7 @@ impl WebhookManager {
             url,
             events,
             secret: Some(secret),
+            retired_secrets: Vec::new(),
             owner_emails,
             custom_headers: input.custom_headers,
             created_at: now,
@@ -153,10 +165,22 @@ impl WebhookManager {
         if let Some(names) = &patch.events {
             webhook.events = events(names)?;
         }
-        match patch.secret {
-            Some(NewSecret::Given(given)) => webhook.secret = Some(secret(given)?),
-            Some(NewSecret::Generate) => webhook.secret = Some(generated_secret()),
-            None => {}
+        let overlap = patch.old_secret_valid_for.unwrap_or(DEFAULT_SECRET_OVERLAP);
+        if !(0..=MAX_SECRET_OVERLAP.as_millis()).contains(&overlap.as_millis()) {
+            return Err(ManageError::invalid(
+                "oldSecretValidFor",
+                format!("is {} seconds", overlap.as_millis() / 1000),
+                "0 (stop signing with the old secret now) to 604800 seconds (7 days)",
+            ));
+        }
+        let now = self.clock.now();
+        let new_secret = match patch.secret {
+            Some(NewSecret::Given(given)) => Some(secret(given)?),
+            Some(NewSecret::Generate) => Some(generated_secret()),
+            None => None,
+        };
+        if let Some(new_secret) = new_secret {
+            webhook.rotate_secret(new_secret, now, now.plus(overlap));
         }
         if let Some(emails) = &patch.owner_emails {
             webhook.owner_emails = owner_emails(emails)?;
@@ -165,7 +189,7 @@ impl WebhookManager {
             custom_headers(&headers)?;
             webhook.custom_headers = headers;
         }
-        webhook.updated_at = self.clock.now();
+        webhook.updated_at = now;
         self.ping(&webhook).await?;
         self.store.update_webhook(&webhook).await?;
         self.find(company, id).await

@@ -465,6 +465,7 @@ impl Worker {
         let event = &delivery.event;
         let now = self.inner.clock.now();
         let body = envelope_body(event.kind.name(), event.triggered_on.as_millis(), &event.payload.to_string());
+        let retired_secrets: Vec<&str> = webhook.retired_secrets_in_force(now).collect();
         let headers = delivery_headers(DeliveryHeaderParams {
             user_agent: &self.inner.sender.config().user_agent,
             url: &webhook.url,
@@ -473,6 +474,7 @@ impl Worker {
             webhook_id: event.id.as_str(),
             attempt_unix_secs: now.as_millis().div_euclid(1000),
             secret: webhook.secret.as_deref(),
+            retired_secrets: &retired_secrets,
             body: &body,
             custom_headers: &webhook.custom_headers,
         });

@@ -500,3 +500,79 @@ async fn a_company_without_a_results_webhook_gets_one_at_the_url_it_gives() {
         .unwrap_err();
     assert!(matches!(err, ApplyError::UrlNotExpected), "{err}");
 }
+
+/// Whether a delivery's `webhook-signature` verifies with `secret`, and how many entries it has.
+fn signed_with(received: &screenhook_testkit::Received, secret: &str) -> (bool, usize) {
+    use screenhook_webhooks::{SignedHeaders, standard_webhooks_key, verify};
+    let headers = SignedHeaders {
+        id: received.header("webhook-id"),
+        timestamp: received.header("webhook-timestamp"),
+        signature: received.header("webhook-signature"),
+    };
+    let at: i64 = headers.timestamp.unwrap().parse().unwrap();
+    let ok = verify(&[standard_webhooks_key(secret)], headers, &received.body, at, 300).is_ok();
+    (ok, headers.signature.unwrap().split(' ').count())
+}
+
+#[tokio::test]
+async fn a_rotated_secret_keeps_signing_beside_the_new_one_until_its_overlap_ends() {
+    let f = fixture().await;
+    let receiver = TestReceiver::start().await;
+    let (webhook, _) = f.manager.create(&f.company, input(receiver.url("/hook"))).await.unwrap();
+    let old = webhook.secret.clone().unwrap();
+
+    let rotate = WebhookPatch { secret: Some(NewSecret::Generate), ..WebhookPatch::default() };
+    let (rotated, _) = f.manager.update(&f.company, &webhook.id, rotate).await.unwrap();
+    let new = rotated.secret.clone().unwrap();
+    assert_ne!(old, new);
+    assert_eq!(rotated.retired_secrets[0].until, T0.plus(Millis::DAY), "a day by default");
+    let ping = receiver.received().pop().unwrap();
+    let expected = screenhook_webhooks::codesignal_signature(&new, &receiver.url("/hook"), "", "");
+    assert_eq!(ping.header("x-codesignal-signature"), Some(expected.as_str()), "the ping proves the new secret");
+
+    // Within the overlap both secrets sign the body; the CodeSignal header uses the new one.
+    f.clock.advance(Millis::HOUR);
+    fire(&f, "session-1").await;
+    let worker = Worker::new(f.store.clone(), f.sender.clone(), f.clock.clone(), DeliveryConfig::default());
+    worker.run_pending().await.unwrap();
+    let delivery = receiver.received().pop().unwrap();
+    assert_eq!(signed_with(&delivery, &old), (true, 2));
+    assert_eq!(signed_with(&delivery, &new), (true, 2));
+    let body: serde_json::Value = serde_json::from_slice(&delivery.body).unwrap();
+    let codesignal = screenhook_webhooks::codesignal_signature(
+        &new,
+        &receiver.url("/hook"),
+        "companyTestSessionCreated",
+        &body["triggeredOn"].to_string(),
+    );
+    assert_eq!(delivery.header("x-codesignal-signature"), Some(codesignal.as_str()));
+
+    // The overlap ends on its own: a day after the change only the new secret signs.
+    f.clock.advance(Millis::DAY);
+    fire(&f, "session-2").await;
+    let worker = Worker::new(f.store.clone(), f.sender.clone(), f.clock.clone(), DeliveryConfig::default());
+    worker.run_pending().await.unwrap();
+    let delivery = receiver.received().pop().unwrap();
+    assert_eq!(signed_with(&delivery, &old), (false, 1));
+    assert_eq!(signed_with(&delivery, &new), (true, 1));
+
+    // A leaked secret is replaced with no overlap; an overlap past a week is refused, unsaved.
+    let leaked = WebhookPatch {
+        secret: Some(NewSecret::Given("a-brand-new-secret".into())),
+        old_secret_valid_for: Some(Millis::from_millis(0)),
+        ..WebhookPatch::default()
+    };
+    let (replaced, _) = f.manager.update(&f.company, &webhook.id, leaked).await.unwrap();
+    assert!(replaced.retired_secrets.is_empty(), "the expired one is forgotten and the leaked one not kept");
+    let too_long = WebhookPatch {
+        secret: Some(NewSecret::Generate),
+        old_secret_valid_for: Some(Millis::days(8)),
+        ..WebhookPatch::default()
+    };
+    let (field, problem, allowed) =
+        invalid_field(f.manager.update(&f.company, &webhook.id, too_long).await.unwrap_err());
+    assert_eq!((field, problem.as_str()), ("oldSecretValidFor", "is 691200 seconds"));
+    assert!(allowed.contains("604800"), "{allowed}");
+    let (kept, _) = f.manager.find(&f.company, &webhook.id).await.unwrap();
+    assert_eq!(kept.secret.as_deref(), Some("a-brand-new-secret"));
+}

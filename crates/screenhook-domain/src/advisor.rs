@@ -278,6 +278,7 @@ mod tests {
             url: format!("https://example.com/{id}"),
             events: events.to_vec(),
             secret: None,
+            retired_secrets: Vec::new(),
             owner_emails: vec![],
             custom_headers: vec![],
             created_at: Timestamp::from_millis(0),

@@ -56,4 +56,4 @@ pub use payload::envelope;
 pub use session::{Ctx, Decision, SessionCommand};
 pub use test::TestCommand;
 pub use time::{Clock, ManualClock, Millis, Timestamp};
-pub use webhook::{Webhook, WebhookHealth, WebhookState};
+pub use webhook::{MAX_RETIRED_SECRETS, RetiredSecret, Webhook, WebhookHealth, WebhookState};

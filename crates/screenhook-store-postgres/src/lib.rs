@@ -1055,6 +1055,7 @@ mod tests {
                 url: "https://example.com/hooks".into(),
                 events: EventKind::ALL.to_vec(),
                 secret: None,
+                retired_secrets: Vec::new(),
                 owner_emails: vec![],
                 custom_headers: vec![],
                 created_at: now,

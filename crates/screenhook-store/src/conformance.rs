@@ -786,6 +786,7 @@ pub fn webhook(company: &str, id: &str, events: &[EventKind]) -> Webhook {
         url: format!("https://hooks.example.com/{id}"),
         events: events.to_vec(),
         secret: Some("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD".into()),
+        retired_secrets: Vec::new(),
         owner_emails: vec!["ops@example.com".into()],
         custom_headers: vec![("X-Team".into(), "hiring".into())],
         created_at: T0,

@@ -157,6 +157,7 @@ mod tests {
             webhook_id: "evt_1",
             attempt_unix_secs: at,
             secret: Some(secret),
+            retired_secrets: &[],
             body: &body,
             custom_headers: &[],
         });

@@ -596,6 +596,10 @@ pub struct DeliveryHeaderParams<'a> {
     pub attempt_unix_secs: i64,
     /// The webhook's secret as the user set it, if any.
     pub secret: Option<&'a str>,
+    /// Replaced secrets still in their overlap window: each adds a `v1,` entry to
+    /// `webhook-signature`. `X-CodeSignal-Signature` holds one value by definition, so it is
+    /// always computed with the current secret.
+    pub retired_secrets: &'a [&'a str],
     /// The exact body bytes to be sent.
     pub body: &'a [u8],
     /// Tenant headers, already validated.
@@ -646,7 +650,10 @@ pub fn delivery_headers(params: DeliveryHeaderParams<'_>) -> Vec<(String, String
         headers.push((
             WEBHOOK_SIGNATURE_HEADER.to_owned(),
             signature_header(
-                &[standard_webhooks_key(secret)],
+                &std::iter::once(secret)
+                    .chain(params.retired_secrets.iter().copied())
+                    .map(standard_webhooks_key)
+                    .collect::<Vec<_>>(),
                 params.webhook_id,
                 params.attempt_unix_secs,
                 params.body,
@@ -694,6 +701,7 @@ mod tests {
             webhook_id: "evt_1",
             attempt_unix_secs: 1_700_000_000,
             secret,
+            retired_secrets: &[],
             body: b"{}",
             custom_headers: custom,
         }
@@ -723,6 +731,24 @@ mod tests {
         // The reference's known answer.
         assert_eq!(headers[2].1, "7dd88207964db657e115060cf08a57e5d8e11e290bd1c5463e6a8a2f6a602ff8");
         assert_eq!(headers[4].1, "1700000000");
+    }
+
+    #[test]
+    fn during_a_rotation_both_secrets_sign_the_body_and_codesignal_uses_the_new_one() {
+        use crate::signature::{SignedHeaders, verify};
+        let retired = ["old-secret"];
+        let rotating = DeliveryHeaderParams { retired_secrets: &retired, ..params(Some("my-secret"), &[]) };
+        let headers = delivery_headers(rotating);
+        let value = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).unwrap();
+        assert_eq!(value("X-CodeSignal-Signature"), "7dd88207964db657e115060cf08a57e5d8e11e290bd1c5463e6a8a2f6a602ff8");
+        let signature = value("webhook-signature");
+        assert_eq!(signature.split(' ').count(), 2, "{signature}");
+        let signed = SignedHeaders { id: Some("evt_1"), timestamp: Some("1700000000"), signature: Some(signature) };
+        for secret in ["my-secret", "old-secret"] {
+            verify(&[standard_webhooks_key(secret)], signed, b"{}", 1_700_000_000, 300)
+                .unwrap_or_else(|err| panic!("{secret}: {err}"));
+        }
+        assert!(verify(&[standard_webhooks_key("other")], signed, b"{}", 1_700_000_000, 300).is_err());
     }
 
     #[test]

@@ -320,6 +320,7 @@ async fn deliveries_carry_verifiable_signatures_and_our_headers_win() {
             webhook_id: "evt_01",
             attempt_unix_secs: attempt_secs,
             secret: Some(secret),
+            retired_secrets: &[],
             body: &body,
             custom_headers: &custom,
         });
@@ -354,6 +355,7 @@ async fn unsigned_deliveries_carry_no_signatures() {
         webhook_id: "evt_02",
         attempt_unix_secs: now_secs(),
         secret: None,
+        retired_secrets: &[],
         body: b"{}",
         custom_headers: &[],
     });

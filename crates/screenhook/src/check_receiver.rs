@@ -145,6 +145,7 @@ impl Signer<'_> {
             webhook_id: id,
             attempt_unix_secs: at_secs,
             secret: Some(secret),
+            retired_secrets: &[],
             body,
             custom_headers: &[],
         })

@@ -206,6 +206,7 @@ mod tests {
                 webhook_id: "msg_listen_1",
                 attempt_unix_secs: now / 1000,
                 secret: Some(secret),
+                retired_secrets: &[],
                 body: &body,
                 custom_headers: &[],
             })

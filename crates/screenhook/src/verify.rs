@@ -155,6 +155,7 @@ mod tests {
             webhook_id: "msg_1",
             attempt_unix_secs: at,
             secret: Some("verify-secret"),
+            retired_secrets: &[],
             body: &body,
             custom_headers: &[],
         });

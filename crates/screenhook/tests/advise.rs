@@ -42,6 +42,7 @@ async fn advise_prints_the_plan_and_applies_it_whole() {
             url,
             events: vec![EventKind::CertificationResultShared],
             secret: Some("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD".into()),
+            retired_secrets: Vec::new(),
             owner_emails: vec![],
             custom_headers: vec![],
             created_at: Timestamp::from_millis(0),

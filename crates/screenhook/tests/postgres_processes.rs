@@ -122,6 +122,7 @@ async fn prepare(store: Arc<dyn Store>, receiver: &str) -> (String, String) {
             url: receiver.to_owned(),
             events: vec![EventKind::CompanyTestSessionCreated, EventKind::PreScreenExpired],
             secret: Some("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD".into()),
+            retired_secrets: Vec::new(),
             owner_emails: vec![],
             custom_headers: vec![],
             created_at: now,

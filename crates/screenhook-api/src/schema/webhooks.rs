@@ -9,7 +9,7 @@
 
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject};
 use screenhook_delivery::{NewSecret, WebhookInput as ManagedInput, WebhookManager, WebhookPatch};
-use screenhook_domain::{EventId, Permission, SessionId, Webhook, WebhookHealth, WebhookId, WebhookState};
+use screenhook_domain::{EventId, Millis, Permission, SessionId, Webhook, WebhookHealth, WebhookId, WebhookState};
 use screenhook_store::{AttemptRow, DeliveryFilter, DeliveryRow, StoredEvent};
 
 use super::{allowed, engine, list_cost, parse_id, types::Ts};
@@ -82,7 +82,7 @@ fn is_credential(name: &str) -> bool {
 
 /// A webhook as listed: never its secret.
 #[derive(SimpleObject, Debug, Clone)]
-#[graphql(name = "Webhook")]
+#[graphql(name = "Webhook", complex)]
 pub struct WebhookObj {
     pub id: ID,
     /// The endpoint URL exactly as configured (the reference signs this string).
@@ -98,6 +98,20 @@ pub struct WebhookObj {
     pub next_probe_date: Option<Ts>,
     pub create_date: Ts,
     pub update_date: Ts,
+    /// When each replaced secret stops signing (see `previousSecretsValidUntil`).
+    #[graphql(skip)]
+    pub retired_until: Vec<screenhook_domain::Timestamp>,
+}
+
+#[ComplexObject]
+impl WebhookObj {
+    /// After a secret change, until when each replaced secret still signs deliveries beside the
+    /// current one (one `v1,` entry each in `webhook-signature`), newest first. Empty when only
+    /// the current secret signs.
+    async fn previous_secrets_valid_until(&self, ctx: &Context<'_>) -> Vec<Ts> {
+        let now = engine(ctx).clock.now();
+        self.retired_until.iter().filter(|until| now < **until).map(|until| Ts(*until)).collect()
+    }
 }
 
 impl From<(Webhook, WebhookHealth)> for WebhookObj {
@@ -120,6 +134,7 @@ impl From<(Webhook, WebhookHealth)> for WebhookObj {
             next_probe_date: (health.state == WebhookState::Unhealthy).then_some(Ts(health.probe_after)),
             create_date: Ts(webhook.created_at),
             update_date: Ts(webhook.updated_at),
+            retired_until: webhook.retired_secrets.iter().map(|retired| retired.until).collect(),
         }
     }
 }
@@ -158,6 +173,10 @@ pub struct WebhookUpdateInput {
     pub secret: Option<String>,
     /// Replaces the secret with a freshly generated one (read it with `revealWebhookSecret`).
     pub generate_secret: Option<bool>,
+    /// With `secret` or `generateSecret`: how long the old secret keeps signing beside the new
+    /// one, so receivers can switch without missing a delivery. 0 (for a leaked secret) to
+    /// 604800 (7 days); omitted, 86400 (a day).
+    pub old_secret_valid_for_seconds: Option<i32>,
     pub owner_emails: Option<Vec<String>>,
     pub custom_headers: Option<Vec<WebhookHeaderInput>>,
 }
@@ -180,10 +199,18 @@ impl WebhookUpdateInput {
             (None, true) => Some(NewSecret::Generate),
             (None, false) => None,
         };
+        if self.old_secret_valid_for_seconds.is_some() && secret.is_none() {
+            return Err(ApiError::invalid(
+                "oldSecretValidForSeconds",
+                "was given without a new secret",
+                "only with secret or generateSecret: true",
+            ));
+        }
         Ok(WebhookPatch {
             url: self.url,
             events: self.events,
             secret,
+            old_secret_valid_for: self.old_secret_valid_for_seconds.map(|s| Millis::from_millis(i64::from(s) * 1000)),
             owner_emails: self.owner_emails,
             custom_headers: self.custom_headers.map(headers),
         })

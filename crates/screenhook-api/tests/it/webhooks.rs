@@ -119,6 +119,34 @@ async fn create_update_test_and_save_and_delete_ping_the_endpoint() {
     );
     assert_eq!(receiver.received().len(), 4);
 
+    // Rotation: the old secret keeps signing for the overlap asked for, and the webhook says
+    // until when; an overlap without a new secret is refused.
+    const ROTATE: &str = "mutation($id: ID!, $w: WebhookUpdateInput!) {
+        updateWebhook(id: $id, webhookFields: $w) { previousSecretsValidUntil } }";
+    let (_, body) = app
+        .gql_as(
+            &app.admin_key,
+            ROTATE,
+            json!({ "id": id, "w": { "generateSecret": true, "oldSecretValidForSeconds": 3600 } }),
+        )
+        .await;
+    let until = app.clock.now().as_millis() + 3_600_000;
+    // Newest first: the secret replaced by the earlier update still has most of its day.
+    let valid_until = &body["data"]["updateWebhook"]["previousSecretsValidUntil"];
+    assert_eq!(valid_until[0], until, "{body:#}");
+    assert_eq!(valid_until.as_array().map(Vec::len), Some(2), "{body:#}");
+    app.clock.advance(Millis::HOUR);
+    let shown =
+        app.gql("query($id: ID!) { webhook(id: $id) { previousSecretsValidUntil } }", json!({ "id": id })).await;
+    assert_eq!(shown["webhook"]["previousSecretsValidUntil"], json!([valid_until[1]]), "an overlap ends on its own");
+    let (_, body) =
+        app.gql_as(&app.admin_key, ROTATE, json!({ "id": id, "w": { "oldSecretValidForSeconds": 60 } })).await;
+    assert_eq!(
+        (code(&body), body["errors"][0]["extensions"]["field"].as_str()),
+        ("BAD_USER_INPUT", Some("oldSecretValidForSeconds"))
+    );
+    assert_eq!(receiver.received().len(), 5, "only the rotation pinged");
+
     let deleted = app.gql("mutation($id: ID!) { deleteWebhook(id: $id) }", json!({ "id": id })).await;
     assert_eq!(deleted["deleteWebhook"], id);
     let (_, body) =

@@ -84,6 +84,7 @@ impl App {
             url: url.to_owned(),
             events: events.to_vec(),
             secret: Some(SECRET.to_owned()),
+            retired_secrets: Vec::new(),
             owner_emails: vec!["owner@example.com".into(), "oncall@example.com".into()],
             custom_headers: vec![("X-Team".into(), "hiring".into())],
             created_at: T0,

@@ -22,6 +22,7 @@ fn signed(url: &str, secret: &str, webhook_id: &str) -> (Vec<(String, String)>, 
         webhook_id,
         attempt_unix_secs: START / 1000,
         secret: Some(secret),
+        retired_secrets: &[],
         body: &body,
         custom_headers: &[],
     });

@@ -103,6 +103,7 @@ impl App {
             url: url.to_owned(),
             events,
             secret: secret.map(str::to_owned),
+            retired_secrets: Vec::new(),
             owner_emails: vec!["owner@example.com".into()],
             custom_headers: Vec::new(),
             created_at: now,

@@ -16,7 +16,7 @@ use screenhook_domain::{
 };
 use screenhook_store::{
     AttemptRecord, AttemptResult, AttemptRow, ClaimedDelivery, DeliveryFilter, DeliveryRow, DeliveryState,
-    HealthPolicy, Notification, SeriesBuilder, StoreError, StoredEvent,
+    HealthPolicy, Notification, SecretKeys, SeriesBuilder, StoreError, StoredEvent,
 };
 use sqlx::{PgConnection, PgPool, Row, postgres::PgRow};
 
@@ -136,6 +136,31 @@ async fn write_subscriptions(conn: &mut PgConnection, webhook: &Webhook) -> Resu
     .await
     .map(drop)
     .map_err(db)
+}
+
+/// See [`screenhook_store::Store::reseal_secrets`]. The rows are locked, so processes that
+/// start together reseal each webhook once, one after the other.
+pub(crate) async fn reseal_secrets(conn: &mut PgConnection, keys: &SecretKeys) -> Result<u64, StoreError> {
+    let rows =
+        sqlx::query("SELECT id, doc FROM webhooks ORDER BY id FOR UPDATE").fetch_all(&mut *conn).await.map_err(db)?;
+    let mut resealed = 0;
+    for row in rows {
+        let (id, doc): (String, String) = (row.try_get("id").map_err(db)?, row.try_get("doc").map_err(db)?);
+        let stored: Webhook =
+            serde_json::from_str(&doc).map_err(|err| StoreError::Corrupt(format!("webhook {id}: {err}")))?;
+        if !keys.needs_reseal(&stored) {
+            continue;
+        }
+        let sealed = keys.seal_webhook(&keys.open_webhook(stored)?)?;
+        sqlx::query("UPDATE webhooks SET doc = $2 WHERE id = $1")
+            .bind(&id)
+            .bind(to_doc(&sealed)?)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+        resealed += 1;
+    }
+    Ok(resealed)
 }
 
 pub(crate) async fn insert_webhook(conn: &mut PgConnection, webhook: &Webhook) -> Result<(), StoreError> {

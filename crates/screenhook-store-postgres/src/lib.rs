@@ -71,8 +71,8 @@ use screenhook_domain::{
 };
 use screenhook_store::{
     Applied, AtsIdType, AttemptRecord, AttemptRow, CertifyImported, CertifyRecord, ClaimedDelivery, DeliveryBucket,
-    DeliveryFilter, DeliveryRow, HealthPolicy, Notification, Page, Purged, QueueStats, SeriesBuilder, SessionFilter,
-    Store, StoreError, StoredEvent, Timer,
+    DeliveryFilter, DeliveryRow, HealthPolicy, Notification, Page, Purged, QueueStats, SecretKeys, SeriesBuilder,
+    SessionFilter, Store, StoreError, StoredEvent, Timer,
 };
 use serde::de::DeserializeOwned;
 use sqlx::{
@@ -123,6 +123,9 @@ pub struct PgStore {
     work: Arc<Notify>,
     /// Asks the notifier task to tell every process that work is due.
     announce: Arc<Notify>,
+    /// Seals webhook secrets on their way in and opens them on their way out. Every process
+    /// sharing the database must have the same keys.
+    keys: Arc<SecretKeys>,
     _tasks: Arc<AbortOnDrop>,
 }
 
@@ -140,8 +143,8 @@ type Work<'c, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + '
 impl PgStore {
     /// Connects a pool to `url` (`postgres://user:password@host:port/database`), runs the
     /// migrations when asked to, and starts listening for work notifications. Must be called
-    /// inside a tokio runtime.
-    pub async fn connect(url: &str, options: PgOptions) -> Result<PgStore, StoreError> {
+    /// inside a tokio runtime. Webhook secrets are sealed with `keys`.
+    pub async fn connect(url: &str, options: PgOptions, keys: SecretKeys) -> Result<PgStore, StoreError> {
         let mut connect = PgConnectOptions::from_str(url)
             .map_err(|err| StoreError::Unavailable(format!("the database URL is not valid: {err}")))?;
         if let Some(schema) = &options.schema {
@@ -153,14 +156,14 @@ impl PgStore {
             .connect_with(connect.clone())
             .await
             .map_err(db)?;
-        let store = PgStore::with_pool(pool, connect).await?;
+        let store = PgStore::with_pool(pool, connect, keys).await?;
         if options.migrate {
             store.migrate().await?;
         }
         Ok(store)
     }
 
-    async fn with_pool(pool: PgPool, connect: PgConnectOptions) -> Result<PgStore, StoreError> {
+    async fn with_pool(pool: PgPool, connect: PgConnectOptions, keys: SecretKeys) -> Result<PgStore, StoreError> {
         // Its own one-connection pool: a LISTEN connection is held for good and must not
         // take a slot of the pool that serves requests.
         let listen_pool = PgPoolOptions::new()
@@ -176,7 +179,13 @@ impl PgStore {
         let announce = Arc::new(Notify::new());
         let tasks =
             vec![tokio::spawn(listen(listener, work.clone())), tokio::spawn(notify(pool.clone(), announce.clone()))];
-        Ok(PgStore { pool, work, announce, _tasks: Arc::new(AbortOnDrop(tasks)) })
+        Ok(PgStore { pool, work, announce, keys: Arc::new(keys), _tasks: Arc::new(AbortOnDrop(tasks)) })
+    }
+
+    /// A webhook row, its secrets opened.
+    fn opened(&self, row: &PgRow) -> Result<(Webhook, WebhookHealth), StoreError> {
+        let (webhook, health) = delivery::decode_webhook(row)?;
+        Ok((self.keys.open_webhook(webhook)?, health))
     }
 
     /// Deliveries were made due: wake this process's workers now and every process's soon.
@@ -629,11 +638,13 @@ impl Store for PgStore {
     }
 
     async fn insert_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
-        self.transaction(webhook, |conn, webhook| Box::pin(delivery::insert_webhook(conn, webhook))).await
+        let sealed = self.keys.seal_webhook(webhook)?;
+        self.transaction(&sealed, |conn, webhook| Box::pin(delivery::insert_webhook(conn, webhook))).await
     }
 
     async fn update_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
-        self.transaction(webhook, |conn, webhook| Box::pin(delivery::update_webhook(conn, webhook))).await
+        let sealed = self.keys.seal_webhook(webhook)?;
+        self.transaction(&sealed, |conn, webhook| Box::pin(delivery::update_webhook(conn, webhook))).await
     }
 
     async fn delete_webhook(&self, company: &CompanyId, id: &WebhookId) -> Result<bool, StoreError> {
@@ -652,7 +663,7 @@ impl Store for PgStore {
         ));
         let row =
             sqlx::query(sql).bind(id.as_str()).bind(company.as_str()).fetch_optional(&self.pool).await.map_err(db)?;
-        row.as_ref().map(delivery::decode_webhook).transpose()
+        row.as_ref().map(|row| self.opened(row)).transpose()
     }
 
     async fn webhooks(&self, company: &CompanyId) -> Result<Vec<(Webhook, WebhookHealth)>, StoreError> {
@@ -661,7 +672,7 @@ impl Store for PgStore {
             delivery::WEBHOOK_COLUMNS
         ));
         let rows = sqlx::query(sql).bind(company.as_str()).fetch_all(&self.pool).await.map_err(db)?;
-        rows.iter().map(delivery::decode_webhook).collect()
+        rows.iter().map(|row| self.opened(row)).collect()
     }
 
     async fn webhook_unscoped(&self, id: &WebhookId) -> Result<Option<(Webhook, WebhookHealth)>, StoreError> {
@@ -670,7 +681,11 @@ impl Store for PgStore {
             delivery::WEBHOOK_COLUMNS
         ));
         let row = sqlx::query(sql).bind(id.as_str()).fetch_optional(&self.pool).await.map_err(db)?;
-        row.as_ref().map(delivery::decode_webhook).transpose()
+        row.as_ref().map(|row| self.opened(row)).transpose()
+    }
+
+    async fn reseal_secrets(&self) -> Result<u64, StoreError> {
+        self.transaction(&*self.keys, |conn, keys| Box::pin(delivery::reseal_secrets(conn, keys))).await
     }
 
     async fn restore_webhook(&self, company: &CompanyId, id: &WebhookId, now: Timestamp) -> Result<bool, StoreError> {
@@ -910,7 +925,7 @@ mod tests {
         test::{NewTest, TestCommand},
     };
     use screenhook_engine::{Clock, Engine, EngineConfig, InviteInput, SystemClock, bootstrap};
-    use screenhook_store::{AttemptRecord, AttemptResult, HealthPolicy, Store};
+    use screenhook_store::{AttemptRecord, AttemptResult, HealthPolicy, SecretKeys, Store};
     use sqlx::Connection;
 
     use super::{PgOptions, PgStore};
@@ -958,10 +973,14 @@ mod tests {
         Some(Schema { url, name })
     }
 
+    fn test_keys() -> SecretKeys {
+        SecretKeys::new(&[7; 32], &[])
+    }
+
     /// A store of its own (a pool, like another process) on `schema`.
     async fn connect(schema: &Schema) -> PgStore {
         let options = PgOptions { max_connections: 8, migrate: true, schema: Some(schema.name.clone()) };
-        PgStore::connect(&schema.url, options).await.expect("connect the store")
+        PgStore::connect(&schema.url, options, test_keys()).await.expect("connect the store")
     }
 
     async fn fresh_store() -> Option<(Arc<dyn Store>, Schema)> {
@@ -971,13 +990,41 @@ mod tests {
 
     screenhook_store::conformance_tests!(fresh_store);
 
+    /// Secrets are ciphertext in the table, and a key rotation is: the new key current, the
+    /// old one previous, a reseal, then the old key dropped.
+    #[tokio::test]
+    async fn webhook_secrets_are_sealed_in_the_table_and_survive_a_key_rotation() {
+        use screenhook_store::conformance::{seed, webhook};
+        let Some(schema) = fresh_schema().await else { return };
+        let options = || PgOptions { max_connections: 2, migrate: true, schema: Some(schema.name.clone()) };
+        let (old, new) = ([1u8; 32], [2u8; 32]);
+        let store = PgStore::connect(&schema.url, options(), SecretKeys::new(&old, &[])).await.unwrap();
+        seed(&store, "acme", "s1").await;
+        let hook = webhook("acme", "wh", &EventKind::ALL);
+        let secret = hook.secret.clone().unwrap();
+        store.insert_webhook(&hook).await.unwrap();
+        let raw: String = sqlx::query_scalar("SELECT doc FROM webhooks").fetch_one(&store.pool).await.unwrap();
+        assert!(!raw.contains(&secret) && raw.contains("sealed:v1:"), "{raw}");
+
+        let rotated = PgStore::connect(&schema.url, options(), SecretKeys::new(&new, &[old])).await.unwrap();
+        assert_eq!(rotated.webhook_unscoped(&hook.id).await.unwrap().unwrap().0.secret, hook.secret);
+        assert_eq!(rotated.reseal_secrets().await.unwrap(), 1);
+        assert_eq!(rotated.reseal_secrets().await.unwrap(), 0, "nothing left under the old key");
+
+        let only_new = PgStore::connect(&schema.url, options(), SecretKeys::new(&new, &[])).await.unwrap();
+        assert_eq!(only_new.webhook_unscoped(&hook.id).await.unwrap().unwrap().0.secret, hook.secret);
+        let only_old = PgStore::connect(&schema.url, options(), SecretKeys::new(&old, &[])).await.unwrap();
+        let err = only_old.webhook_unscoped(&hook.id).await.unwrap_err().to_string();
+        assert!(err.contains("which is not configured"), "{err}");
+    }
+
     /// Migrating a database that already holds sessions fills their new verification column
     /// from their documents.
     #[tokio::test]
     async fn sessions_written_before_the_console_get_their_verification_status_from_the_document() {
         let Some(schema) = fresh_schema().await else { return };
         let options = PgOptions { max_connections: 2, migrate: false, schema: Some(schema.name.clone()) };
-        let store = PgStore::connect(&schema.url, options).await.expect("connect the store");
+        let store = PgStore::connect(&schema.url, options, test_keys()).await.expect("connect the store");
         // The schema as the build before the console left it: the first migration alone.
         let earlier = std::env::temp_dir().join(format!("screenhook-{}", schema.name));
         std::fs::create_dir_all(&earlier).unwrap();

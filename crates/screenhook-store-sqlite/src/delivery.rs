@@ -12,7 +12,7 @@ use screenhook_domain::{
 };
 use screenhook_store::{
     AttemptRecord, AttemptResult, AttemptRow, ClaimedDelivery, DeliveryRow, DeliveryState, HealthPolicy, Notification,
-    StoreError, StoredEvent,
+    SecretKeys, StoreError, StoredEvent,
 };
 use std::collections::HashMap;
 
@@ -62,6 +62,29 @@ fn write_subscriptions(conn: &Connection, webhook: &Webhook) -> Result<(), Failu
         insert.execute(params![webhook.company_id.as_str(), kind.name(), webhook.id.as_str()])?;
     }
     Ok(())
+}
+
+/// See [`screenhook_store::Store::reseal_secrets`]. Like every write job it commits whole or
+/// not at all, so a crash never leaves a secret half-rewritten.
+pub(crate) fn reseal_secrets(conn: &Connection, keys: &SecretKeys) -> Result<u64, Failure> {
+    let mut stale = Vec::new();
+    {
+        let mut statement = conn.prepare("SELECT id, doc FROM webhooks")?;
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            let (id, doc): (String, String) = (row.get(0)?, row.get(1)?);
+            let stored: Webhook = serde_json::from_str(&doc).map_err(|err| corrupt(format!("webhook {id}: {err}")))?;
+            if keys.needs_reseal(&stored) {
+                stale.push(stored);
+            }
+        }
+    }
+    for stored in &stale {
+        let resealed = keys.seal_webhook(&keys.open_webhook(stored.clone())?)?;
+        conn.prepare_cached("UPDATE webhooks SET doc = ?2 WHERE id = ?1")?
+            .execute(params![stored.id.as_str(), to_doc(&resealed)?])?;
+    }
+    Ok(stale.len() as u64)
 }
 
 pub(crate) fn insert_webhook(conn: &Connection, webhook: &Webhook) -> Result<(), Failure> {

@@ -45,14 +45,21 @@ use screenhook_domain::{
 };
 use screenhook_store::{
     Applied, AtsIdType, AttemptRecord, AttemptRow, CertifyImported, CertifyRecord, ClaimedDelivery, DeliveryBucket,
-    DeliveryFilter, DeliveryRow, HealthPolicy, Notification, Page, Purged, QueueStats, SeriesBuilder, SessionFilter,
-    StoreError, StoredEvent, Timer,
+    DeliveryFilter, DeliveryRow, HealthPolicy, Notification, Page, Purged, QueueStats, SecretKeys, SeriesBuilder,
+    SessionFilter, StoreError, StoredEvent, Timer,
 };
 use serde::de::DeserializeOwned;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 pub use writer::MAX_BATCH;
 use writer::{Completion, Reply, WriteJob};
+
+/// Where [`SqliteStore::open`] keeps the key webhook secrets are sealed with when none is
+/// configured: beside the database, `screenhook.db` → `screenhook.key`. It protects a copied
+/// database file, not a copied directory: deployments that care set their own key elsewhere.
+pub fn key_file_for(database: &Path) -> std::path::PathBuf {
+    database.with_extension("key")
+}
 
 /// The SQLite implementation of [`screenhook_store::Store`].
 #[derive(Clone)]
@@ -61,12 +68,23 @@ pub struct SqliteStore {
     writer: mpsc::Sender<WriteJob>,
     work: Arc<Notify>,
     handoff: Arc<writer::Handoff>,
+    /// Seals webhook secrets on their way in and opens them on their way out.
+    keys: Arc<SecretKeys>,
 }
 
 impl SqliteStore {
-    /// Opens (creating if missing) the database file, runs the embedded migrations and starts
-    /// the writer thread. Must be called inside a tokio runtime.
+    /// [`open_with_keys`](Self::open_with_keys) with the key in the file beside the database
+    /// ([`key_file_for`]), created on first use.
     pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let keys = SecretKeys::from_file_or_create(&key_file_for(path))
+            .map_err(|err| StoreError::Unavailable(err.to_string()))?;
+        SqliteStore::open_with_keys(path, keys).await
+    }
+
+    /// Opens (creating if missing) the database file, runs the embedded migrations and starts
+    /// the writer thread; webhook secrets are sealed with `keys`. Must be called inside a tokio
+    /// runtime.
+    pub async fn open_with_keys(path: &Path, keys: SecretKeys) -> Result<SqliteStore, StoreError> {
         let path = path.to_owned();
         let (conn, reads) = tokio::task::spawn_blocking(move || {
             let mut conn = connect(&path, false)?;
@@ -85,7 +103,7 @@ impl SqliteStore {
             .name("sqlite-writer".into())
             .spawn(move || writer::run(conn, jobs, thread_work, thread_handoff))
             .map_err(|err| StoreError::Unavailable(format!("could not start the writer thread: {err}")))?;
-        Ok(SqliteStore { reads: Arc::new(reads), writer, work, handoff })
+        Ok(SqliteStore { reads: Arc::new(reads), writer, work, handoff, keys: Arc::new(keys) })
     }
 
     /// Gives back every lease: for the one process that serves this database, at start. On
@@ -580,12 +598,12 @@ impl screenhook_store::Store for SqliteStore {
     }
 
     async fn insert_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
-        let webhook = webhook.clone();
+        let webhook = self.keys.seal_webhook(webhook)?;
         self.write(move |conn| delivery::insert_webhook(conn, &webhook)).await
     }
 
     async fn update_webhook(&self, webhook: &Webhook) -> Result<(), StoreError> {
-        let webhook = webhook.clone();
+        let webhook = self.keys.seal_webhook(webhook)?;
         self.write(move |conn| delivery::update_webhook(conn, &webhook)).await
     }
 
@@ -605,7 +623,9 @@ impl screenhook_store::Store for SqliteStore {
             vec![text(id.as_str()), text(company.as_str())],
             delivery::decode_webhook,
         )
-        .await
+        .await?
+        .map(|(webhook, health)| Ok((self.keys.open_webhook(webhook)?, health)))
+        .transpose()
     }
 
     async fn webhooks(&self, company: &CompanyId) -> Result<Vec<(Webhook, WebhookHealth)>, StoreError> {
@@ -615,7 +635,10 @@ impl screenhook_store::Store for SqliteStore {
             vec![text(company.as_str())],
             delivery::decode_webhook,
         )
-        .await
+        .await?
+        .into_iter()
+        .map(|(webhook, health)| Ok((self.keys.open_webhook(webhook)?, health)))
+        .collect()
     }
 
     async fn webhook_unscoped(&self, id: &WebhookId) -> Result<Option<(Webhook, WebhookHealth)>, StoreError> {
@@ -624,7 +647,14 @@ impl screenhook_store::Store for SqliteStore {
             vec![text(id.as_str())],
             delivery::decode_webhook,
         )
-        .await
+        .await?
+        .map(|(webhook, health)| Ok((self.keys.open_webhook(webhook)?, health)))
+        .transpose()
+    }
+
+    async fn reseal_secrets(&self) -> Result<u64, StoreError> {
+        let keys = self.keys.clone();
+        self.write(move |conn| delivery::reseal_secrets(conn, &keys)).await
     }
 
     async fn restore_webhook(&self, company: &CompanyId, id: &WebhookId, now: Timestamp) -> Result<bool, StoreError> {
@@ -833,6 +863,51 @@ mod tests {
     }
 
     screenhook_store::conformance_tests!(fresh_store);
+
+    /// Secrets are ciphertext in the file, the default key lives beside it, and a key rotation
+    /// is: the new key current, the old one previous, a reseal, then the old key dropped.
+    #[tokio::test]
+    async fn webhook_secrets_are_sealed_in_the_file_and_survive_a_key_rotation() {
+        use screenhook_domain::EventKind;
+        use screenhook_store::{
+            SecretKeys,
+            conformance::{seed, webhook},
+        };
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("screenhook.db");
+        let store = SqliteStore::open(&path).await.unwrap();
+        assert!(dir.path().join("screenhook.key").exists(), "the default key is created beside the database");
+        seed(&store, "acme", "s1").await;
+        let hook = webhook("acme", "wh", &EventKind::ALL);
+        let secret = hook.secret.clone().unwrap();
+        store.insert_webhook(&hook).await.unwrap();
+        let raw = |path: &std::path::Path| -> String {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            conn.query_row("SELECT doc FROM webhooks", [], |row| row.get(0)).unwrap()
+        };
+        assert!(!raw(&path).contains(&secret) && raw(&path).contains("sealed:v1:"), "{}", raw(&path));
+        drop(store);
+
+        let old = std::fs::read_to_string(dir.path().join("screenhook.key")).unwrap();
+        let new = SecretKeys::generate();
+        let keys = |current: &str, previous: &[&str]| {
+            let previous: Vec<_> = previous.iter().map(|k| ("previous", *k)).collect();
+            SecretKeys::parse(("current", current), &previous).unwrap()
+        };
+        let rotated = SqliteStore::open_with_keys(&path, keys(&new, &[old.trim()])).await.unwrap();
+        assert_eq!(rotated.webhook_unscoped(&hook.id).await.unwrap().unwrap().0.secret, hook.secret);
+        assert_eq!(rotated.reseal_secrets().await.unwrap(), 1);
+        assert_eq!(rotated.reseal_secrets().await.unwrap(), 0, "nothing left under the old key");
+        drop(rotated);
+
+        let only_new = SqliteStore::open_with_keys(&path, keys(&new, &[])).await.unwrap();
+        assert_eq!(only_new.webhook_unscoped(&hook.id).await.unwrap().unwrap().0.secret, hook.secret);
+        drop(only_new);
+        let only_old = SqliteStore::open_with_keys(&path, keys(old.trim(), &[])).await.unwrap();
+        let err = only_old.webhook_unscoped(&hook.id).await.unwrap_err().to_string();
+        assert!(err.contains("which is not configured"), "{err}");
+    }
 
     /// The change-by-change path (taken when a batch cannot be written at once) writes every
     /// session column exactly as the batched path does, on insert and on update.

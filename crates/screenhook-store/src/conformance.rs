@@ -47,6 +47,7 @@ macro_rules! conformance_tests {
             company_sessions_leave_deleted_out_unless_asked,
             company_sessions_are_scoped_to_the_company,
             events_fan_out_to_subscribed_webhooks_only,
+            webhook_secrets_come_back_as_saved_and_reseal_only_what_is_stale,
             claimed_deliveries_carry_their_event_and_are_recorded,
             a_session_events_are_delivered_in_order,
             a_failure_pauses_the_webhook_until_one_probe_succeeds,
@@ -865,6 +866,22 @@ pub async fn events_fan_out_to_subscribed_webhooks_only(store: Arc<dyn Store>) {
         store.webhooks(&company_id("acme")).await.unwrap().into_iter().map(|(w, _)| w.id.to_string()).collect();
     assert_eq!(listed, vec!["wh-all", "wh-started"]);
     assert!(store.webhook(&company_id("globex"), &started_only.id).await.unwrap().is_none());
+}
+
+pub async fn webhook_secrets_come_back_as_saved_and_reseal_only_what_is_stale(store: Arc<dyn Store>) {
+    store.insert_company(&company("acme")).await.unwrap();
+    let mut hook = webhook("acme", "wh", &EventKind::ALL);
+    hook.retired_secrets =
+        vec![screenhook_domain::RetiredSecret { secret: "the-old-one".into(), until: T0.plus(Millis::DAY) }];
+    store.insert_webhook(&hook).await.unwrap();
+    let mut unsigned = webhook("acme", "wh-unsigned", &EventKind::ALL);
+    unsigned.secret = None;
+    store.insert_webhook(&unsigned).await.unwrap();
+    assert_eq!(store.webhook(&company_id("acme"), &hook.id).await.unwrap().unwrap().0, hook);
+    assert_eq!(store.webhook_unscoped(&unsigned.id).await.unwrap().unwrap().0, unsigned);
+    assert_eq!(store.reseal_secrets().await.unwrap(), 0, "written under the current key");
+    store.delete_webhook(&company_id("acme"), &hook.id).await.unwrap();
+    assert_eq!(store.reseal_secrets().await.unwrap(), 0);
 }
 
 pub async fn claimed_deliveries_carry_their_event_and_are_recorded(store: Arc<dyn Store>) {

@@ -36,12 +36,14 @@ use screenhook_domain::{
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod delivery;
+pub mod sealed;
 
 pub use delivery::{
     AttemptRecord, AttemptResult, AttemptRow, ClaimedDelivery, DeliveryBucket, DeliveryFilter, DeliveryRow,
     DeliveryState, FailureOutcome, HealthPolicy, MAX_SERIES_BUCKETS, Notification, OwnerEmail, Purged, QueueBucket,
     QueueGauge, QueueStats, SeriesBuilder,
 };
+pub use sealed::{KeyError, SecretKeys};
 
 /// Errors a store reports. Callers match on these; anything else is `Unavailable`.
 #[derive(Debug, thiserror::Error)]
@@ -337,6 +339,12 @@ pub trait Store: Send + Sync + 'static {
     async fn webhook_unscoped(&self, id: &WebhookId) -> Result<Option<(Webhook, WebhookHealth)>, StoreError>;
     /// "Test and save" succeeded: the webhook is active again and its queue is due now.
     async fn restore_webhook(&self, company: &CompanyId, id: &WebhookId, now: Timestamp) -> Result<bool, StoreError>;
+    /// Rewrites every stored webhook secret (of deleted webhooks too, which can be restored)
+    /// that is not sealed under the current key — sealed under a previous key, or written
+    /// before sealing existed — and returns how many webhooks changed. Servers run it at start,
+    /// so a key rotation is: make the new key current and the old one previous, restart, then
+    /// drop the old key. See [`sealed`].
+    async fn reseal_secrets(&self) -> Result<u64, StoreError>;
 
     /// Leases up to `limit` due deliveries to the caller until `now + lease`: the next
     /// delivery of each session of each active webhook (skipping `saturated` webhooks), and

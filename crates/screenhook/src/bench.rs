@@ -198,7 +198,9 @@ impl Server {
         command.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--role", role]);
         match database {
             Database::Sqlite(path) => command.arg("--database").arg(path),
-            Database::Postgres(url) => command.env("SCREENHOOK_DATABASE__URL", url),
+            Database::Postgres(url) => {
+                command.env("SCREENHOOK_DATABASE__URL", url).env("SCREENHOOK_SECRETS__KEY", postgres_key())
+            }
         };
         let child = command
             .env("SCREENHOOK_DELIVERY__ALLOW_LOOPBACK", "true")
@@ -269,6 +271,15 @@ async fn start_receiver(arrivals: Arrivals) -> anyhow::Result<String> {
     Ok(url)
 }
 
+/// The key this run's PostgreSQL processes seal webhook secrets with: the configured one, or
+/// one made up for the run (the bench's database is its own).
+fn postgres_key() -> &'static str {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        std::env::var("SCREENHOOK_SECRETS__KEY").unwrap_or_else(|_| screenhook_store::SecretKeys::generate())
+    })
+}
+
 /// Creates the database with a Pre-Screen and a webhook to `receiver`; returns the API key
 /// and the test id.
 async fn prepare(database: &Database, receiver: &str) -> anyhow::Result<(String, String)> {
@@ -276,7 +287,8 @@ async fn prepare(database: &Database, receiver: &str) -> anyhow::Result<(String,
         Database::Sqlite(path) => Arc::new(SqliteStore::open(path).await?),
         Database::Postgres(url) => {
             let options = screenhook_store_postgres::PgOptions { max_connections: 2, migrate: true, schema: None };
-            Arc::new(screenhook_store_postgres::PgStore::connect(url, options).await?)
+            let keys = screenhook_store::SecretKeys::parse(("SCREENHOOK_SECRETS__KEY", postgres_key()), &[])?;
+            Arc::new(screenhook_store_postgres::PgStore::connect(url, options, keys).await?)
         }
     };
     let (_, key) = bootstrap::ensure_sandbox(&*store, &SystemClock).await?.context("a fresh database")?;

@@ -16,6 +16,7 @@ const ENV_PREFIX: &str = "SCREENHOOK_";
 pub struct Config {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
+    pub secrets: SecretsSection,
     pub scheduler: SchedulerConfig,
     pub api: ApiSection,
     pub delivery: DeliverySection,
@@ -28,6 +29,13 @@ pub struct Config {
 }
 
 /// How long history is kept (`[retention]`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct SecretsSection {
+    pub key: String,
+    pub key_file: PathBuf,
+    pub previous_keys: Vec<String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct RetentionSection {
     /// 0: forever.
@@ -314,12 +322,49 @@ impl Config {
     pub fn redacted(&self) -> Config {
         let mut shown = self.clone();
         shown.database.url = redact_url_password(&shown.database.url);
-        for secret in [&mut shown.smtp.password, &mut shown.metrics.token] {
+        for secret in [&mut shown.smtp.password, &mut shown.metrics.token, &mut shown.secrets.key]
+            .into_iter()
+            .chain(&mut shown.secrets.previous_keys)
+        {
             if !secret.is_empty() {
                 *secret = REDACTED.to_owned();
             }
         }
         shown
+    }
+
+    /// The keys webhook secrets are sealed with: `secrets.key`, else the key file (for SQLite
+    /// created beside the database when none is configured). PostgreSQL does not guess, as a
+    /// key made up by one machine would not open on the next: without one the keys are
+    /// unset, so `serve` refuses to start and other commands fail only if they touch a secret.
+    pub fn secret_keys(&self) -> anyhow::Result<screenhook_store::SecretKeys> {
+        use anyhow::Context as _;
+        use screenhook_store::SecretKeys;
+        let previous: Vec<(&str, &str)> =
+            self.secrets.previous_keys.iter().map(|key| ("secrets.previous_keys", key.as_str())).collect();
+        if !self.secrets.key.is_empty() {
+            return Ok(SecretKeys::parse(("secrets.key", &self.secrets.key), &previous)?);
+        }
+        let file = if !self.secrets.key_file.as_os_str().is_empty() {
+            self.secrets.key_file.clone()
+        } else if self.postgres_url().is_none() {
+            let path = screenhook_store_sqlite::key_file_for(&self.database.path);
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            }
+            // Creates the file on first start; it is read below like any key file.
+            SecretKeys::from_file_or_create(&path)?;
+            path
+        } else {
+            return Ok(SecretKeys::unset(format!(
+                "secrets.key: PostgreSQL needs the key webhook secrets are sealed with, the same in every \
+                 process (secrets.key, SCREENHOOK_SECRETS__KEY, or secrets.key_file); a fresh one: {}",
+                SecretKeys::generate()
+            )));
+        };
+        let what = format!("secrets.key_file {}", file.display());
+        let text = std::fs::read_to_string(&file).with_context(|| format!("reading {what}"))?;
+        Ok(SecretKeys::parse((&what, text.trim()), &previous)?)
     }
 
     /// The public URL without a trailing slash, ready to have paths appended.

@@ -87,6 +87,17 @@ enum Command {
         #[command(subcommand)]
         command: tools::CompaniesCommand,
     },
+    /// Make a key for sealing webhook secrets at rest, or reseal them under the current key
+    /// (see docs/OPERATIONS.md, "Secrets at rest"). Every server start reseals too.
+    ///
+    /// Example: screenhook secrets generate-key
+    /// Example: SCREENHOOK_SECRETS__KEY=… SCREENHOOK_SECRETS__PREVIOUS_KEYS=… screenhook secrets reseal
+    Secrets {
+        #[command(flatten)]
+        database: SubcommandDatabaseArgs,
+        #[command(subcommand)]
+        command: tools::SecretsCommand,
+    },
     /// Measure throughput on this machine (see docs/PERFORMANCE.md).
     ///
     /// Example: screenhook bench deliveries --events 20000 --concurrency 64
@@ -273,6 +284,7 @@ fn main() -> ExitCode {
         }
         Command::Keys { database, command } => tools::run_keys(&database.into(), command),
         Command::Companies { database, command } => tools::run_companies(&database.into(), command),
+        Command::Secrets { database, command } => tools::run_secrets(&database.into(), command),
         Command::Bench(BenchCommand::Transitions(args)) => bench::transitions(args),
         Command::Listen(args) => listen::run(args),
         Command::Verify(args) => verify::run(args),

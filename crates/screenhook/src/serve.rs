@@ -70,20 +70,31 @@ fn init_logging(config: &Config) {
 /// `database.migrate_on_start`.
 /// `serving`: this process is about to serve the database with its workers.
 pub async fn open_store(config: &Config, migrate: bool, serving: bool) -> anyhow::Result<Arc<dyn Store>> {
+    let keys = config.secret_keys()?;
+    if let Some(why) = keys.missing().filter(|_| serving) {
+        anyhow::bail!("{why}");
+    }
+    let key_id = keys.current_id().to_owned();
     if let Some(url) = config.postgres_url() {
         let options = PgOptions {
             max_connections: config.database.max_connections,
             migrate: migrate || config.database.migrate_on_start,
             schema: None,
         };
-        let store = PgStore::connect(url, options).await.context("connecting to PostgreSQL (database.url)")?;
-        return Ok(Arc::new(store));
+        let store = PgStore::connect(url, options, keys).await.context("connecting to PostgreSQL (database.url)")?;
+        let store: Arc<dyn Store> = Arc::new(store);
+        if serving {
+            reseal(&*store, &key_id).await?;
+        }
+        return Ok(store);
     }
     let path = &config.database.path;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating the database directory {}", dir.display()))?;
     }
-    let store = SqliteStore::open(path).await.with_context(|| format!("opening the database {}", path.display()))?;
+    let store = SqliteStore::open_with_keys(path, keys)
+        .await
+        .with_context(|| format!("opening the database {}", path.display()))?;
     if serving {
         // Only one process serves an SQLite file: whatever a previous one had in flight when
         // it died is due again now rather than when its lease runs out.
@@ -91,8 +102,19 @@ pub async fn open_store(config: &Config, migrate: bool, serving: bool) -> anyhow
         if released > 0 {
             tracing::info!(released, "deliveries left in flight by a previous run are due again");
         }
+        reseal(&store, &key_id).await?;
     }
     Ok(Arc::new(store))
+}
+
+/// Moves every webhook secret under the current key: what makes a key rotation finish, and
+/// what seals secrets written before sealing existed.
+pub(crate) async fn reseal(store: &dyn Store, key_id: &str) -> anyhow::Result<u64> {
+    let resealed = store.reseal_secrets().await.context("resealing webhook secrets under secrets.key")?;
+    if resealed > 0 {
+        tracing::info!(resealed, key = key_id, "webhook secrets resealed under the current key");
+    }
+    Ok(resealed)
 }
 
 /// What the log says the database is, without a PostgreSQL URL's password.

@@ -82,6 +82,38 @@ pub fn print_lifecycle(format: LifecycleFormat) {
 }
 
 #[derive(Debug, clap::Subcommand)]
+pub enum SecretsCommand {
+    /// Print a fresh key (32 random bytes, base64) for secrets.key.
+    GenerateKey,
+    /// Rewrite every webhook secret not sealed under secrets.key (sealed under one of
+    /// secrets.previous_keys, or stored before sealing) and say how many changed.
+    Reseal,
+}
+
+pub fn run_secrets(database: &DatabaseArgs, command: SecretsCommand) -> anyhow::Result<()> {
+    match command {
+        SecretsCommand::GenerateKey => {
+            println!("{}", screenhook_store::SecretKeys::generate());
+            Ok(())
+        }
+        SecretsCommand::Reseal => {
+            let config = database.config()?;
+            let keys = config.secret_keys()?;
+            if let Some(why) = keys.missing() {
+                bail!("{why}");
+            }
+            let key = keys.current_id().to_owned();
+            tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+                let store = serve::open_store(&config, false, false).await?;
+                let resealed = serve::reseal(&*store, &key).await?;
+                println!("{resealed} webhook(s) resealed under key {key} in {}", serve::database_label(&config));
+                Ok(())
+            })
+        }
+    }
+}
+
+#[derive(Debug, clap::Subcommand)]
 pub enum KeysCommand {
     /// Create a key; it is printed once and only its hash is stored.
     ///

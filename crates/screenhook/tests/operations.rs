@@ -1,7 +1,8 @@
 //! Operating the real binary: Prometheus metrics at `/metrics`, one JSON log line per HTTP
 //! request (with the route pattern, never a candidate link's token), a SIGTERM during
-//! deliveries that finishes the requests in flight and records them, and `screenhook keys` and
-//! `screenhook companies` on SQLite and PostgreSQL beside a running server.
+//! deliveries that finishes the requests in flight and records them, no secret in the database
+//! file, its WAL or the logs, and `screenhook keys` and `screenhook companies` on SQLite and
+//! PostgreSQL beside a running server.
 
 mod support;
 
@@ -19,6 +20,8 @@ use support::{free_port, printed_api_key};
 
 const CREATED: &str = "companyTestSessionCreated";
 const METRICS_TOKEN: &str = "scrape-token-for-tests";
+/// What a server on PostgreSQL seals webhook secrets with (it refuses to start without one).
+const SECRETS_KEY: &str = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_what_the_server_did_and_every_request_is_logged() {
@@ -184,6 +187,158 @@ async fn sigterm_during_deliveries_finishes_the_requests_in_flight_and_records_t
     }
 }
 
+/// Nothing that signs a delivery or opens the API is in the database file, its WAL or the
+/// logs (at debug level): not the webhook's secret, not the one a rotation keeps signing, not
+/// an API key. Read while the server runs (the WAL holds the recent writes) and after it stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_are_in_neither_the_database_file_nor_its_wal_nor_the_logs() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let db = dir.path().join("screenhook.db");
+    let log_path = dir.path().join("server.log");
+    let receiver = TestReceiver::start().await;
+    let http = client();
+    let port = free_port();
+    let log = std::fs::File::create(&log_path).expect("a log file");
+    let mut child = spawn(&db, port, &[("SCREENHOOK_LOG__FILTER", "debug")], Stdio::from(log));
+    let sandbox_key = printed_api_key(&mut child).await;
+    let mut server = Running { child, base: format!("http://127.0.0.1:{port}") };
+    server.wait_ready(&http).await;
+
+    let first_secret = format!("dump-test-secret-{}", std::process::id());
+    let created = graphql(
+        &http,
+        &server.base,
+        &sandbox_key,
+        "mutation($w: WebhookInput!) { createWebhook(webhookFields: $w) { webhook { id } } }",
+        json!({ "w": { "url": receiver.url("/dump-hook"), "events": [CREATED], "secret": first_secret } }),
+    )
+    .await;
+    let webhook = created["createWebhook"]["webhook"]["id"].as_str().expect("an id").to_owned();
+    graphql(
+        &http,
+        &server.base,
+        &sandbox_key,
+        "mutation($id: ID!) { updateWebhook(id: $id, webhookFields: { generateSecret: true }) { id } }",
+        json!({ "id": webhook }),
+    )
+    .await;
+    let revealed = graphql(
+        &http,
+        &server.base,
+        &sandbox_key,
+        "mutation($id: ID!) { revealWebhookSecret(id: $id) }",
+        json!({ "id": webhook }),
+    )
+    .await;
+    let second_secret = revealed["revealWebhookSecret"].as_str().expect("the new secret").to_owned();
+    let made = keys(&["--database", db.to_str().unwrap()], &["create", "--description", "dump test"]);
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let api_key = String::from_utf8(made.stdout).unwrap().trim().to_owned();
+
+    // Deliveries go out signed with both secrets, so both were read back and used.
+    let test_id = create_test(&http, &server.base, &sandbox_key).await;
+    invite(&http, &server.base, &sandbox_key, &test_id, 2).await;
+    let received = receiver.wait_for(4).await;
+    let delivery = received.iter().find(|r| !r.body.is_empty()).expect("a delivery");
+    assert_eq!(delivery.header("webhook-signature").map(|s| s.split(' ').count()), Some(2));
+
+    let secrets = [
+        ("the webhook's first secret", first_secret.clone()),
+        ("the webhook's current secret", second_secret.clone()),
+        ("the sandbox API key", sandbox_key.clone()),
+        ("the sandbox API key's secret part", sandbox_key.splitn(3, '_').nth(2).unwrap().to_owned()),
+        ("the created API key", api_key.clone()),
+        ("the created API key's secret part", api_key.splitn(3, '_').nth(2).unwrap().to_owned()),
+    ];
+    let dump = |when: &str| {
+        let mut files = vec![("the database file", std::fs::read(&db).expect("the database file"))];
+        if let Ok(wal) = std::fs::read(dir.path().join("screenhook.db-wal")) {
+            files.push(("its WAL", wal));
+        }
+        files.push(("the log", std::fs::read(&log_path).expect("the log")));
+        for (file, bytes) in &files {
+            for (what, secret) in &secrets {
+                let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
+                assert!(!found, "{what} is in {file} {when}");
+            }
+        }
+        files
+    };
+    let running = dump("while the server runs");
+    assert!(running.iter().any(|(file, bytes)| *file != "the log" && bytes.windows(9).any(|w| w == b"dump-hook")));
+    assert!(running.iter().any(|(file, _)| *file == "its WAL"), "the WAL was read while the server ran");
+    assert!(server.terminate().success());
+    let stopped = dump("after the server stopped");
+    assert!(stopped.iter().any(|(file, bytes)| *file == "the log" && bytes.len() > 1_000), "a debug log was written");
+}
+
+fn secrets(database: &[&str], args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_screenhook"));
+    command.arg("secrets").args(args).args(database);
+    for name in ["SCREENHOOK_DATABASE__URL", "SCREENHOOK_SECRETS__KEY", "SCREENHOOK_SECRETS__PREVIOUS_KEYS"] {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    let out = command.output().expect("run screenhook secrets");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A key rotation by the book: the new key current and the old one previous, a reseal, then
+/// the old key dropped; and PostgreSQL never guesses a key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_secrets_key_is_rotated_with_a_reseal() {
+    use screenhook_store::{SecretKeys, Store};
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let db = dir.path().join("screenhook.db");
+    let hook = {
+        use screenhook_engine::{SystemClock, bootstrap};
+        let store = screenhook_store_sqlite::SqliteStore::open(&db).await.unwrap();
+        bootstrap::ensure_sandbox(&store, &SystemClock).await.unwrap();
+        let hook = screenhook_domain::Webhook {
+            id: screenhook_domain::WebhookId::parse("wh_rotated").unwrap(),
+            company_id: screenhook_domain::CompanyId::parse(bootstrap::SANDBOX_COMPANY).unwrap(),
+            url: "https://example.com/hook".into(),
+            events: vec![screenhook_domain::EventKind::CompanyTestSessionFinished],
+            secret: Some("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD".into()),
+            retired_secrets: Vec::new(),
+            owner_emails: vec![],
+            custom_headers: vec![],
+            created_at: screenhook_domain::Timestamp::from_millis(0),
+            updated_at: screenhook_domain::Timestamp::from_millis(0),
+        };
+        store.insert_webhook(&hook).await.unwrap();
+        hook
+    };
+    let old = std::fs::read_to_string(dir.path().join("screenhook.key")).expect("the key made beside the database");
+    let (ok, new, _) = secrets(&[], &["generate-key"], &[]);
+    assert!(ok);
+    let new = new.trim().to_owned();
+    assert_eq!(SecretKeys::parse(("new", &new), &[]).map(|_| ()).ok(), Some(()), "a usable key: {new}");
+
+    let database = ["--database", db.to_str().unwrap()];
+    let rotating = [("SCREENHOOK_SECRETS__KEY", new.as_str()), ("SCREENHOOK_SECRETS__PREVIOUS_KEYS", old.trim())];
+    let current = SecretKeys::parse(("new", &new), &[]).unwrap().current_id().to_owned();
+    let (ok, out, err) = secrets(&database, &["reseal"], &rotating);
+    assert!(ok, "{err}");
+    assert!(out.starts_with(&format!("1 webhook(s) resealed under key {current}")), "{out}");
+    let (_, out, _) = secrets(&database, &["reseal"], &rotating);
+    assert!(out.starts_with("0 webhook(s)"), "{out}");
+
+    let only_new = SecretKeys::parse(("new", &new), &[]).unwrap();
+    let store = screenhook_store_sqlite::SqliteStore::open_with_keys(&db, only_new).await.unwrap();
+    assert_eq!(store.webhook_unscoped(&hook.id).await.unwrap().unwrap().0.secret, hook.secret);
+    drop(store);
+    let (ok, _, err) = secrets(&database, &["reseal"], &[("SCREENHOOK_SECRETS__KEY", "too-short")]);
+    assert!(!ok && err.contains("secrets.key: not base64"), "{err}");
+
+    let (ok, _, err) = secrets(&["--database-url", "postgres://nobody@127.0.0.1:1/none"], &["reseal"], &[]);
+    assert!(!ok && err.contains("secrets.key: PostgreSQL needs the key"), "{err}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_are_created_listed_and_revoked_on_sqlite() {
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -200,7 +355,7 @@ async fn keys_are_created_listed_and_revoked_on_postgres() {
     };
     let database = support::PgDatabase::create(&admin).await;
     let unused = tempfile::tempdir().expect("a temporary directory");
-    let env = [("SCREENHOOK_DATABASE__URL", database.url.as_str())];
+    let env = [("SCREENHOOK_DATABASE__URL", database.url.as_str()), ("SCREENHOOK_SECRETS__KEY", SECRETS_KEY)];
     keys_round_trip(&unused.path().join("unused.db"), &env, &["--database-url", &database.url]).await;
 }
 
@@ -268,7 +423,7 @@ async fn companies_are_created_renamed_disabled_and_enabled_on_postgres() {
     };
     let database = support::PgDatabase::create(&admin).await;
     let unused = tempfile::tempdir().expect("a temporary directory");
-    let env = [("SCREENHOOK_DATABASE__URL", database.url.as_str())];
+    let env = [("SCREENHOOK_DATABASE__URL", database.url.as_str()), ("SCREENHOOK_SECRETS__KEY", SECRETS_KEY)];
     companies_round_trip(&unused.path().join("unused.db"), &env, &["--database-url", &database.url]).await;
 }
 

@@ -37,6 +37,9 @@ use support::PgDatabase;
 
 const PROCESSES: usize = 3;
 const CONCURRENCY: usize = 16;
+/// What every process seals webhook secrets with: the same key, or none could sign.
+const SECRETS_KEY: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+
 /// The shortest lease the configuration allows: a killed process's claims come back this soon.
 const LEASE_MS: &str = "15000";
 
@@ -53,6 +56,7 @@ impl Server {
         let child = Command::new(env!("CARGO_BIN_EXE_screenhook"))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database-url", url])
             .env("SCREENHOOK_DATABASE__MIGRATE_ON_START", "false")
+            .env("SCREENHOOK_SECRETS__KEY", SECRETS_KEY)
             .env("SCREENHOOK_DATABASE__MAX_CONNECTIONS", "8")
             .env("SCREENHOOK_DELIVERY__ALLOW_LOOPBACK", "true")
             .env("SCREENHOOK_DELIVERY__LEASE_MS", LEASE_MS)
@@ -160,6 +164,10 @@ async fn graphql(
     panic!("no server answered {body}");
 }
 
+fn keys() -> screenhook_store::SecretKeys {
+    screenhook_store::SecretKeys::parse(("SECRETS_KEY", SECRETS_KEY), &[]).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_processes_share_the_work_and_survive_a_kill() {
     let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
@@ -169,7 +177,7 @@ async fn three_processes_share_the_work_and_survive_a_kill() {
     };
     let sessions: usize = std::env::var("SCREENHOOK_MP_SESSIONS").ok().and_then(|n| n.parse().ok()).unwrap_or(1_000);
     let database = PgDatabase::create(&admin).await;
-    let store: Arc<dyn Store> = Arc::new(PgStore::connect(&database.url, PgOptions::default()).await.unwrap());
+    let store: Arc<dyn Store> = Arc::new(PgStore::connect(&database.url, PgOptions::default(), keys()).await.unwrap());
     let receiver = TestReceiver::start().await;
     let (key, test_id) = prepare(store.clone(), &receiver.url("/hook")).await;
 

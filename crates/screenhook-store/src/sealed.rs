@@ -1,0 +1,284 @@
+//! Webhook secrets at rest. HMAC signing needs the raw secret, so it cannot be hashed like an
+//! API key; it is sealed instead, with AES-256-GCM under the operator's key, before it reaches
+//! the database. A copied database file, a backup or a `pg_dump` holds only ciphertext.
+//!
+//! A sealed value reads `sealed:v1:<key id>:<base64 of nonce ‖ ciphertext ‖ tag>`. The nonce
+//! is random (96 bits: safe for far more secrets than a deployment will ever seal under one
+//! key). The associated data is the webhook's id, so a sealed secret copied onto another
+//! webhook's row does not open. The key id (8 hex digits of a SHA-256 of the key) names the
+//! key that sealed it, which is what makes **key rotation** work: the stores open values under
+//! the current key or any previous one, and [`Store::reseal_secrets`](crate::Store) rewrites
+//! everything under the current key, after which the previous key can be dropped.
+//!
+//! Values without the `sealed:` prefix are secrets written before sealing existed; they are
+//! read as they are and sealed by the next reseal (every server start runs one).
+
+use std::{fmt, io::Write as _, path::Path};
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use screenhook_domain::{Webhook, WebhookId};
+use sha2::{Digest, Sha256};
+
+use crate::StoreError;
+
+const PREFIX: &str = "sealed:v1:";
+/// Bytes in a key.
+pub const KEY_LEN: usize = 32;
+
+/// Why a key could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error(
+        "{what}: not base64 ({err}); allowed: 32 random bytes in base64, as `screenhook secrets generate-key` prints"
+    )]
+    NotBase64 { what: String, err: base64::DecodeError },
+    #[error("{what}: {len} bytes; allowed: exactly 32 bytes in base64, as `screenhook secrets generate-key` prints")]
+    WrongLength { what: String, len: usize },
+    #[error("key file {path}: {err}")]
+    File { path: String, err: std::io::Error },
+}
+
+struct Key {
+    id: String,
+    aead: RandomizedNonceKey,
+}
+
+impl Key {
+    fn new(bytes: &[u8; KEY_LEN]) -> Key {
+        let digest = Sha256::new().chain_update(b"screenhook secrets key id\0").chain_update(bytes).finalize();
+        let aead = RandomizedNonceKey::new(&AES_256_GCM, bytes).expect("a 32-byte key is valid for AES-256-GCM");
+        Key { id: hex::encode(&digest[..4]), aead }
+    }
+}
+
+/// The keys secrets are sealed with: one current key that seals, and previous keys that still
+/// open what they sealed until a reseal moves it to the current one.
+pub struct SecretKeys {
+    current: Result<Key, String>,
+    previous: Vec<Key>,
+}
+
+impl fmt::Debug for SecretKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let previous: Vec<&str> = self.previous.iter().map(|k| k.id.as_str()).collect();
+        f.debug_struct("SecretKeys").field("current", &self.current_id()).field("previous", &previous).finish()
+    }
+}
+
+impl SecretKeys {
+    pub fn new(current: &[u8; KEY_LEN], previous: &[[u8; KEY_LEN]]) -> SecretKeys {
+        SecretKeys { current: Ok(Key::new(current)), previous: previous.iter().map(Key::new).collect() }
+    }
+
+    /// No key configured: everything but webhook secrets works, and sealing or opening one
+    /// fails with `why` (which should say how to configure a key).
+    pub fn unset(why: impl Into<String>) -> SecretKeys {
+        SecretKeys { current: Err(why.into()), previous: Vec::new() }
+    }
+
+    /// Why there is no current key, if there is none.
+    pub fn missing(&self) -> Option<&str> {
+        self.current.as_ref().err().map(String::as_str)
+    }
+
+    fn key(&self) -> Result<&Key, StoreError> {
+        self.current.as_ref().map_err(|why| StoreError::Unavailable(why.clone()))
+    }
+
+    fn all(&self) -> impl Iterator<Item = &Key> {
+        self.current.as_ref().ok().into_iter().chain(&self.previous)
+    }
+
+    /// Keys as configuration gives them: base64 text. `what` names the setting in errors.
+    pub fn parse(current: (&str, &str), previous: &[(&str, &str)]) -> Result<SecretKeys, KeyError> {
+        let current = decode_key(current.0, current.1)?;
+        let previous = previous.iter().map(|(what, text)| decode_key(what, text)).collect::<Result<Vec<_>, _>>()?;
+        Ok(SecretKeys::new(&current, &previous))
+    }
+
+    /// A fresh random key, base64.
+    pub fn generate() -> String {
+        let mut bytes = [0u8; KEY_LEN];
+        rand::Rng::fill(&mut rand::rng(), &mut bytes);
+        BASE64.encode(bytes)
+    }
+
+    /// The key in the file at `path`, created (readable by its owner only) with a fresh key if
+    /// there is none: what an SQLite deployment uses when no key is configured.
+    pub fn from_file_or_create(path: &Path) -> Result<SecretKeys, KeyError> {
+        let file_err = |err| KeyError::File { path: path.display().to_string(), err };
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(path) {
+            Ok(mut file) => {
+                let key = SecretKeys::generate();
+                file.write_all(format!("{key}\n").as_bytes()).and_then(|()| file.sync_all()).map_err(file_err)?;
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(err) => return Err(file_err(err)),
+        }
+        let text = std::fs::read_to_string(path).map_err(file_err)?;
+        SecretKeys::parse((&format!("key file {}", path.display()), text.trim()), &[])
+    }
+
+    /// The id of the key that seals (`unset` when there is none).
+    pub fn current_id(&self) -> &str {
+        self.current.as_ref().map_or("unset", |key| key.id.as_str())
+    }
+
+    /// Seals `plain` for the webhook `owner`.
+    pub fn seal(&self, owner: &WebhookId, plain: &str) -> Result<String, StoreError> {
+        let key = self.key()?;
+        let mut data = plain.as_bytes().to_vec();
+        let nonce = key
+            .aead
+            .seal_in_place_append_tag(Aad::from(owner.as_str().as_bytes()), &mut data)
+            .expect("sealing into a growable buffer cannot fail");
+        let mut out = nonce.as_ref().to_vec();
+        out.extend_from_slice(&data);
+        Ok(format!("{PREFIX}{}:{}", key.id, BASE64.encode(out)))
+    }
+
+    /// Opens what [`seal`](Self::seal) wrote for `owner`, under whichever configured key sealed
+    /// it; a value from before sealing existed is returned as it is.
+    pub fn open(&self, owner: &WebhookId, stored: &str) -> Result<String, StoreError> {
+        let Some(rest) = stored.strip_prefix(PREFIX) else { return Ok(stored.to_owned()) };
+        let corrupt = |why: &str| StoreError::Corrupt(format!("webhook {owner}: its sealed secret {why}"));
+        let (id, body) = rest.split_once(':').ok_or_else(|| corrupt("has no key id"))?;
+        self.key()?;
+        let key = self.all().find(|k| k.id == id).ok_or_else(|| {
+            StoreError::Unavailable(format!(
+                "webhook {owner}: its secret is sealed with key {id}, which is not configured \
+                 (configured: {}); add that key as a previous secrets key",
+                self.all().map(|k| k.id.as_str()).collect::<Vec<_>>().join(", ")
+            ))
+        })?;
+        let bytes = BASE64.decode(body).map_err(|_| corrupt("is not base64"))?;
+        if bytes.len() < NONCE_LEN {
+            return Err(corrupt("is truncated"));
+        }
+        let (nonce, sealed) = bytes.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| corrupt("has a bad nonce"))?;
+        let mut data = sealed.to_vec();
+        let plain = key
+            .aead
+            .open_in_place(nonce, Aad::from(owner.as_str().as_bytes()), &mut data)
+            .map_err(|_| corrupt(&format!("does not open with key {id} (altered, or moved from another row)")))?;
+        String::from_utf8(plain.to_vec()).map_err(|_| corrupt("is not UTF-8"))
+    }
+
+    /// Whether a stored value is sealed under the current key (else a reseal rewrites it).
+    pub fn is_current(&self, stored: &str) -> bool {
+        stored.strip_prefix(PREFIX).and_then(|rest| rest.split_once(':')).is_some_and(|(id, _)| id == self.current_id())
+    }
+
+    /// The webhook as it is stored: every secret sealed.
+    pub fn seal_webhook(&self, webhook: &Webhook) -> Result<Webhook, StoreError> {
+        let mut stored = webhook.clone();
+        if let Some(secret) = &mut stored.secret {
+            *secret = self.seal(&webhook.id, secret)?;
+        }
+        for retired in &mut stored.retired_secrets {
+            retired.secret = self.seal(&webhook.id, &retired.secret)?;
+        }
+        Ok(stored)
+    }
+
+    /// The webhook as it was before [`seal_webhook`](Self::seal_webhook).
+    pub fn open_webhook(&self, mut stored: Webhook) -> Result<Webhook, StoreError> {
+        if let Some(secret) = &mut stored.secret {
+            *secret = self.open(&stored.id, secret)?;
+        }
+        for retired in &mut stored.retired_secrets {
+            retired.secret = self.open(&stored.id, &retired.secret)?;
+        }
+        Ok(stored)
+    }
+
+    /// Whether any secret of a stored webhook is not sealed under the current key.
+    pub fn needs_reseal(&self, stored: &Webhook) -> bool {
+        stored.secret.iter().chain(stored.retired_secrets.iter().map(|r| &r.secret)).any(|s| !self.is_current(s))
+    }
+}
+
+fn decode_key(what: &str, text: &str) -> Result<[u8; KEY_LEN], KeyError> {
+    let bytes = BASE64.decode(text.trim()).map_err(|err| KeyError::NotBase64 { what: what.to_owned(), err })?;
+    let len = bytes.len();
+    bytes.try_into().map_err(|_| KeyError::WrongLength { what: what.to_owned(), len })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> WebhookId {
+        WebhookId::parse(s).unwrap()
+    }
+
+    #[test]
+    fn sealed_secrets_open_only_for_their_webhook_and_key() {
+        let keys = SecretKeys::new(&[1; 32], &[]);
+        let sealed = keys.seal(&id("wh_a"), "whsec_top").unwrap();
+        assert!(sealed.starts_with(&format!("sealed:v1:{}:", keys.current_id())), "{sealed}");
+        assert!(!sealed.contains("whsec_top"));
+        assert_ne!(sealed, keys.seal(&id("wh_a"), "whsec_top").unwrap(), "a fresh nonce every time");
+        assert_eq!(keys.open(&id("wh_a"), &sealed).unwrap(), "whsec_top");
+        let moved = keys.open(&id("wh_b"), &sealed).unwrap_err().to_string();
+        assert!(moved.contains("does not open"), "{moved}");
+        let other = SecretKeys::new(&[2; 32], &[]);
+        let missing = other.open(&id("wh_a"), &sealed).unwrap_err().to_string();
+        assert!(missing.contains(&format!("sealed with key {}", keys.current_id())), "{missing}");
+    }
+
+    #[test]
+    fn a_previous_key_opens_until_resealed_and_plain_legacy_values_read_as_they_are() {
+        let old = SecretKeys::new(&[1; 32], &[]);
+        let sealed = old.seal(&id("wh_a"), "s3cret").unwrap();
+        let rotated = SecretKeys::new(&[2; 32], &[[1; 32]]);
+        assert_eq!(rotated.open(&id("wh_a"), &sealed).unwrap(), "s3cret");
+        assert!(!rotated.is_current(&sealed));
+        assert!(rotated.is_current(&rotated.seal(&id("wh_a"), "s3cret").unwrap()));
+        assert_eq!(rotated.open(&id("wh_a"), "legacy-plain").unwrap(), "legacy-plain");
+        assert!(!rotated.is_current("legacy-plain"));
+    }
+
+    #[test]
+    fn without_a_key_sealing_and_opening_fail_with_the_reason() {
+        let unset = SecretKeys::unset("secrets.key: not configured");
+        assert_eq!(
+            unset.seal(&id("wh_a"), "x").unwrap_err().to_string(),
+            "storage unavailable: secrets.key: not configured"
+        );
+        let sealed = SecretKeys::new(&[1; 32], &[]).seal(&id("wh_a"), "x").unwrap();
+        assert!(unset.open(&id("wh_a"), &sealed).unwrap_err().to_string().contains("secrets.key: not configured"));
+        assert_eq!(unset.missing(), Some("secrets.key: not configured"));
+    }
+
+    #[test]
+    fn keys_are_32_bytes_of_base64_and_errors_name_the_setting() {
+        assert!(SecretKeys::parse(("k", &SecretKeys::generate()), &[]).is_ok());
+        let short = SecretKeys::parse(("secrets.key", "AAAA"), &[]).unwrap_err().to_string();
+        assert!(short.starts_with("secrets.key: 3 bytes"), "{short}");
+        let junk = SecretKeys::parse(("k", &SecretKeys::generate()), &[("secrets.previous_keys", "!!")]).unwrap_err();
+        assert!(junk.to_string().starts_with("secrets.previous_keys: not base64"), "{junk}");
+        assert!(!format!("{:?}", SecretKeys::new(&[7; 32], &[])).contains("7, 7"), "Debug shows ids only");
+    }
+
+    #[test]
+    fn a_key_file_is_created_once_owner_only_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("screenhook.key");
+        let first = SecretKeys::from_file_or_create(&path).unwrap();
+        let again = SecretKeys::from_file_or_create(&path).unwrap();
+        assert_eq!(first.current_id(), again.current_id());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+    }
+}

@@ -336,6 +336,37 @@ async fn a_webhook_whose_ping_fails_is_not_saved() {
     assert_eq!(gone, reqwest::StatusCode::NOT_FOUND, "the deleted bin receives nothing");
 }
 
+/// A secret is rotated from the webhook's page: the new one is shown, the old one keeps
+/// signing for the hour chosen, and the page says until when.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_secret_is_rotated_with_the_old_one_still_signing() {
+    let mut console = Console::start("rotate").await;
+    console.sign_in().await;
+    console.open("/inspect/new").await;
+    console.click("#create-bin").await;
+    let bin_url = console.wait_for_text("#bin-url", "the bin's URL", |t| t.contains("/inspect/")).await;
+    console.add_webhook(&bin_url, &["companyTestSessionStarted"]).await;
+    console.wait_for_text("#webhook-state", "the saved webhook", |t| t == "healthy").await;
+    assert!(console.browser.find(Locator::Css("#previous-secret")).await.is_err(), "one secret so far");
+    console.click("#reveal-secret").await;
+    let old = console.wait_for_text("#secret", "the secret", |t| t.starts_with("whsec_")).await;
+
+    console.click("input[name=secretChange][value=generate]").await;
+    console.find("#old-secret-valid-for").await.select_by_value("3600").await.expect("choose an hour");
+    console.click("#save").await;
+    let notice = console.wait_for_text(".notice", "the save's notice", |t| !t.is_empty()).await;
+    assert!(notice.contains("saved"), "{notice}");
+    let previous = console.find("#previous-secret").await.text().await.unwrap();
+    assert!(previous.contains("The previous secret still signs deliveries beside this one until"), "{previous}");
+    console.click("#reveal-secret").await;
+    let new = console.wait_for_text("#secret", "the new secret", |t| t.starts_with("whsec_")).await;
+    assert_ne!(old, new, "a new secret was generated");
+    console.shot("rotated").await;
+    let overlap = "document.getElementById('old-secret-valid-for').scrollIntoView({block: 'center'})";
+    console.browser.execute(overlap, vec![]).await.expect("scroll to the overlap choice");
+    console.shot("overlap-choice").await;
+}
+
 /// (e) A wrong key cannot sign in, a signed-out browser is sent to sign in, and a form posted
 /// without its CSRF token is refused and changes nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,6 +6,8 @@
 //!   (served from the binary: it works offline).
 //! - `GET /c/{token}` and `POST /c/{token}/{open,decline,share,start,submit}` — the candidate's
 //!   own link: the token is the credential and reaches only its own session.
+//! - `/operator/v1/companies…` — the installation's companies, for the operator (`operator.token`),
+//!   off unless a token is configured.
 //!
 //! Error codes, limits and permissions are documented in `docs/API-DESIGN.md`.
 //!
@@ -16,12 +18,14 @@
 //! - [`graphiql`]: the GraphiQL page and its vendored assets.
 //! - [`schema`]: the code-first schema, one module per area, merged.
 //! - [`candidate`]: the candidate link.
+//! - [`operator`]: the operator's companies API.
 
 pub mod candidate;
 pub mod error;
 pub mod graphiql;
 pub mod http;
 pub mod limit;
+pub mod operator;
 pub mod schema;
 
 use std::sync::Arc;
@@ -52,6 +56,8 @@ pub struct ApiConfig {
     pub max_depth: usize,
     /// Highest accepted query cost.
     pub max_complexity: usize,
+    /// The operator API's credential; `None` turns the operator API off.
+    pub operator_token: Option<operator::OperatorToken>,
 }
 
 /// Depth allowed to introspection-only queries: GraphiQL's own query nests `ofType` deeper
@@ -67,6 +73,7 @@ impl Default for ApiConfig {
             max_batch: 10,
             max_depth: 10,
             max_complexity: 10_000,
+            operator_token: None,
         }
     }
 }
@@ -102,5 +109,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/graphiql/assets/{file}", get(graphiql::asset))
         .route("/c/{token}", get(candidate::page))
         .route("/c/{token}/{action}", post(candidate::action))
+        .route("/operator/v1/companies", get(operator::list).post(operator::create))
+        .route("/operator/v1/companies/{id}", get(operator::show).patch(operator::update))
         .with_state(state)
 }

@@ -129,6 +129,14 @@ impl Engine {
         Ok(stored)
     }
 
+    /// A company was changed behind the engine's back (renamed, disabled or enabled by the
+    /// operator): this process forgets its copy and the keys it verified, so a disabled
+    /// company's keys are refused here at once (other processes within their cache's second).
+    pub fn forget_company(&self, company: &CompanyId) {
+        self.cache.forget_company(company);
+        self.cache.forget_keys();
+    }
+
     /// Saves a changed company (a sandbox clock advance) and forgets this process's copy.
     pub async fn update_company(&self, company: &Company) -> Result<(), EngineError> {
         self.store.update_company(company).await?;

@@ -24,11 +24,17 @@ pub struct Config {
     pub smtp: SmtpSection,
     pub inspector: InspectorSection,
     pub retention: RetentionSection,
+    pub operator: OperatorSection,
     pub metrics: MetricsSection,
     pub log: LogConfig,
 }
 
 /// How long history is kept (`[retention]`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct OperatorSection {
+    pub token: String,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct SecretsSection {
     pub key: String,
@@ -286,6 +292,14 @@ impl Config {
                 "inspector.bin_ttl_secs, max_requests_per_bin, max_body_bytes and max_bins must be at least 1".into(),
             ));
         }
+        let operator = self.operator.token.chars().count();
+        if operator > 0 && operator < 32 {
+            // Not echoed: it is a credential.
+            return Err(bad(
+                "operator.token",
+                format!("must be empty (off) or at least 32 characters, found {operator}"),
+            ));
+        }
         if self.api.rate_limit_per_second == 0 {
             return Err(bad("api.rate_limit_per_second", "must be at least 1".into()));
         }
@@ -322,9 +336,10 @@ impl Config {
     pub fn redacted(&self) -> Config {
         let mut shown = self.clone();
         shown.database.url = redact_url_password(&shown.database.url);
-        for secret in [&mut shown.smtp.password, &mut shown.metrics.token, &mut shown.secrets.key]
-            .into_iter()
-            .chain(&mut shown.secrets.previous_keys)
+        for secret in
+            [&mut shown.smtp.password, &mut shown.metrics.token, &mut shown.operator.token, &mut shown.secrets.key]
+                .into_iter()
+                .chain(&mut shown.secrets.previous_keys)
         {
             if !secret.is_empty() {
                 *secret = REDACTED.to_owned();
@@ -513,6 +528,13 @@ mod tests {
     }
 
     #[test]
+    fn a_short_operator_token_is_refused_without_being_echoed() {
+        let err = Config::load(None, env(&[("SCREENHOOK_OPERATOR__TOKEN", "hunter2")])).unwrap_err().to_string();
+        assert!(err.contains("operator.token") && err.contains("at least 32 characters, found 7"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
     fn shown_configuration_hides_passwords_and_tokens() {
         let config = Config::load(
             None,
@@ -520,14 +542,18 @@ mod tests {
                 ("SCREENHOOK_DATABASE__URL", "postgres://screenhook:s3cret@db.internal:5432/prod?sslmode=require"),
                 ("SCREENHOOK_SMTP__PASSWORD", "smtp-pass"),
                 ("SCREENHOOK_METRICS__TOKEN", "scrape-me"),
+                ("SCREENHOOK_OPERATOR__TOKEN", "operator-token-of-thirty-two-chars!"),
+                ("SCREENHOOK_SECRETS__KEY", "c2VhbGluZy1rZXktb2YtdGhpcnR5LXR3by1ieXRlcyE="),
+                ("SCREENHOOK_SECRETS__PREVIOUS_KEYS", "b2xkLWtleS0x,b2xkLWtleS0y"),
             ]),
         )
         .unwrap();
+        assert_eq!(config.secrets.previous_keys.len(), 2, "a comma-separated list");
         let shown = config.redacted();
         assert_eq!(shown.database.url, "postgres://screenhook:%5Bredacted%5D@db.internal:5432/prod?sslmode=require");
         assert_eq!((shown.smtp.password.as_str(), shown.metrics.token.as_str()), (REDACTED, REDACTED));
         let printed = format!("{shown:#?}");
-        for secret in ["s3cret", "smtp-pass", "scrape-me"] {
+        for secret in ["s3cret", "smtp-pass", "scrape-me", "operator-token", "c2VhbGluZy1r", "b2xkLWtleS0"] {
             assert!(!printed.contains(secret), "{secret} is shown");
         }
         // Nothing to hide: unchanged, and empty stays empty.

@@ -203,6 +203,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         ApiConfig {
             rate_limit_per_second: config.api.rate_limit_per_second,
             rate_limit_burst: config.api.rate_limit_burst,
+            operator_token: Some(&config.operator.token)
+                .filter(|token| !token.is_empty())
+                .map(|token| screenhook_api::operator::OperatorToken::new(token.as_str())),
             ..ApiConfig::default()
         },
     );

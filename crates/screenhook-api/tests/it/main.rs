@@ -9,6 +9,7 @@ mod grader;
 mod graphiql;
 mod interviews;
 mod migration;
+mod operator;
 mod sandbox;
 mod sdl;
 mod tenant;

@@ -40,8 +40,8 @@ async fn session_of(state: &ApiState, token: &str) -> Result<CompanyTestSession,
     if token.is_empty() || token.len() > 128 || !token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.') {
         return Err(unknown_link());
     }
-    let session = match state.engine.store.session_by_candidate_token(token).await? {
-        Some(s) if s.candidate_token == token && s.status != SessionStatus::Deleted => s,
+    let session = match state.engine.session_by_candidate_token(token).await? {
+        Some(s) if s.status != SessionStatus::Deleted => s,
         _ => return Err(unknown_link()),
     };
     if state.engine.company(&session.company_id).await?.disabled_at.is_some() {

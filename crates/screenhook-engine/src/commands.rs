@@ -11,6 +11,7 @@ use screenhook_domain::{
     test::{self, TestCommand},
 };
 use screenhook_store::{Applied, random_id, time_ordered_id};
+use subtle::ConstantTimeEq;
 
 use crate::{Engine, EngineError};
 
@@ -35,6 +36,20 @@ pub fn new_token() -> String {
 /// The token of a session's candidate link: the session id, then a secret.
 pub fn candidate_token(session: &SessionId) -> String {
     format!("{session}.{}", random_id("", TOKEN_LEN))
+}
+
+impl Engine {
+    /// The session a candidate link's token opens, of any company (the token is the
+    /// credential), or `None`. The store only looks the id up; the secret is compared here,
+    /// in constant time, like API keys — so credentials are decided in one layer.
+    pub async fn session_by_candidate_token(&self, token: &str) -> Result<Option<CompanyTestSession>, EngineError> {
+        let Some(id) = token.split_once('.').and_then(|(id, _)| SessionId::parse(id).ok()) else {
+            return Ok(None);
+        };
+        let Some(session) = self.store.session_unscoped(&id).await? else { return Ok(None) };
+        let matches: bool = session.candidate_token.as_bytes().ct_eq(token.as_bytes()).into();
+        Ok(matches.then_some(session))
+    }
 }
 
 /// `createCompanyTestSession` as the API receives it.

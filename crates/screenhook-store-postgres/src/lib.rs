@@ -272,11 +272,6 @@ async fn notify(pool: PgPool, announce: Arc<Notify>) {
     }
 }
 
-/// Compares secrets without an early exit, so timing does not tell how much of a guess matched.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// Maps a database error. A deadlock or serialization failure rolled the transaction back
 /// whole: it is a conflict with a concurrent transaction, and [`PgStore::transaction`] runs
 /// the work again.
@@ -510,13 +505,6 @@ impl Store for PgStore {
             }
         };
         self.fetch_docs(sqlx::query(sql).bind(company.as_str()).bind(id)).await
-    }
-
-    async fn session_by_candidate_token(&self, token: &str) -> Result<Option<CompanyTestSession>, StoreError> {
-        let Some((id, _)) = token.split_once('.') else { return Ok(None) };
-        let session: Option<CompanyTestSession> =
-            self.fetch_doc(sqlx::query("SELECT doc FROM sessions WHERE id = $1").bind(id)).await?;
-        Ok(session.filter(|s| constant_time_eq(s.candidate_token.as_bytes(), token.as_bytes())))
     }
 
     async fn interview(&self, company: &CompanyId, id: &InterviewId) -> Result<Option<LiveInterview>, StoreError> {

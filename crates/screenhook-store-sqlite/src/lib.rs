@@ -263,11 +263,6 @@ fn abandoned() -> StoreError {
     StoreError::Unavailable("the write was abandoned before it committed; see the server log".into())
 }
 
-/// Compares secrets without an early exit, so timing does not tell how much of a guess matched.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 pub(crate) fn unavailable(err: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(err.to_string())
 }
@@ -515,13 +510,6 @@ impl screenhook_store::Store for SqliteStore {
             }
         };
         self.read_all(sql, vec![text(company.as_str()), text(id)], decode_doc).await
-    }
-
-    async fn session_by_candidate_token(&self, token: &str) -> Result<Option<CompanyTestSession>, StoreError> {
-        let Some((id, _)) = token.split_once('.') else { return Ok(None) };
-        let session: Option<CompanyTestSession> =
-            self.read_one("SELECT doc FROM sessions WHERE id = ?1", vec![text(id)], decode_doc).await?;
-        Ok(session.filter(|s| constant_time_eq(s.candidate_token.as_bytes(), token.as_bytes())))
     }
 
     async fn interview(&self, company: &CompanyId, id: &InterviewId) -> Result<Option<LiveInterview>, StoreError> {

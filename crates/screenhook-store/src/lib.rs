@@ -278,10 +278,6 @@ pub trait Store: Send + Sync + 'static {
         id_type: AtsIdType,
         id: &str,
     ) -> Result<Vec<CompanyTestSession>, StoreError>;
-    /// The session whose candidate link carries `token` (any company: the token is the
-    /// credential). Tokens read `<session id>.<secret>`: the id finds the session, and the
-    /// whole token must match.
-    async fn session_by_candidate_token(&self, token: &str) -> Result<Option<CompanyTestSession>, StoreError>;
 
     async fn interview(&self, company: &CompanyId, id: &InterviewId) -> Result<Option<LiveInterview>, StoreError>;
 

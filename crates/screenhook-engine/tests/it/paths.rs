@@ -156,3 +156,32 @@ async fn an_illegal_command_changes_nothing() {
     assert_eq!(h.engine.store.events_after(0, 1000).await.unwrap(), before);
     assert_eq!(h.engine.store.session(&h.company, &session.id).await.unwrap().unwrap(), session);
 }
+
+/// A candidate link opens its own session and nothing else: the whole token must match, and a
+/// token without an id (or with a malformed one) is not looked up.
+#[tokio::test]
+async fn a_candidate_link_opens_only_its_own_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = open(&dir.path().join("screenhook.db"), Arc::new(ManualClock::new(T0))).await;
+    let test = h.test(false, false).await;
+    let jane = h.engine.invite(&h.company, h.invitation(&test, "jane@example.com")).await.unwrap().session;
+    let john = h.engine.invite(&h.company, h.invitation(&test, "john@example.com")).await.unwrap().session;
+    let found = h.engine.session_by_candidate_token(&jane.candidate_token).await.unwrap();
+    assert_eq!(found.map(|s| s.id), Some(jane.id.clone()));
+
+    let (_, johns_secret) = john.candidate_token.split_once('.').unwrap();
+    let mut last_char_changed = jane.candidate_token.clone();
+    let last = last_char_changed.pop().unwrap();
+    last_char_changed.push(if last == 'a' { 'b' } else { 'a' });
+    for wrong in [
+        format!("{}.{johns_secret}", jane.id),
+        last_char_changed,
+        format!("{}x", jane.candidate_token),
+        jane.id.to_string(),
+        format!("{}.", jane.id),
+        "not an id.secret".to_owned(),
+        String::new(),
+    ] {
+        assert_eq!(h.engine.session_by_candidate_token(&wrong).await.unwrap(), None, "{wrong:?}");
+    }
+}

@@ -5,7 +5,9 @@ use screenhook_domain::{
     ApiKey, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DomainEvent, Expected, LiveInterview,
     Timestamp,
 };
-use screenhook_store::{Applied, CertifyImported, CertifyRecord, StoreError, StoredEvent, new_event_id};
+use screenhook_store::{
+    Applied, CertifyImported, CertifyRecord, StoreError, StoredEvent, check_version, conflict, new_event_id,
+};
 use sqlx::{PgConnection, PgPool, Row};
 
 use crate::{OUTBOX_LOCK, db, delivery};
@@ -140,16 +142,7 @@ async fn insert_events(conn: &mut PgConnection, events: &[DomainEvent]) -> Resul
         kinds.push(event.kind.name().to_owned());
         times.push(event.triggered_on.as_millis());
         payloads.push(event.payload.to_string());
-        stored.push(StoredEvent {
-            seq: 0,
-            id,
-            kind: event.kind,
-            triggered_on: event.triggered_on,
-            company_id: event.company_id.clone(),
-            session_id: event.session_id.clone(),
-            test_id: event.test_id.clone(),
-            payload: event.payload.clone(),
-        });
+        stored.push(StoredEvent::unpositioned(id, event));
     }
     // Rows are inserted in ordinality order, so positions follow the firing order.
     let rows = sqlx::query(
@@ -180,29 +173,6 @@ async fn insert_events(conn: &mut PgConnection, events: &[DomainEvent]) -> Resul
         return Err(StoreError::Unavailable("an event got no outbox position".into()));
     }
     Ok(stored)
-}
-
-/// The version a write must carry: one past the version it replaces.
-fn check_version(aggregate: &'static str, id: &str, version: u64, expected: Expected) -> Result<(), StoreError> {
-    let wanted = match expected {
-        Expected::New => 1,
-        Expected::Version(v) => v + 1,
-    };
-    if version == wanted {
-        Ok(())
-    } else {
-        Err(StoreError::InvalidChange(format!(
-            "{aggregate} {id} is written at version {version}, but a write expecting {expected:?} must produce version {wanted}"
-        )))
-    }
-}
-
-fn conflict(aggregate: &'static str, id: &str, expected: Expected) -> StoreError {
-    let expected = match expected {
-        Expected::New => "it not to exist yet".to_owned(),
-        Expected::Version(v) => format!("version {v}"),
-    };
-    StoreError::Conflict { aggregate, id: id.to_owned(), expected }
 }
 
 /// Maps a failed INSERT: a taken primary key means the aggregate already exists.

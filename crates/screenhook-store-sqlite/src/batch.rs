@@ -145,11 +145,11 @@ fn check(change: &Change, current: &mut Current) -> Result<(), StoreError> {
             None => false,
         };
         if !still {
-            return Err(writer::conflict("test", guard.test_id.as_str(), Expected::Version(guard.version)));
+            return Err(screenhook_store::conflict("test", guard.test_id.as_str(), Expected::Version(guard.version)));
         }
     }
     for (aggregate, id, company, version, expected) in writes {
-        writer::check_version(aggregate, id, version, expected)?;
+        screenhook_store::check_version(aggregate, id, version, expected)?;
         let key = (aggregate, id.to_owned());
         // A write earlier in this same change counts too.
         let now =
@@ -160,7 +160,7 @@ fn check(change: &Change, current: &mut Current) -> Result<(), StoreError> {
             _ => false,
         };
         if !matches {
-            return Err(writer::conflict(aggregate, id, expected));
+            return Err(screenhook_store::conflict(aggregate, id, expected));
         }
         next.push((key, Some((company.to_owned(), version))));
     }
@@ -334,16 +334,7 @@ fn insert_events(
                 Value::Integer(event.triggered_on.as_millis()),
                 Value::Text(event.payload.to_string()),
             ]);
-            events.push(StoredEvent {
-                seq: 0,
-                id,
-                kind: event.kind,
-                triggered_on: event.triggered_on,
-                company_id: event.company_id.clone(),
-                session_id: event.session_id.clone(),
-                test_id: event.test_id.clone(),
-                payload: event.payload.clone(),
-            });
+            events.push(StoredEvent::unpositioned(id, event));
         }
         stored.push(events);
     }

@@ -8,7 +8,8 @@ use screenhook_domain::{
     Timestamp,
 };
 use screenhook_store::{
-    Applied, CertifyImported, CertifyRecord, ClaimedDelivery, StoreError, StoredEvent, new_event_id,
+    Applied, CertifyImported, CertifyRecord, ClaimedDelivery, StoreError, StoredEvent, check_version, conflict,
+    new_event_id,
 };
 use tokio::sync::{Notify, mpsc, oneshot};
 
@@ -304,34 +305,6 @@ pub(crate) fn apply(conn: &Connection, change: Change) -> Result<Applied, Failur
         events.push(insert_event(conn, event)?);
     }
     Ok(Applied { events })
-}
-
-/// The version a write must carry: one past the version it replaces.
-pub(crate) fn check_version(
-    aggregate: &'static str,
-    id: &str,
-    version: u64,
-    expected: Expected,
-) -> Result<(), StoreError> {
-    let wanted = match expected {
-        Expected::New => 1,
-        Expected::Version(v) => v + 1,
-    };
-    if version == wanted {
-        Ok(())
-    } else {
-        Err(StoreError::InvalidChange(format!(
-            "{aggregate} {id} is written at version {version}, but a write expecting {expected:?} must produce version {wanted}"
-        )))
-    }
-}
-
-pub(crate) fn conflict(aggregate: &'static str, id: &str, expected: Expected) -> StoreError {
-    let expected = match expected {
-        Expected::New => "it not to exist yet".to_owned(),
-        Expected::Version(v) => format!("version {v}"),
-    };
-    StoreError::Conflict { aggregate, id: id.to_owned(), expected }
 }
 
 fn expect_one_row(updated: usize, aggregate: &'static str, id: &str, expected: &str) -> Result<(), Failure> {

@@ -29,8 +29,8 @@
 use async_trait::async_trait;
 use screenhook_domain::{
     ApiKey, CertificationRequestId, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, EventId,
-    EventKind, FrameworkId, InterviewId, LiveInterview, Millis, SessionId, SessionStatus, StandardizedTestId, TestId,
-    Timestamp, VerificationStatus, Webhook, WebhookHealth, WebhookId,
+    EventKind, Expected, FrameworkId, InterviewId, LiveInterview, Millis, SessionId, SessionStatus, StandardizedTestId,
+    TestId, Timestamp, VerificationStatus, Webhook, WebhookHealth, WebhookId,
 };
 
 #[cfg(feature = "conformance")]
@@ -80,6 +80,47 @@ pub struct StoredEvent {
     pub session_id: Option<SessionId>,
     pub test_id: Option<TestId>,
     pub payload: serde_json::Value,
+}
+
+impl StoredEvent {
+    /// A fired event as it is about to be written, before the outbox gives it a position.
+    pub fn unpositioned(id: EventId, event: &screenhook_domain::DomainEvent) -> StoredEvent {
+        StoredEvent {
+            seq: 0,
+            id,
+            kind: event.kind,
+            triggered_on: event.triggered_on,
+            company_id: event.company_id.clone(),
+            session_id: event.session_id.clone(),
+            test_id: event.test_id.clone(),
+            payload: event.payload.clone(),
+        }
+    }
+}
+
+/// The version a write must carry: one past the version it replaces. Both stores check every
+/// write of [`Store::apply`] with it before touching a row.
+pub fn check_version(aggregate: &'static str, id: &str, version: u64, expected: Expected) -> Result<(), StoreError> {
+    let wanted = match expected {
+        Expected::New => 1,
+        Expected::Version(v) => v + 1,
+    };
+    if version == wanted {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidChange(format!(
+            "{aggregate} {id} is written at version {version}, but a write expecting {expected:?} must produce version {wanted}"
+        )))
+    }
+}
+
+/// The conflict of a write whose expected version (or absence) the store no longer has.
+pub fn conflict(aggregate: &'static str, id: &str, expected: Expected) -> StoreError {
+    let expected = match expected {
+        Expected::New => "it not to exist yet".to_owned(),
+        Expected::Version(v) => format!("version {v}"),
+    };
+    StoreError::Conflict { aggregate, id: id.to_owned(), expected }
 }
 
 /// What [`Store::apply`] committed.

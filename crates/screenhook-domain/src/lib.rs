@@ -52,7 +52,6 @@ pub use ids::{
 pub use interview::{Feedback, InterviewCommand};
 pub use lifecycle::{Actor, CommandName, State};
 pub use model::*;
-pub use payload::envelope;
 pub use session::{Ctx, Decision, SessionCommand};
 pub use test::TestCommand;
 pub use time::{Clock, ManualClock, Millis, Timestamp};

@@ -18,19 +18,9 @@
 use serde_json::{Map, Value, json};
 
 use crate::{
-    event::DomainEvent,
     ids::{InterviewerId, SessionId},
     model::{CompanyTest, CompanyTestSession, LiveInterview, TestResult, VerificationStatus},
 };
-
-/// `{"event", "triggeredOn", "payload"}`: the body of one delivery.
-pub fn envelope(event: &DomainEvent) -> Value {
-    json!({
-        "event": event.kind.name(),
-        "triggeredOn": event.triggered_on.as_millis(),
-        "payload": event.payload,
-    })
-}
 
 /// The report link of a result: `{public_url}/test-result/{sessionId}?accessToken={token}`,
 /// where the session is the one whose attempt produced the result.

@@ -178,24 +178,23 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let role = config.role();
     tracing::info!(role = role.as_str(), "running");
     // The clock's side and delivery run where workers run; the API where the API runs.
-    let workers = role.runs_workers().then(|| {
+    let mut background = Background::default();
+    if role.runs_workers() {
         let poll = Duration::from_millis(config.scheduler.poll_interval_ms);
-        [
-            tokio::spawn(engine.clone().run_scheduler(poll, shutdown.clone())),
-            tokio::spawn(worker.run(shutdown.clone())),
-            tokio::spawn(notifier.run(shutdown.clone())),
-        ]
-    });
+        background.spawn("the scheduler", engine.clone().run_scheduler(poll, shutdown.clone()));
+        background.spawn("the delivery worker", worker.run(shutdown.clone()));
+        background.spawn("the owner-email notifier", notifier.run(shutdown.clone()));
+    }
     // With several worker processes each one purges; the batches skip each other's rows.
-    let retention = (role.runs_workers() && config.retention.days > 0.0).then(|| {
+    if role.runs_workers() && config.retention.days > 0.0 {
         let retention = Retention {
             store: store.clone(),
             clock: engine.clock.clone(),
             keep: Millis::from_millis((config.retention.days * 86_400_000.0) as i64),
             interval: Duration::from_secs(config.retention.interval_secs.max(1)),
         };
-        tokio::spawn(retention.run(shutdown.clone()))
-    });
+        background.spawn("retention", retention.run(shutdown.clone()));
+    }
     let webhooks = WebhookManager::new(store.clone(), sender, engine.clock.clone());
     let api = ApiState::new(
         engine.clone(),
@@ -235,13 +234,73 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         async move { shutdown.cancelled().await }
     });
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    server.await.context("HTTP server")?;
-    shutdown.cancel();
-    for task in workers.into_iter().flatten().chain(retention) {
-        task.await.context("a background task panicked")?;
-    }
+    supervise(server.into_future(), background, shutdown).await?;
     tracing::info!("screenhook stopped");
     Ok(())
+}
+
+/// The background tasks of a serving process (scheduler, delivery, notifications, retention),
+/// each named for the error that says it ended.
+#[derive(Default)]
+struct Background {
+    tasks: tokio::task::JoinSet<()>,
+    names: std::collections::HashMap<tokio::task::Id, &'static str>,
+}
+
+impl Background {
+    fn spawn(&mut self, name: &'static str, task: impl Future<Output = ()> + Send + 'static) {
+        let id = self.tasks.spawn(task).id();
+        self.names.insert(id, name);
+    }
+}
+
+/// Serves until `server` ends (after `shutdown`, on a signal) and then waits for the background
+/// tasks. A background task runs until `shutdown`, so one that ends before — it panicked, or
+/// returned — means the process would go on serving half a product (an API whose timers never
+/// fire, or events never delivered): everything is stopped gracefully and the answer is an
+/// error, so the process exits non-zero and its supervisor restarts it.
+async fn supervise(
+    server: impl Future<Output = std::io::Result<()>>,
+    mut background: Background,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut server = std::pin::pin!(server);
+    let name_of = |background: &Background, id| background.names.get(&id).copied().unwrap_or("a background task");
+    let (mut died, mut panicked, mut served) = (None, None, false);
+    tokio::select! {
+        result = &mut server => {
+            result.context("HTTP server")?;
+            served = true;
+        }
+        Some(ended) = background.tasks.join_next_with_id(), if !background.tasks.is_empty() => {
+            let (id, how) = match ended {
+                Ok((id, ())) => (id, "stopped on its own"),
+                Err(err) => (err.id(), if err.is_panic() { "panicked" } else { "was cancelled" }),
+            };
+            let name = name_of(&background, id);
+            if !shutdown.is_cancelled() {
+                tracing::error!(task = name, how, "a background task ended while serving; stopping the server");
+                died = Some(format!("{name} {how} while the server was serving; it stopped rather than serve without it"));
+            } else if how == "panicked" {
+                // It ended with everything else after the signal, but not cleanly.
+                panicked = Some(name);
+            }
+        }
+    }
+    shutdown.cancel();
+    if !served {
+        server.await.context("HTTP server")?;
+    }
+    while let Some(ended) = background.tasks.join_next_with_id().await {
+        if let Err(err) = ended {
+            panicked.get_or_insert(name_of(&background, err.id()));
+        }
+    }
+    match (died, panicked) {
+        (Some(died), _) => anyhow::bail!(died),
+        (None, Some(name)) => anyhow::bail!("{name} panicked while stopping"),
+        (None, None) => Ok(()),
+    }
 }
 
 pub(crate) fn sender_config(config: &Config) -> SenderConfig {
@@ -384,6 +443,51 @@ mod tests {
 
     fn config(pairs: &[(&str, &str)]) -> Config {
         Config::load(None, pairs.iter().map(|(k, v)| (k.to_string(), v.to_string()))).unwrap()
+    }
+
+    /// A stand-in for the HTTP server: serves until `shutdown`, like axum's graceful shutdown.
+    fn server(shutdown: &CancellationToken) -> impl Future<Output = std::io::Result<()>> + use<> {
+        let shutdown = shutdown.clone();
+        async move {
+            shutdown.cancelled().await;
+            Ok(())
+        }
+    }
+
+    /// A background task as they all are: it runs until `shutdown`.
+    fn until(shutdown: &CancellationToken) -> impl Future<Output = ()> + Send + 'static + use<> {
+        let shutdown = shutdown.clone();
+        async move { shutdown.cancelled().await }
+    }
+
+    #[tokio::test]
+    async fn a_signal_stops_the_server_and_then_the_background_tasks() {
+        let shutdown = CancellationToken::new();
+        let mut background = Background::default();
+        background.spawn("the scheduler", until(&shutdown));
+        background.spawn("the delivery worker", until(&shutdown));
+        let signal = shutdown.clone();
+        tokio::spawn(async move { signal.cancel() });
+        supervise(server(&shutdown), background, shutdown).await.expect("a clean stop");
+    }
+
+    #[tokio::test]
+    async fn a_background_task_that_dies_stops_the_server_with_an_error_naming_it() {
+        for (dies, how) in [
+            (
+                Box::pin(async { panic!("boom") as () }) as std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+                "panicked",
+            ),
+            (Box::pin(async {}), "stopped on its own"),
+        ] {
+            let shutdown = CancellationToken::new();
+            let mut background = Background::default();
+            background.spawn("the scheduler", until(&shutdown));
+            background.spawn("the delivery worker", dies);
+            let err = supervise(server(&shutdown), background, shutdown.clone()).await.unwrap_err().to_string();
+            assert!(err.starts_with(&format!("the delivery worker {how} while the server was serving")), "{err}");
+            assert!(shutdown.is_cancelled(), "the server and the other tasks were told to stop");
+        }
     }
 
     #[test]

@@ -324,29 +324,7 @@ pub fn decide(
             if !matches!(state, State::Pending | State::Rejected) {
                 return Err(illegal());
             }
-            let floor = s.expiration_date.max(now);
-            let ceiling = now.plus(validate::MAX_EXPIRATION);
-            if expiration_date <= floor || expiration_date > ceiling {
-                let problem = if expiration_date <= s.expiration_date {
-                    format!(
-                        "{} is not after the current expiration date {}; an expiration can only be extended, never shortened",
-                        expiration_date.as_millis(),
-                        s.expiration_date.as_millis()
-                    )
-                } else {
-                    format!("{} is out of range", expiration_date.as_millis())
-                };
-                return Err(DomainError::invalid(
-                    "expirationDate",
-                    problem,
-                    format!(
-                        "a date after {} and at most 6 months from now ({})",
-                        floor.as_millis(),
-                        ceiling.as_millis()
-                    ),
-                ));
-            }
-            Ok(write(s, CompanyTestSession { expiration_date, ..s.clone() }, vec![]))
+            extend_expiration(s, expiration_date, now)
         }
         SessionCommand::EditDuration { custom_duration } => {
             if state != State::Pending {
@@ -410,41 +388,20 @@ pub fn decide(
                 return Err(illegal());
             }
             within_window()?;
-            if let Some(fw_id) = &s.framework_id
-                && s.retake_of.is_none()
-                && let Some(fw) = framework::framework(fw_id)
-                && let Err((attempts, retry)) = fw.cooldown.check(&start.previous_attempts, now)
-            {
-                return Err(DomainError::Cooldown {
-                    framework: fw.title.to_owned(),
-                    attempts,
-                    rule: fw.cooldown.describe(),
-                    retry_after_ms: retry.as_millis(),
-                });
-            }
-            let next =
-                CompanyTestSession { status: SessionStatus::Active, opened: true, start_date: Some(now), ..s.clone() };
-            let ev = event(EventKind::CompanyTestSessionStarted, &next, payload::session_only(&next), now);
-            Ok(write(s, next, vec![ev]))
+            start_attempt(s, &start, now)
         }
         SessionCommand::Submit(sub) => {
             if state != State::Active {
                 return Err(illegal());
             }
-            let limit = s.start_date.unwrap_or(s.create_date).plus(s.duration);
-            if now > limit {
-                return Err(DomainError::too_late(name.as_str(), "time limit", limit));
-            }
+            within_time_limit(s, name, now)?;
             finish(s, sub, now, ctx, now)
         }
         SessionCommand::EndAttempt => {
             if state != State::Active {
                 return Err(illegal());
             }
-            let limit = s.start_date.unwrap_or(s.create_date).plus(s.duration);
-            if now > limit {
-                return Err(DomainError::too_late(name.as_str(), "time limit", limit));
-            }
+            within_time_limit(s, name, now)?;
             Ok(end_attempt(s, now))
         }
         SessionCommand::RecordResult(sub) => {
@@ -485,20 +442,80 @@ pub fn decide(
         }
         SessionCommand::IntegrityReviewDue => {
             due(s, DeadlineKind::IntegrityReview, now)?;
-            let suggested = s.integrity.verdict.unwrap_or(false);
-            let next = CompanyTestSession {
-                integrity: IntegrityReview { finalized: true, suggested: Some(suggested), ..s.integrity },
-                ..s.clone()
-            };
-            let ev = event(
-                EventKind::PreScreenIntegrityReviewUpdated,
-                &next,
-                payload::integrity_review_updated(&next, suggested),
-                now,
-            );
-            Ok(write(s, next, vec![ev]))
+            Ok(finalize_integrity_review(s, now))
         }
     }
+}
+
+/// `extendExpiration`: only later, and at most [`validate::MAX_EXPIRATION`] from now.
+fn extend_expiration(
+    s: &CompanyTestSession,
+    expiration_date: Timestamp,
+    now: Timestamp,
+) -> Result<Decision, DomainError> {
+    let floor = s.expiration_date.max(now);
+    let ceiling = now.plus(validate::MAX_EXPIRATION);
+    if expiration_date <= floor || expiration_date > ceiling {
+        let problem = if expiration_date <= s.expiration_date {
+            format!(
+                "{} is not after the current expiration date {}; an expiration can only be extended, never shortened",
+                expiration_date.as_millis(),
+                s.expiration_date.as_millis()
+            )
+        } else {
+            format!("{} is out of range", expiration_date.as_millis())
+        };
+        return Err(DomainError::invalid(
+            "expirationDate",
+            problem,
+            format!("a date after {} and at most 6 months from now ({})", floor.as_millis(), ceiling.as_millis()),
+        ));
+    }
+    Ok(write(s, CompanyTestSession { expiration_date, ..s.clone() }, vec![]))
+}
+
+/// The candidate starts: refused while the framework's cooldown holds (a retake is exempt).
+fn start_attempt(s: &CompanyTestSession, start: &Start, now: Timestamp) -> Result<Decision, DomainError> {
+    if let Some(fw_id) = &s.framework_id
+        && s.retake_of.is_none()
+        && let Some(fw) = framework::framework(fw_id)
+        && let Err((attempts, retry)) = fw.cooldown.check(&start.previous_attempts, now)
+    {
+        return Err(DomainError::Cooldown {
+            framework: fw.title.to_owned(),
+            attempts,
+            rule: fw.cooldown.describe(),
+            retry_after_ms: retry.as_millis(),
+        });
+    }
+    let next = CompanyTestSession { status: SessionStatus::Active, opened: true, start_date: Some(now), ..s.clone() };
+    let ev = event(EventKind::CompanyTestSessionStarted, &next, payload::session_only(&next), now);
+    Ok(write(s, next, vec![ev]))
+}
+
+/// A candidate's command during the attempt is accepted until its time limit.
+fn within_time_limit(s: &CompanyTestSession, name: CommandName, now: Timestamp) -> Result<(), DomainError> {
+    let limit = s.start_date.unwrap_or(s.create_date).plus(s.duration);
+    if now > limit {
+        return Err(DomainError::too_late(name.as_str(), "time limit", limit));
+    }
+    Ok(())
+}
+
+/// The integrity review's delay passed: its verdict is published.
+fn finalize_integrity_review(s: &CompanyTestSession, now: Timestamp) -> Decision {
+    let suggested = s.integrity.verdict.unwrap_or(false);
+    let next = CompanyTestSession {
+        integrity: IntegrityReview { finalized: true, suggested: Some(suggested), ..s.integrity },
+        ..s.clone()
+    };
+    let ev = event(
+        EventKind::PreScreenIntegrityReviewUpdated,
+        &next,
+        payload::integrity_review_updated(&next, suggested),
+        now,
+    );
+    write(s, next, vec![ev])
 }
 
 /// Checks that the session's next deadline is of `kind` and due; returns its due time.

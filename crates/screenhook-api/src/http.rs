@@ -93,14 +93,18 @@ async fn handle(state: &ApiState, headers: &HeaderMap, body: Body) -> Result<axu
     Ok((status, Json(response_json(&response))).into_response())
 }
 
-/// The key behind `Authorization: Bearer <key>`. Every failure is the same error.
-async fn authenticate(state: &ApiState, headers: &HeaderMap) -> Result<Caller, ApiError> {
-    let token = headers
+/// The token of `Authorization: Bearer <token>`, if the header has that form.
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim)
-        .ok_or_else(ApiError::unauthenticated)?;
+}
+
+/// The key behind `Authorization: Bearer <key>`. Every failure is the same error.
+async fn authenticate(state: &ApiState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let token = bearer_token(headers).ok_or_else(ApiError::unauthenticated)?;
     match state.engine.authenticate(token).await? {
         Some(key) => Ok(Caller { key }),
         None => Err(ApiError::unauthenticated()),

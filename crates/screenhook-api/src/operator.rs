@@ -19,7 +19,7 @@ use axum::{
     Json,
     body::Bytes,
     extract::{Path, State},
-    http::{HeaderMap, StatusCode, header::AUTHORIZATION},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
 use screenhook_domain::{Company, CompanyId};
@@ -57,11 +57,7 @@ fn authorize(state: &ApiState, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(OperatorToken(expected)) = &state.config.operator_token else {
         return Err(ApiError::new(Code::NotFound, "no such route"));
     };
-    let given = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .unwrap_or_default();
+    let given = crate::http::bearer_token(headers).unwrap_or_default();
     let matches: bool = Sha256::digest(given.as_bytes()).ct_eq(&Sha256::digest(expected.as_bytes())).into();
     if given.is_empty() || !matches {
         return Err(ApiError::new(

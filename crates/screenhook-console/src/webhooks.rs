@@ -360,12 +360,7 @@ async fn saved(
     Ok(Saved {
         id: webhook.id.to_string(),
         secret: webhook.secret.clone(),
-        previous_until: webhook
-            .retired_secrets
-            .iter()
-            .filter(|retired| now < retired.until)
-            .map(|retired| view::when(retired.until))
-            .collect(),
+        previous_until: webhook.retired_secrets_in_force(now).map(|retired| view::when(retired.until)).collect(),
         state,
         state_class,
         failures: health.consecutive_failures,

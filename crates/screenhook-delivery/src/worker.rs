@@ -465,7 +465,7 @@ impl Worker {
         let event = &delivery.event;
         let now = self.inner.clock.now();
         let body = envelope_body(event.kind.name(), event.triggered_on.as_millis(), &event.payload.to_string());
-        let retired_secrets: Vec<&str> = webhook.retired_secrets_in_force(now).collect();
+        let retired_secrets: Vec<&str> = webhook.retired_secrets_in_force(now).map(|r| r.secret.as_str()).collect();
         let headers = delivery_headers(DeliveryHeaderParams {
             user_agent: &self.inner.sender.config().user_agent,
             url: &webhook.url,

@@ -101,8 +101,8 @@ impl std::fmt::Debug for Webhook {
 impl Webhook {
     /// The replaced secrets that still sign at `now`, newest first. A secret's overlap ends on
     /// its own: past `until` it is simply no longer used.
-    pub fn retired_secrets_in_force(&self, now: Timestamp) -> impl Iterator<Item = &str> {
-        self.retired_secrets.iter().filter(move |r| now < r.until).map(|r| r.secret.as_str())
+    pub fn retired_secrets_in_force(&self, now: Timestamp) -> impl Iterator<Item = &RetiredSecret> {
+        self.retired_secrets.iter().filter(move |r| now < r.until)
     }
 
     /// Replaces the secret. The old one keeps signing until `old_until` (not at all when that
@@ -150,7 +150,10 @@ mod rotation_tests {
         let mut w = webhook("old");
         w.rotate_secret("new".into(), Timestamp::from_millis(1_000), Timestamp::from_millis(5_000));
         assert_eq!(w.secret.as_deref(), Some("new"));
-        assert_eq!(w.retired_secrets_in_force(Timestamp::from_millis(4_999)).collect::<Vec<_>>(), ["old"]);
+        assert_eq!(
+            w.retired_secrets_in_force(Timestamp::from_millis(4_999)).map(|r| r.secret.as_str()).collect::<Vec<_>>(),
+            ["old"]
+        );
         assert_eq!(w.retired_secrets_in_force(Timestamp::from_millis(5_000)).count(), 0, "ends on its own");
     }
 

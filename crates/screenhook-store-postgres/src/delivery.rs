@@ -138,16 +138,29 @@ async fn write_subscriptions(conn: &mut PgConnection, webhook: &Webhook) -> Resu
     .map_err(db)
 }
 
-/// See [`screenhook_store::Store::reseal_secrets`]. The rows are locked, so processes that
-/// start together reseal each webhook once, one after the other.
+/// See [`screenhook_store::Store::reseal_secrets`]. Only stale rows are locked (the scan at
+/// every start locks nothing, so fan-outs never wait for it), and each is checked again under
+/// its lock, so processes that start together reseal each webhook once.
 pub(crate) async fn reseal_secrets(conn: &mut PgConnection, keys: &SecretKeys) -> Result<u64, StoreError> {
-    let rows =
-        sqlx::query("SELECT id, doc FROM webhooks ORDER BY id FOR UPDATE").fetch_all(&mut *conn).await.map_err(db)?;
-    let mut resealed = 0;
-    for row in rows {
+    let decode = |id: &str, doc: &str| -> Result<Webhook, StoreError> {
+        serde_json::from_str(doc).map_err(|err| StoreError::Corrupt(format!("webhook {id}: {err}")))
+    };
+    let mut stale = Vec::new();
+    for row in sqlx::query("SELECT id, doc FROM webhooks").fetch_all(&mut *conn).await.map_err(db)? {
         let (id, doc): (String, String) = (row.try_get("id").map_err(db)?, row.try_get("doc").map_err(db)?);
-        let stored: Webhook =
-            serde_json::from_str(&doc).map_err(|err| StoreError::Corrupt(format!("webhook {id}: {err}")))?;
+        if keys.needs_reseal(&decode(&id, &doc)?) {
+            stale.push(id);
+        }
+    }
+    stale.sort_unstable();
+    let mut resealed = 0;
+    for id in stale {
+        let doc: String = sqlx::query_scalar("SELECT doc FROM webhooks WHERE id = $1 FOR UPDATE")
+            .bind(&id)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db)?;
+        let stored = decode(&id, &doc)?;
         if !keys.needs_reseal(&stored) {
             continue;
         }

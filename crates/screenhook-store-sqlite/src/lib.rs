@@ -76,7 +76,7 @@ impl SqliteStore {
     /// [`open_with_keys`](Self::open_with_keys) with the key in the file beside the database
     /// ([`key_file_for`]), created on first use.
     pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let keys = SecretKeys::from_file_or_create(&key_file_for(path))
+        let keys = SecretKeys::from_file_or_create(&key_file_for(path), &[])
             .map_err(|err| StoreError::Unavailable(err.to_string()))?;
         SqliteStore::open_with_keys(path, keys).await
     }

@@ -105,9 +105,17 @@ impl SecretKeys {
         BASE64.encode(bytes)
     }
 
-    /// The key in the file at `path`, created (readable by its owner only) with a fresh key if
-    /// there is none: what an SQLite deployment uses when no key is configured.
-    pub fn from_file_or_create(path: &Path) -> Result<SecretKeys, KeyError> {
+    /// The key in the file at `path` (its only line), with `previous` keys as in [`parse`](Self::parse).
+    pub fn from_file(path: &Path, previous: &[(&str, &str)]) -> Result<SecretKeys, KeyError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|err| KeyError::File { path: path.display().to_string(), err })?;
+        SecretKeys::parse((&format!("key file {}", path.display()), text.trim()), previous)
+    }
+
+    /// [`from_file`](Self::from_file), first creating the file (readable by its owner only)
+    /// with a fresh key if there is none: what an SQLite deployment uses when no key is
+    /// configured.
+    pub fn from_file_or_create(path: &Path, previous: &[(&str, &str)]) -> Result<SecretKeys, KeyError> {
         let file_err = |err| KeyError::File { path: path.display().to_string(), err };
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
@@ -121,8 +129,7 @@ impl SecretKeys {
             Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(err) => return Err(file_err(err)),
         }
-        let text = std::fs::read_to_string(path).map_err(file_err)?;
-        SecretKeys::parse((&format!("key file {}", path.display()), text.trim()), &[])
+        SecretKeys::from_file(path, previous)
     }
 
     /// The id of the key that seals (`unset` when there is none).
@@ -272,8 +279,8 @@ mod tests {
     fn a_key_file_is_created_once_owner_only_and_read_back() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("screenhook.key");
-        let first = SecretKeys::from_file_or_create(&path).unwrap();
-        let again = SecretKeys::from_file_or_create(&path).unwrap();
+        let first = SecretKeys::from_file_or_create(&path, &[]).unwrap();
+        let again = SecretKeys::from_file_or_create(&path, &[]).unwrap();
         assert_eq!(first.current_id(), again.current_id());
         #[cfg(unix)]
         {

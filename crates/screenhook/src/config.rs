@@ -360,26 +360,21 @@ impl Config {
         if !self.secrets.key.is_empty() {
             return Ok(SecretKeys::parse(("secrets.key", &self.secrets.key), &previous)?);
         }
-        let file = if !self.secrets.key_file.as_os_str().is_empty() {
-            self.secrets.key_file.clone()
-        } else if self.postgres_url().is_none() {
-            let path = screenhook_store_sqlite::key_file_for(&self.database.path);
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-            }
-            // Creates the file on first start; it is read below like any key file.
-            SecretKeys::from_file_or_create(&path)?;
-            path
-        } else {
+        if !self.secrets.key_file.as_os_str().is_empty() {
+            return Ok(SecretKeys::from_file(&self.secrets.key_file, &previous)?);
+        }
+        if self.postgres_url().is_some() {
             return Ok(SecretKeys::unset(format!(
                 "secrets.key: PostgreSQL needs the key webhook secrets are sealed with, the same in every \
                  process (secrets.key, SCREENHOOK_SECRETS__KEY, or secrets.key_file); a fresh one: {}",
                 SecretKeys::generate()
             )));
-        };
-        let what = format!("secrets.key_file {}", file.display());
-        let text = std::fs::read_to_string(&file).with_context(|| format!("reading {what}"))?;
-        Ok(SecretKeys::parse((&what, text.trim()), &previous)?)
+        }
+        let path = screenhook_store_sqlite::key_file_for(&self.database.path);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        Ok(SecretKeys::from_file_or_create(&path, &previous)?)
     }
 
     /// The public URL without a trailing slash, ready to have paths appended.

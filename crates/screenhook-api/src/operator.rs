@@ -19,7 +19,7 @@ use axum::{
     Json,
     body::Bytes,
     extract::{Path, State},
-    http::{HeaderMap, StatusCode},
+    http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use screenhook_domain::{Company, CompanyId};
@@ -131,7 +131,9 @@ pub async fn create(State(state): State<ApiState>, headers: HeaderMap, bytes: By
         .map_err(from_company_error)?;
     tracing::info!(target: "screenhook::operator", company = %company.id, sandbox = company.sandbox, "company created");
     let answer = json!({ "company": company_json(&company), "adminKey": key.token });
-    Ok((StatusCode::CREATED, Json(answer)).into_response())
+    // The key is in this answer and nowhere else: no cache along the way may keep a copy.
+    let no_store = [(header::CACHE_CONTROL, "no-store")];
+    Ok((StatusCode::CREATED, no_store, Json(answer)).into_response())
 }
 
 pub async fn show(
@@ -145,7 +147,7 @@ pub async fn show(
     Ok(Json(company_json(&company)))
 }
 
-/// Applies the changes in order (name, then state); each is validated before any is written.
+/// Applies the changes (name, then state) in one write, after validating all of them.
 pub async fn update(
     State(state): State<ApiState>,
     headers: HeaderMap,
@@ -155,25 +157,25 @@ pub async fn update(
     authorize(&state, &headers)?;
     let id = company_id(&id)?;
     let patch: CompanyPatch = body(&bytes)?;
-    if let Some(name) = &patch.name {
-        companies::company_name(name).map_err(from_company_error)?;
-    }
     let mut changes = Vec::new();
     changes.extend(patch.name.map(CompanyChange::Rename));
     changes.extend(patch.disabled.map(|off| if off { CompanyChange::Disable } else { CompanyChange::Enable }));
     if changes.is_empty() {
-        return Err(ApiError::invalid("name", "nothing to change", "\"name\" and/or \"disabled\""));
+        return Err(ApiError::new(
+            Code::BadRequest,
+            "the JSON body: nothing to change; send \"name\" and/or \"disabled\"",
+        ));
     }
-    let store = &*state.engine.store;
-    let mut company = store.company(&id).await?.ok_or_else(|| ApiError::not_found("company", id.as_str()))?;
-    for change in changes {
-        let what = match &change {
+    let company = companies::change(&*state.engine.store, &id, &changes, state.engine.clock.now())
+        .await
+        .map_err(from_company_error)?;
+    state.engine.forget_company(&id);
+    for change in &changes {
+        let what = match change {
             CompanyChange::Rename(_) => "company renamed",
             CompanyChange::Disable => "company disabled",
             CompanyChange::Enable => "company enabled",
         };
-        company = companies::change(store, &id, change, state.engine.clock.now()).await.map_err(from_company_error)?;
-        state.engine.forget_company(&id);
         tracing::info!(target: "screenhook::operator", company = %company.id, "{what}");
     }
     Ok(Json(company_json(&company)))

@@ -438,11 +438,11 @@ pub async fn update(State(console): State<Console>, Path(id): Path<String>, post
         },
         _ => None,
     };
-    let old_secret_valid_for = match fields.get("oldSecretValidFor").map(str::parse::<i64>) {
+    let old_secret_valid_for = match fields.get("oldSecretValidForSeconds").map(str::parse::<i64>) {
         None => None,
         Some(Ok(secs)) => Some(Millis::from_millis(secs.saturating_mul(1000))),
         Some(Err(_)) => {
-            let message = "oldSecretValidFor: not a number of seconds (allowed: 0 to 604800)".into();
+            let message = "oldSecretValidForSeconds: not a number of seconds (allowed: 0 to 604800)".into();
             return show_with(&console, &signed, &id, None, Some((message, values))).await;
         }
     };

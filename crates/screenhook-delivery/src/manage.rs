@@ -29,8 +29,8 @@ pub const MAX_OWNER_EMAILS: usize = 20;
 /// Longest custom secret, in characters.
 pub const MAX_SECRET_LEN: usize = 256;
 
-/// A new webhook as the user describes it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A new webhook as the user describes it. `Debug` leaves the secret and header values out.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct WebhookInput {
     pub url: String,
     /// Event names (current or legacy Certify).
@@ -41,8 +41,8 @@ pub struct WebhookInput {
     pub custom_headers: Vec<(String, String)>,
 }
 
-/// A change of secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A change of secret. `Debug` leaves a given value out.
+#[derive(Clone, PartialEq, Eq)]
 pub enum NewSecret {
     /// A fresh random `whsec_…` secret.
     Generate,
@@ -55,8 +55,9 @@ pub const DEFAULT_SECRET_OVERLAP: Millis = Millis::DAY;
 /// The longest overlap a change may ask for: a week, as Svix.
 pub const MAX_SECRET_OVERLAP: Millis = Millis::days(7);
 
-/// Changes to a webhook; `None` keeps the current value. Lists are replaced whole.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Changes to a webhook; `None` keeps the current value. Lists are replaced whole. `Debug`
+/// leaves the secret and header values out.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct WebhookPatch {
     pub url: Option<String>,
     pub events: Option<Vec<String>>,
@@ -67,6 +68,45 @@ pub struct WebhookPatch {
     pub old_secret_valid_for: Option<Millis>,
     pub owner_emails: Option<Vec<String>>,
     pub custom_headers: Option<Vec<(String, String)>>,
+}
+
+impl std::fmt::Debug for WebhookInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookInput")
+            .field("url", &self.url)
+            .field("events", &self.events)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("owner_emails", &self.owner_emails)
+            .field("custom_headers", &header_names(&self.custom_headers))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for NewSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NewSecret::Generate => f.write_str("Generate"),
+            NewSecret::Given(_) => f.write_str("Given(<redacted>)"),
+        }
+    }
+}
+
+impl std::fmt::Debug for WebhookPatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookPatch")
+            .field("url", &self.url)
+            .field("events", &self.events)
+            .field("secret", &self.secret)
+            .field("old_secret_valid_for", &self.old_secret_valid_for)
+            .field("owner_emails", &self.owner_emails)
+            .field("custom_headers", &self.custom_headers.as_deref().map(header_names))
+            .finish()
+    }
+}
+
+/// Header values often carry credentials of their own (`Authorization`), so only names show.
+fn header_names(headers: &[(String, String)]) -> Vec<&str> {
+    headers.iter().map(|(name, _)| name.as_str()).collect()
 }
 
 /// Why a management operation did nothing.
@@ -168,7 +208,7 @@ impl WebhookManager {
         let overlap = patch.old_secret_valid_for.unwrap_or(DEFAULT_SECRET_OVERLAP);
         if !(0..=MAX_SECRET_OVERLAP.as_millis()).contains(&overlap.as_millis()) {
             return Err(ManageError::invalid(
-                "oldSecretValidFor",
+                "oldSecretValidForSeconds",
                 format!("is {} seconds", overlap.as_millis() / 1000),
                 "0 (stop signing with the old secret now) to 604800 seconds (7 days)",
             ));

@@ -522,7 +522,7 @@ async fn a_rotated_secret_keeps_signing_beside_the_new_one_until_its_overlap_end
     let old = webhook.secret.clone().unwrap();
 
     let rotate = WebhookPatch { secret: Some(NewSecret::Generate), ..WebhookPatch::default() };
-    let (rotated, _) = f.manager.update(&f.company, &webhook.id, rotate).await.unwrap();
+    let (rotated, _) = f.manager.update(&f.company, &webhook.id, rotate.clone()).await.unwrap();
     let new = rotated.secret.clone().unwrap();
     assert_ne!(old, new);
     assert_eq!(rotated.retired_secrets[0].until, T0.plus(Millis::DAY), "a day by default");
@@ -556,14 +556,25 @@ async fn a_rotated_secret_keeps_signing_beside_the_new_one_until_its_overlap_end
     assert_eq!(signed_with(&delivery, &old), (false, 1));
     assert_eq!(signed_with(&delivery, &new), (true, 1));
 
-    // A leaked secret is replaced with no overlap; an overlap past a week is refused, unsaved.
+    // A leaked secret is replaced with no overlap: it stops at once, and so does the secret
+    // still in the overlap of the rotation before it. An overlap past a week is refused, unsaved.
+    let (again, _) = f.manager.update(&f.company, &webhook.id, rotate).await.unwrap();
+    let newer = again.secret.clone().unwrap();
+    assert_eq!(again.retired_secrets.len(), 1, "{again:?}");
     let leaked = WebhookPatch {
         secret: Some(NewSecret::Given("a-brand-new-secret".into())),
         old_secret_valid_for: Some(Millis::from_millis(0)),
         ..WebhookPatch::default()
     };
     let (replaced, _) = f.manager.update(&f.company, &webhook.id, leaked).await.unwrap();
-    assert!(replaced.retired_secrets.is_empty(), "the expired one is forgotten and the leaked one not kept");
+    assert!(replaced.retired_secrets.is_empty(), "neither the leaked one nor the one before it is kept");
+    fire(&f, "session-3").await;
+    let worker = Worker::new(f.store.clone(), f.sender.clone(), f.clock.clone(), DeliveryConfig::default());
+    worker.run_pending().await.unwrap();
+    let delivery = receiver.received().pop().unwrap();
+    assert_eq!(signed_with(&delivery, "a-brand-new-secret"), (true, 1));
+    assert_eq!(signed_with(&delivery, &newer).0, false);
+    assert_eq!(signed_with(&delivery, &new).0, false);
     let too_long = WebhookPatch {
         secret: Some(NewSecret::Generate),
         old_secret_valid_for: Some(Millis::days(8)),
@@ -571,8 +582,27 @@ async fn a_rotated_secret_keeps_signing_beside_the_new_one_until_its_overlap_end
     };
     let (field, problem, allowed) =
         invalid_field(f.manager.update(&f.company, &webhook.id, too_long).await.unwrap_err());
-    assert_eq!((field, problem.as_str()), ("oldSecretValidFor", "is 691200 seconds"));
+    assert_eq!((field, problem.as_str()), ("oldSecretValidForSeconds", "is 691200 seconds"));
     assert!(allowed.contains("604800"), "{allowed}");
     let (kept, _) = f.manager.find(&f.company, &webhook.id).await.unwrap();
     assert_eq!(kept.secret.as_deref(), Some("a-brand-new-secret"));
+}
+
+#[test]
+fn debug_output_leaves_secrets_and_header_values_out() {
+    let input = WebhookInput {
+        url: "https://example.com/hook".into(),
+        secret: Some("whsec_do-not-print".into()),
+        custom_headers: vec![("Authorization".into(), "Bearer do-not-print".into())],
+        ..WebhookInput::default()
+    };
+    let patch = WebhookPatch {
+        secret: Some(NewSecret::Given("do-not-print".into())),
+        custom_headers: Some(input.custom_headers.clone()),
+        ..WebhookPatch::default()
+    };
+    for shown in [format!("{input:?}"), format!("{patch:?}")] {
+        assert!(!shown.contains("do-not-print"), "{shown}");
+        assert!(shown.contains("Authorization") && shown.contains("<redacted>"), "{shown}");
+    }
 }

@@ -106,9 +106,14 @@ impl Webhook {
     }
 
     /// Replaces the secret. The old one keeps signing until `old_until` (not at all when that
-    /// is not after `now`); replaced secrets whose time has passed are forgotten.
+    /// is not after `now`). No secret replaced earlier outlives it: a rotation with no overlap,
+    /// the answer to a leak, stops every old secret at once, not only the latest. Replaced
+    /// secrets whose time has passed, and the new secret itself, are forgotten.
     pub fn rotate_secret(&mut self, new: String, now: Timestamp, old_until: Timestamp) {
-        self.retired_secrets.retain(|r| now < r.until);
+        for retired in &mut self.retired_secrets {
+            retired.until = retired.until.min(old_until);
+        }
+        self.retired_secrets.retain(|r| now < r.until && r.secret != new);
         if let Some(old) = self.secret.replace(new).filter(|old| now < old_until && Some(old) != self.secret.as_ref()) {
             self.retired_secrets.insert(0, RetiredSecret { secret: old, until: old_until });
             self.retired_secrets.truncate(MAX_RETIRED_SECRETS);
@@ -165,6 +170,36 @@ mod rotation_tests {
         w.rotate_secret("c".into(), Timestamp::from_millis(2_000), Timestamp::from_millis(3_000));
         w.rotate_secret("d".into(), Timestamp::from_millis(4_000), Timestamp::from_millis(9_000));
         assert_eq!(w.retired_secrets.iter().map(|r| r.secret.as_str()).collect::<Vec<_>>(), ["c"], "b expired");
+    }
+
+    #[test]
+    fn a_rotation_without_overlap_stops_every_old_secret() {
+        let mut w = webhook("a");
+        w.rotate_secret("b".into(), Timestamp::from_millis(1_000), Timestamp::from_millis(90_000));
+        w.rotate_secret("c".into(), Timestamp::from_millis(2_000), Timestamp::from_millis(2_000));
+        assert_eq!(w.secret.as_deref(), Some("c"));
+        assert_eq!(w.retired_secrets_in_force(Timestamp::from_millis(2_000)).count(), 0, "a stops too, not only b");
+        assert!(w.retired_secrets.is_empty());
+    }
+
+    #[test]
+    fn a_shorter_overlap_shortens_the_older_ones_and_a_longer_one_never_extends_them() {
+        let mut w = webhook("a");
+        w.rotate_secret("b".into(), Timestamp::from_millis(1_000), Timestamp::from_millis(50_000));
+        w.rotate_secret("c".into(), Timestamp::from_millis(2_000), Timestamp::from_millis(10_000));
+        let untils = |w: &Webhook| w.retired_secrets.iter().map(|r| (r.secret.clone(), r.until.as_millis())).collect::<Vec<_>>();
+        assert_eq!(untils(&w), [("b".to_string(), 10_000), ("a".to_string(), 10_000)]);
+        w.rotate_secret("d".into(), Timestamp::from_millis(3_000), Timestamp::from_millis(99_000));
+        assert_eq!(untils(&w), [("c".to_string(), 99_000), ("b".to_string(), 10_000), ("a".to_string(), 10_000)]);
+    }
+
+    #[test]
+    fn rotating_back_to_an_old_secret_signs_with_it_once() {
+        let mut w = webhook("a");
+        w.rotate_secret("b".into(), Timestamp::from_millis(1_000), Timestamp::from_millis(50_000));
+        w.rotate_secret("a".into(), Timestamp::from_millis(2_000), Timestamp::from_millis(50_000));
+        assert_eq!(w.secret.as_deref(), Some("a"));
+        assert_eq!(w.retired_secrets.iter().map(|r| r.secret.as_str()).collect::<Vec<_>>(), ["b"]);
     }
 
     #[test]

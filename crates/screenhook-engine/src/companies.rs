@@ -77,19 +77,21 @@ pub enum CompanyChange {
     Enable,
 }
 
-/// Renames, disables or enables a company; the changed company. Other processes see the change
-/// within their one-second cache.
+/// Renames, disables or enables a company, every change validated before the one write; the
+/// changed company. Other processes see the change within their one-second cache.
 pub async fn change(
     store: &dyn Store,
     id: &CompanyId,
-    change: CompanyChange,
+    changes: &[CompanyChange],
     now: Timestamp,
 ) -> Result<Company, CompanyError> {
     let mut company = store.company(id).await?.ok_or_else(|| CompanyError::Unknown(id.clone()))?;
-    match change {
-        CompanyChange::Rename(name) => company.name = company_name(&name)?,
-        CompanyChange::Disable => company.disabled_at = company.disabled_at.or(Some(now)),
-        CompanyChange::Enable => company.disabled_at = None,
+    for change in changes {
+        match change {
+            CompanyChange::Rename(name) => company.name = company_name(name)?,
+            CompanyChange::Disable => company.disabled_at = company.disabled_at.or(Some(now)),
+            CompanyChange::Enable => company.disabled_at = None,
+        }
     }
     store.update_company(&company).await?;
     Ok(company)

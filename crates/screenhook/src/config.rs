@@ -364,11 +364,12 @@ impl Config {
             return Ok(SecretKeys::from_file(&self.secrets.key_file, &previous)?);
         }
         if self.postgres_url().is_some() {
-            return Ok(SecretKeys::unset(format!(
+            // No key is made up here: one printed in this message would end up in logs.
+            return Ok(SecretKeys::unset(
                 "secrets.key: PostgreSQL needs the key webhook secrets are sealed with, the same in every \
-                 process (secrets.key, SCREENHOOK_SECRETS__KEY, or secrets.key_file); a fresh one: {}",
-                SecretKeys::generate()
-            )));
+                 process (secrets.key, SCREENHOOK_SECRETS__KEY, or secrets.key_file); make one with \
+                 `screenhook secrets generate-key`",
+            ));
         }
         let path = screenhook_store_sqlite::key_file_for(&self.database.path);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

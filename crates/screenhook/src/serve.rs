@@ -68,7 +68,8 @@ fn init_logging(config: &Config) {
 /// Opens the configured database: PostgreSQL when `database.url` is set, else the SQLite file
 /// (whose migrations always run at open). `migrate` runs PostgreSQL migrations regardless of
 /// `database.migrate_on_start`.
-/// `serving`: this process is about to serve the database with its workers.
+/// `serving`: this process is about to serve the database, in any role. Every serving process
+/// needs the key, an API-only one included: it writes the secrets of the webhooks it creates.
 pub async fn open_store(config: &Config, migrate: bool, serving: bool) -> anyhow::Result<Arc<dyn Store>> {
     let keys = config.secret_keys()?;
     if let Some(why) = keys.missing().filter(|_| serving) {
@@ -95,13 +96,15 @@ pub async fn open_store(config: &Config, migrate: bool, serving: bool) -> anyhow
     let store = SqliteStore::open_with_keys(path, keys)
         .await
         .with_context(|| format!("opening the database {}", path.display()))?;
-    if serving {
+    if serving && config.role().runs_workers() {
         // Only one process serves an SQLite file: whatever a previous one had in flight when
         // it died is due again now rather than when its lease runs out.
         let released = store.release_leases().await?;
         if released > 0 {
             tracing::info!(released, "deliveries left in flight by a previous run are due again");
         }
+    }
+    if serving {
         reseal(&store, &key_id).await?;
     }
     Ok(Arc::new(store))
@@ -131,7 +134,7 @@ pub(crate) fn database_label(config: &Config) -> String {
 async fn serve(config: Config) -> anyhow::Result<()> {
     // Before anything records: the recorder is process-wide.
     let metrics = config.metrics.enabled.then(crate::metrics::install).transpose().context("installing metrics")?;
-    let store = open_store(&config, false, config.role().runs_workers()).await?;
+    let store = open_store(&config, false, true).await?;
     let engine = Engine::new(
         store.clone(),
         Arc::new(SystemClock),

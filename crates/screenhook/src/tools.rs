@@ -246,7 +246,7 @@ pub fn run_companies(database: &DatabaseArgs, command: CompaniesCommand) -> anyh
             CompaniesCommand::Disable { id } => (id, CompanyChange::Disable),
             CompaniesCommand::Enable { id } => (id, CompanyChange::Enable),
         };
-        let company = companies::change(&*store, &id_of(&id)?, change, now).await?;
+        let company = companies::change(&*store, &id_of(&id)?, &[change], now).await?;
         let state = if company.disabled_at.is_some() { "disabled" } else { "active" };
         println!("{}\t{state}\t{}", company.id, company.name);
         Ok(())

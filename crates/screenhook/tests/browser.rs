@@ -347,7 +347,7 @@ async fn a_webhook_secret_is_rotated_with_the_old_one_still_signing() {
     let bin_url = console.wait_for_text("#bin-url", "the bin's URL", |t| t.contains("/inspect/")).await;
     console.add_webhook(&bin_url, &["companyTestSessionStarted"]).await;
     console.wait_for_text("#webhook-state", "the saved webhook", |t| t == "healthy").await;
-    assert!(console.browser.find(Locator::Css("#previous-secret")).await.is_err(), "one secret so far");
+    assert!(console.browser.find(Locator::Css(".previous-secret")).await.is_err(), "one secret so far");
     console.click("#reveal-secret").await;
     let old = console.wait_for_text("#secret", "the secret", |t| t.starts_with("whsec_")).await;
 
@@ -356,8 +356,8 @@ async fn a_webhook_secret_is_rotated_with_the_old_one_still_signing() {
     console.click("#save").await;
     let notice = console.wait_for_text(".notice", "the save's notice", |t| !t.is_empty()).await;
     assert!(notice.contains("saved"), "{notice}");
-    let previous = console.find("#previous-secret").await.text().await.unwrap();
-    assert!(previous.contains("The previous secret still signs deliveries beside this one until"), "{previous}");
+    let previous = console.find(".previous-secret").await.text().await.unwrap();
+    assert!(previous.contains("An earlier secret still signs deliveries beside this one until"), "{previous}");
     console.click("#reveal-secret").await;
     let new = console.wait_for_text("#secret", "the new secret", |t| t.starts_with("whsec_")).await;
     assert_ne!(old, new, "a new secret was generated");

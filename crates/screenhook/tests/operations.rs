@@ -337,6 +337,20 @@ async fn the_secrets_key_is_rotated_with_a_reseal() {
 
     let (ok, _, err) = secrets(&["--database-url", "postgres://nobody@127.0.0.1:1/none"], &["reseal"], &[]);
     assert!(!ok && err.contains("secrets.key: PostgreSQL needs the key"), "{err}");
+    // Every serving role needs it, an API-only process included: it seals the secrets of the
+    // webhooks it creates. The message points to the generator rather than print a key to logs.
+    for role in ["api", "worker", "all"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_screenhook"))
+            .args(["serve", "--role", role, "--database-url", "postgres://nobody@127.0.0.1:1/none"])
+            .env_remove("SCREENHOOK_SECRETS__KEY")
+            .env_remove("SCREENHOOK_SECRETS__KEY_FILE")
+            .output()
+            .expect("run screenhook serve");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{role}: {err}");
+        assert!(err.contains("secrets.key: PostgreSQL needs the key"), "{role}: {err}");
+        assert!(err.contains("make one with `screenhook secrets generate-key`"), "{role}: {err}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

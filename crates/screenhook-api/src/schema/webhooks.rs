@@ -174,8 +174,9 @@ pub struct WebhookUpdateInput {
     /// Replaces the secret with a freshly generated one (read it with `revealWebhookSecret`).
     pub generate_secret: Option<bool>,
     /// With `secret` or `generateSecret`: how long the old secret keeps signing beside the new
-    /// one, so receivers can switch without missing a delivery. 0 (for a leaked secret) to
-    /// 604800 (7 days); omitted, 86400 (a day).
+    /// one, so receivers can switch without missing a delivery; older secrets still signing
+    /// stop no later. 0 (for a leaked secret: every old secret stops now) to 604800 (7 days);
+    /// omitted, 86400 (a day).
     pub old_secret_valid_for_seconds: Option<i32>,
     pub owner_emails: Option<Vec<String>>,
     pub custom_headers: Option<Vec<WebhookHeaderInput>>,

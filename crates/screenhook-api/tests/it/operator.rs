@@ -72,6 +72,27 @@ async fn an_operator_creates_lists_renames_disables_and_enables_companies() {
     assert_eq!(enabled["disabledDate"], Value::Null);
     let (_, shown) = call(&app, Method::GET, "/companies/acme", TOKEN, None).await;
     assert_eq!(shown, enabled);
+    let both = r#"{"name": "Acme Inc", "disabled": true}"#;
+    let (_, changed) = call(&app, Method::PATCH, "/companies/acme", TOKEN, Some(both)).await;
+    assert_eq!((changed["name"].as_str(), changed["disabledDate"].is_number()), (Some("Acme Inc"), true), "{changed}");
+    let (_, shown) = call(&app, Method::GET, "/companies/acme", TOKEN, None).await;
+    assert_eq!(shown, changed, "both changes in one write");
+}
+
+#[tokio::test]
+async fn the_answer_that_carries_the_first_admin_key_is_never_cached() {
+    let app = operator_app().await;
+    let response = app
+        .http
+        .post(format!("{}/operator/v1/companies", app.base))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .body(r#"{"id": "acme", "name": "Acme"}"#)
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"));
 }
 
 #[tokio::test]
@@ -96,8 +117,9 @@ async fn bad_input_names_the_field_and_changes_nothing() {
     let (_, answer) =
         call(&app, Method::PATCH, "/companies/sandbox", TOKEN, Some(r#"{"name": "", "disabled": true}"#)).await;
     assert_eq!(error_of(&answer), ("BAD_USER_INPUT", Some("name")), "{answer}");
-    let (_, answer) = call(&app, Method::PATCH, "/companies/sandbox", TOKEN, Some("{}")).await;
-    assert_eq!(error_of(&answer), ("BAD_USER_INPUT", Some("name")), "{answer}");
+    let (status, answer) = call(&app, Method::PATCH, "/companies/sandbox", TOKEN, Some("{}")).await;
+    assert_eq!((status, error_of(&answer)), (StatusCode::BAD_REQUEST, ("BAD_REQUEST", None)), "{answer}");
+    assert!(answer["error"]["message"].as_str().unwrap().contains("nothing to change"), "{answer}");
     let (status, answer) = call(&app, Method::PATCH, "/companies/nobody", TOKEN, Some(r#"{"disabled": true}"#)).await;
     assert_eq!((status, error_of(&answer).0), (StatusCode::NOT_FOUND, "NOT_FOUND"));
 

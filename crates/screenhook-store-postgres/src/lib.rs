@@ -59,6 +59,7 @@
 //! notification costs the others one poll interval).
 
 mod delivery;
+mod group;
 mod write;
 
 use std::{future::Future, pin::Pin, str::FromStr, sync::Arc, time::Duration};
@@ -79,7 +80,10 @@ use sqlx::{
     PgConnection, Row,
     postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions, PgRow},
 };
-use tokio::{sync::Notify, task::JoinHandle};
+use tokio::{
+    sync::{Notify, mpsc},
+    task::JoinHandle,
+};
 
 /// The NOTIFY channel of due work.
 pub const WORK_CHANNEL: &str = "screenhook_work";
@@ -126,6 +130,8 @@ pub struct PgStore {
     /// Seals webhook secrets on their way in and opens them on their way out. Every process
     /// sharing the database must have the same keys.
     keys: Arc<SecretKeys>,
+    /// Changes on their way to the group-commit writers (see [`group`]).
+    writes: mpsc::Sender<group::Pending>,
     _tasks: Arc<AbortOnDrop>,
 }
 
@@ -177,9 +183,15 @@ impl PgStore {
         listener.listen(WORK_CHANNEL).await.map_err(db)?;
         let work = Arc::new(Notify::new());
         let announce = Arc::new(Notify::new());
-        let tasks =
+        let mut tasks =
             vec![tokio::spawn(listen(listener, work.clone())), tokio::spawn(notify(pool.clone(), announce.clone()))];
-        Ok(PgStore { pool, work, announce, keys: Arc::new(keys), _tasks: Arc::new(AbortOnDrop(tasks)) })
+        let (writes, queue) = mpsc::channel(group::MAX_BATCH * group::WRITERS);
+        let queue = Arc::new(tokio::sync::Mutex::new(queue));
+        let wake = group::Wake { work: work.clone(), announce: announce.clone() };
+        for _ in 0..group::WRITERS {
+            tasks.push(tokio::spawn(group::writer(pool.clone(), queue.clone(), wake.clone())));
+        }
+        Ok(PgStore { pool, work, announce, keys: Arc::new(keys), writes, _tasks: Arc::new(AbortOnDrop(tasks)) })
     }
 
     /// A webhook row, its secrets opened.
@@ -203,28 +215,12 @@ impl PgStore {
             .map_err(|err| StoreError::Unavailable(format!("migrating the database: {err}")))
     }
 
-    /// Runs `work` in a transaction and commits it, running it again when it was chosen as a
-    /// deadlock victim (it then wrote nothing).
     async fn transaction<A: Sync + ?Sized, T>(
         &self,
         arg: &A,
         work: for<'c> fn(&'c mut PgConnection, &'c A) -> Work<'c, T>,
     ) -> Result<T, StoreError> {
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let mut tx = self.pool.begin().await.map_err(db)?;
-            let result = match work(&mut tx, arg).await {
-                Ok(value) => tx.commit().await.map(|()| value).map_err(db),
-                Err(err) => Err(err),
-            };
-            match result {
-                Err(StoreError::Conflict { aggregate: RETRYABLE, id, .. }) if tries < DEADLOCK_RETRIES => {
-                    tracing::debug!(sqlstate = %id, tries, "transaction rolled back by the database; running it again");
-                }
-                other => return other,
-            }
-        }
+        in_transaction(&self.pool, arg, work).await
     }
 
     async fn fetch_docs<T: DeserializeOwned>(
@@ -241,6 +237,30 @@ impl PgStore {
     ) -> Result<Option<T>, StoreError> {
         let row = query.fetch_optional(&self.pool).await.map_err(db)?;
         row.as_ref().map(decode_doc).transpose()
+    }
+}
+
+/// Runs `work` in a transaction and commits it, running it again when it was chosen as a
+/// deadlock victim (it then wrote nothing).
+async fn in_transaction<A: Sync + ?Sized, T>(
+    pool: &PgPool,
+    arg: &A,
+    work: for<'c> fn(&'c mut PgConnection, &'c A) -> Work<'c, T>,
+) -> Result<T, StoreError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let mut tx = pool.begin().await.map_err(db)?;
+        let result = match work(&mut tx, arg).await {
+            Ok(value) => tx.commit().await.map(|()| value).map_err(db),
+            Err(err) => Err(err),
+        };
+        match result {
+            Err(StoreError::Conflict { aggregate: RETRYABLE, id, .. }) if tries < DEADLOCK_RETRIES => {
+                tracing::debug!(sqlstate = %id, tries, "transaction rolled back by the database; running it again");
+            }
+            other => return other,
+        }
     }
 }
 
@@ -517,11 +537,10 @@ impl Store for PgStore {
     }
 
     async fn apply(&self, change: Change) -> Result<Applied, StoreError> {
-        let (applied, queued) = self.transaction(&change, |conn, change| Box::pin(write::apply(conn, change))).await?;
-        if queued {
-            self.work_is_due();
-        }
-        Ok(applied)
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let stopped = || StoreError::Unavailable("the store's writers have stopped".into());
+        self.writes.send(group::Pending { change, reply }).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 
     async fn import_certify(

@@ -129,7 +129,10 @@ pub(crate) async fn apply(conn: &mut PgConnection, change: &Change) -> Result<(A
 }
 
 /// Inserts the events in firing order and returns them with their outbox positions.
-async fn insert_events(conn: &mut PgConnection, events: &[DomainEvent]) -> Result<Vec<StoredEvent>, StoreError> {
+pub(crate) async fn insert_events(
+    conn: &mut PgConnection,
+    events: &[DomainEvent],
+) -> Result<Vec<StoredEvent>, StoreError> {
     let mut stored = Vec::with_capacity(events.len());
     let (mut ids, mut companies, mut sessions, mut tests, mut kinds, mut times, mut payloads) =
         (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
@@ -187,7 +190,11 @@ pub(crate) fn to_doc(value: &impl serde::Serialize) -> Result<String, StoreError
     serde_json::to_string(value).map_err(|err| StoreError::InvalidChange(format!("cannot encode: {err}")))
 }
 
-async fn write_test(conn: &mut PgConnection, test: &CompanyTest, expected: Expected) -> Result<(), StoreError> {
+pub(crate) async fn write_test(
+    conn: &mut PgConnection,
+    test: &CompanyTest,
+    expected: Expected,
+) -> Result<(), StoreError> {
     let id = test.id.as_str();
     check_version("test", id, test.version, expected)?;
     let doc = to_doc(test)?;
@@ -311,7 +318,7 @@ async fn write_timer(
     res.map(drop).map_err(db)
 }
 
-async fn write_interview(
+pub(crate) async fn write_interview(
     conn: &mut PgConnection,
     interview: &LiveInterview,
     expected: Expected,

@@ -39,6 +39,7 @@ macro_rules! conformance_tests {
             outbox_sequence_follows_commit_order,
             concurrent_changes_to_different_sessions_all_commit,
             concurrent_changes_to_one_session_commit_once,
+            a_bad_change_in_a_burst_fails_alone,
             reads_are_scoped_to_the_company,
             session_queries,
             sessions_by_ats_id_and_unscoped_id,
@@ -491,6 +492,67 @@ pub async fn concurrent_changes_to_one_session_commit_once(store: Arc<dyn Store>
     assert_eq!(won, 1);
     let events = store.events_of_session(&session.company_id, &session.id).await.unwrap();
     assert_eq!(events.len(), 2, "one created, one started");
+}
+
+/// A store may commit concurrent changes together (group commit); whatever it does, each change
+/// still commits or fails on its own: a stale version, a taken id or a stale guard fails that
+/// change alone, with nothing of it written, and every other change commits with its own events.
+pub async fn a_bad_change_in_a_burst_fails_alone(store: Arc<dyn Store>) {
+    let (test, seeded) = seed(&*store, "acme", "s0").await;
+    let guard = |version| Guard { company_id: test.company_id.clone(), test_id: test.id.clone(), version };
+    let invite = |id: &str, guard_version| {
+        let session = session_of(&test, id, &format!("{id}@example.com"));
+        Change {
+            events: vec![event_for(&session, EventKind::CompanyTestSessionCreated, T0)],
+            sessions: vec![(session, Expected::New)],
+            guards: vec![guard(guard_version)],
+            ..Change::default()
+        }
+    };
+    let mut changes = Vec::new();
+    for n in 0..120 {
+        let change = match n % 30 {
+            7 => invite("s0", 1),              // the id is taken
+            13 => invite(&format!("g{n}"), 9), // the guard is stale
+            21 => {
+                let next = CompanyTestSession { version: 5, ..started(&seeded, T0) };
+                Change {
+                    events: vec![event_for(&next, EventKind::CompanyTestSessionStarted, T0)],
+                    sessions: vec![(next, Expected::Version(4))], // the version is stale
+                    ..Change::default()
+                }
+            }
+            _ => invite(&format!("c{n}"), 1),
+        };
+        changes.push((n, change));
+    }
+    let handles: Vec<_> = changes
+        .into_iter()
+        .map(|(n, change)| {
+            let store = store.clone();
+            tokio::spawn(async move { (n, change.sessions[0].0.id.clone(), store.apply(change).await) })
+        })
+        .collect();
+    let mut committed = 0;
+    for handle in handles {
+        let (n, id, result) = handle.await.unwrap();
+        match (n % 30, result) {
+            (7 | 13 | 21, Err(StoreError::Conflict { .. })) => {}
+            (7 | 13 | 21, other) => panic!("change {n} should conflict: {other:?}"),
+            (_, Ok(applied)) => {
+                committed += 1;
+                assert_eq!(applied.events.len(), 1, "change {n}: {applied:?}");
+                assert_eq!(applied.events[0].session_id.as_ref(), Some(&id), "change {n} got its own event");
+                assert!(applied.events[0].seq > 0);
+            }
+            (_, Err(err)) => panic!("change {n} failed: {err:?}"),
+        }
+    }
+    assert_eq!(committed, 108);
+    assert_eq!(store.events_after(0, 1000).await.unwrap().len(), 1 + 108, "nothing of a failed change");
+    let listed = store.sessions_of_test(&test.company_id, &test.id, Page { first: 1000, offset: 0 }).await.unwrap();
+    assert_eq!(listed.len(), 1 + 108);
+    assert_eq!(store.session(&test.company_id, &seeded.id).await.unwrap().unwrap().version, seeded.version);
 }
 
 pub async fn reads_are_scoped_to_the_company(store: Arc<dyn Store>) {

@@ -1,0 +1,355 @@
+//! Group commit: concurrent [`Store::apply`](screenhook_store::Store::apply) calls share one
+//! transaction, and their rows go in with one multi-row statement per table (`unnest` arrays),
+//! so a burst of API requests costs a handful of statements and one commit instead of about
+//! ten statements and a commit each. PostgreSQL's CPU per statement, not its disk, is what
+//! limits a small machine; see docs/PERFORMANCE.md.
+//!
+//! A few writer tasks take whatever changes are waiting (up to [`MAX_BATCH`]) and commit them
+//! together. A batch never holds two changes to the same aggregate, so every version check is
+//! against the committed state, exactly as for a change on its own. When anything in a batch
+//! fails — a version check, a guard, a deadlock past its retries, a constraint — the batch
+//! rolls back, having written nothing, and each of its changes runs again in a transaction of
+//! its own, so only the change at fault fails, with the error it would have had alone. A lone
+//! change takes that single path directly.
+
+use std::{collections::HashSet, sync::Arc};
+
+use screenhook_domain::{Change, CompanyTestSession, Expected};
+use screenhook_store::{Applied, StoreError, check_version, conflict};
+use sqlx::{PgConnection, PgPool};
+use tokio::sync::{Mutex, Notify, mpsc, oneshot};
+
+use crate::{OUTBOX_LOCK, db, delivery, write};
+
+/// Most changes committed together.
+pub(crate) const MAX_BATCH: usize = 128;
+/// Writer tasks per process: while one waits for its commit to be flushed, another fills the
+/// next batch.
+pub(crate) const WRITERS: usize = 2;
+
+/// A change waiting for its commit, and where its caller waits for the answer.
+pub(crate) struct Pending {
+    pub change: Change,
+    pub reply: oneshot::Sender<Result<Applied, StoreError>>,
+}
+
+/// Whom a commit that made deliveries due wakes.
+#[derive(Clone)]
+pub(crate) struct Wake {
+    pub work: Arc<Notify>,
+    pub announce: Arc<Notify>,
+}
+
+impl Wake {
+    fn now(&self) {
+        self.work.notify_one();
+        self.announce.notify_one();
+    }
+}
+
+/// One writer: takes the waiting changes, splits them into batches and commits each.
+pub(crate) async fn writer(pool: PgPool, queue: Arc<Mutex<mpsc::Receiver<Pending>>>, wake: Wake) {
+    loop {
+        let mut waiting = Vec::new();
+        {
+            let mut queue = queue.lock().await;
+            match queue.recv().await {
+                Some(first) => waiting.push(first),
+                None => return,
+            }
+            while waiting.len() < MAX_BATCH {
+                match queue.try_recv() {
+                    Ok(next) => waiting.push(next),
+                    Err(_) => break,
+                }
+            }
+        }
+        for batch in batches(waiting) {
+            commit(&pool, batch, &wake).await;
+        }
+    }
+}
+
+/// Splits changes, in arrival order, into batches in which no aggregate is written twice.
+fn batches(waiting: Vec<Pending>) -> Vec<Vec<Pending>> {
+    split(waiting, |pending| written_keys(&pending.change))
+}
+
+/// Cuts `items`, in order, into runs in which no two share a key.
+fn split<T, K: Eq + std::hash::Hash>(items: Vec<T>, keys: impl Fn(&T) -> Vec<K>) -> Vec<Vec<T>> {
+    let mut runs: Vec<Vec<T>> = Vec::new();
+    let mut taken: HashSet<K> = HashSet::new();
+    for item in items {
+        let keys = keys(&item);
+        if runs.is_empty() || keys.iter().any(|key| taken.contains(key)) {
+            runs.push(Vec::new());
+            taken.clear();
+        }
+        taken.extend(keys);
+        runs.last_mut().expect("a run was just pushed").push(item);
+    }
+    runs
+}
+
+fn written_keys(change: &Change) -> Vec<(&'static str, String)> {
+    let tests = change.tests.iter().map(|(t, _)| ("test", t.id.to_string()));
+    let sessions = change.sessions.iter().map(|(s, _)| ("session", s.id.to_string()));
+    let interviews = change.interviews.iter().map(|(i, _)| ("interview", i.id.to_string()));
+    tests.chain(sessions).chain(interviews).collect()
+}
+
+async fn commit(pool: &PgPool, batch: Vec<Pending>, wake: &Wake) {
+    if batch.len() > 1 {
+        let changes: Vec<&Change> = batch.iter().map(|p| &p.change).collect();
+        match crate::in_transaction(pool, changes.as_slice(), |conn, changes| Box::pin(apply_all(conn, changes))).await
+        {
+            Ok((applied, queued)) => {
+                if queued {
+                    wake.now();
+                }
+                for (pending, applied) in batch.into_iter().zip(applied) {
+                    let _ = pending.reply.send(Ok(applied));
+                }
+                return;
+            }
+            Err(err) => {
+                tracing::debug!(changes = batch.len(), %err, "a batch rolled back; committing its changes one by one");
+            }
+        }
+    }
+    for pending in batch {
+        let result = crate::in_transaction(pool, &pending.change, |conn, change| Box::pin(write::apply(conn, change)))
+            .await
+            .map(|(applied, queued)| {
+                if queued {
+                    wake.now();
+                }
+                applied
+            });
+        let _ = pending.reply.send(result);
+    }
+}
+
+/// Writes every change of a batch in the caller's transaction, with one statement per table.
+/// Any error means the batch must not commit.
+async fn apply_all(conn: &mut PgConnection, changes: &[&Change]) -> Result<(Vec<Applied>, bool), StoreError> {
+    check_guards(conn, changes).await?;
+    for change in changes {
+        // Rare (a test created or edited, an interview scheduled): one statement each.
+        for (test, expected) in &change.tests {
+            write::write_test(conn, test, *expected).await?;
+        }
+        for (interview, expected) in &change.interviews {
+            write::write_interview(conn, interview, *expected).await?;
+        }
+    }
+    let sessions: Vec<(&CompanyTestSession, Expected)> =
+        changes.iter().flat_map(|c| c.sessions.iter().map(|(s, e)| (s, *e))).collect();
+    for (session, expected) in &sessions {
+        check_version("test session", session.id.as_str(), session.version, *expected)?;
+    }
+    insert_sessions(conn, sessions.iter().filter(|(_, e)| *e == Expected::New).map(|(s, _)| *s).collect()).await?;
+    update_sessions(conn, sessions.iter().filter_map(|(s, e)| old_version(*e).map(|old| (*s, old))).collect()).await?;
+    write_timers(conn, &sessions).await?;
+
+    let events: Vec<_> = changes.iter().flat_map(|c| c.events.iter().cloned()).collect();
+    if events.is_empty() {
+        return Ok((changes.iter().map(|_| Applied::default()).collect(), false));
+    }
+    // As for a change alone: the outbox lock shared to commit (see the crate docs).
+    sqlx::query("SELECT pg_advisory_xact_lock_shared($1)").bind(OUTBOX_LOCK).execute(&mut *conn).await.map_err(db)?;
+    let mut stored = write::insert_events(conn, &events).await?.into_iter();
+    let seqs: Vec<i64> = stored.as_slice().iter().map(|e| e.seq).collect();
+    let queued = delivery::fan_out(conn, &seqs).await?;
+    let applied = changes.iter().map(|c| Applied { events: stored.by_ref().take(c.events.len()).collect() }).collect();
+    Ok((applied, queued))
+}
+
+fn old_version(expected: Expected) -> Option<u64> {
+    match expected {
+        Expected::New => None,
+        Expected::Version(old) => Some(old),
+    }
+}
+
+/// Every guard of the batch in one statement, the tests held `FOR SHARE` to commit.
+async fn check_guards(conn: &mut PgConnection, changes: &[&Change]) -> Result<(), StoreError> {
+    let mut guarded: Vec<(&str, &str)> =
+        changes.iter().flat_map(|c| &c.guards).map(|g| (g.test_id.as_str(), g.company_id.as_str())).collect();
+    if guarded.is_empty() {
+        return Ok(());
+    }
+    guarded.sort_unstable();
+    guarded.dedup();
+    let (ids, companies): (Vec<&str>, Vec<&str>) = guarded.into_iter().unzip();
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT t.id, t.company_id, t.version FROM tests t \
+         JOIN unnest($1::text[], $2::text[]) AS g(id, company_id) ON t.id = g.id AND t.company_id = g.company_id \
+         ORDER BY t.id FOR SHARE OF t",
+    )
+    .bind(&ids)
+    .bind(&companies)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    for guard in changes.iter().flat_map(|c| &c.guards) {
+        let held = rows.iter().any(|(id, company, version)| {
+            id == guard.test_id.as_str() && company == guard.company_id.as_str() && *version == guard.version as i64
+        });
+        if !held {
+            return Err(conflict("test", guard.test_id.as_str(), Expected::Version(guard.version)));
+        }
+    }
+    Ok(())
+}
+
+async fn insert_sessions(conn: &mut PgConnection, mut sessions: Vec<&CompanyTestSession>) -> Result<(), StoreError> {
+    if sessions.is_empty() {
+        return Ok(());
+    }
+    sessions.sort_unstable_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+    let mut columns = SessionColumns::default();
+    for session in &sessions {
+        columns.push(session)?;
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO sessions (id, company_id, test_id, version, status, candidate_email, framework_id, \
+         create_date, finish_date, greenhouse_candidate_id, greenhouse_application_id, verification_status, doc) \
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[], $7::text[], \
+                              $8::int8[], $9::int8[], $10::text[], $11::text[], $12::text[], $13::text[]) \
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&columns.ids)
+    .bind(&columns.companies)
+    .bind(sessions.iter().map(|s| s.test_id.as_str()).collect::<Vec<_>>())
+    .bind(&columns.versions)
+    .bind(&columns.statuses)
+    .bind(sessions.iter().map(|s| s.candidate.email.as_str()).collect::<Vec<_>>())
+    .bind(sessions.iter().map(|s| s.framework_id.as_ref().map(|f| f.as_str())).collect::<Vec<_>>())
+    .bind(sessions.iter().map(|s| s.create_date.as_millis()).collect::<Vec<_>>())
+    .bind(&columns.finishes)
+    .bind(sessions.iter().map(|s| s.integrations.greenhouse_candidate_id.as_deref()).collect::<Vec<_>>())
+    .bind(sessions.iter().map(|s| s.integrations.greenhouse_application_id.as_deref()).collect::<Vec<_>>())
+    .bind(&columns.verifications)
+    .bind(&columns.docs)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?
+    .rows_affected();
+    if inserted != sessions.len() as u64 {
+        return Err(conflict("test session", sessions[0].id.as_str(), Expected::New));
+    }
+    Ok(())
+}
+
+async fn update_sessions(
+    conn: &mut PgConnection,
+    mut sessions: Vec<(&CompanyTestSession, u64)>,
+) -> Result<(), StoreError> {
+    if sessions.is_empty() {
+        return Ok(());
+    }
+    sessions.sort_unstable_by(|a, b| a.0.id.as_str().cmp(b.0.id.as_str()));
+    let mut columns = SessionColumns::default();
+    for (session, _) in &sessions {
+        columns.push(session)?;
+    }
+    let updated = sqlx::query(
+        "UPDATE sessions s SET version = v.version, status = v.status, finish_date = v.finish_date, \
+                verification_status = v.verification_status, doc = v.doc \
+         FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::int8[]) \
+              AS v(id, company_id, version, status, finish_date, verification_status, doc, old) \
+         WHERE s.id = v.id AND s.company_id = v.company_id AND s.version = v.old",
+    )
+    .bind(&columns.ids)
+    .bind(&columns.companies)
+    .bind(&columns.versions)
+    .bind(&columns.statuses)
+    .bind(&columns.finishes)
+    .bind(&columns.verifications)
+    .bind(&columns.docs)
+    .bind(sessions.iter().map(|(_, old)| *old as i64).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?
+    .rows_affected();
+    if updated != sessions.len() as u64 {
+        let (first, old) = sessions[0];
+        return Err(conflict("test session", first.id.as_str(), Expected::Version(old)));
+    }
+    Ok(())
+}
+
+/// The session columns both the insert and the update write.
+#[derive(Default)]
+struct SessionColumns<'a> {
+    ids: Vec<&'a str>,
+    companies: Vec<&'a str>,
+    versions: Vec<i64>,
+    statuses: Vec<&'static str>,
+    finishes: Vec<Option<i64>>,
+    verifications: Vec<Option<&'static str>>,
+    docs: Vec<String>,
+}
+
+impl<'a> SessionColumns<'a> {
+    fn push(&mut self, session: &'a CompanyTestSession) -> Result<(), StoreError> {
+        self.ids.push(session.id.as_str());
+        self.companies.push(session.company_id.as_str());
+        self.versions.push(session.version as i64);
+        self.statuses.push(session.status.as_str());
+        self.finishes.push(session.finish_date.map(|t| t.as_millis()));
+        self.verifications.push(session.verification_status.map(|v| v.as_str()));
+        self.docs.push(write::to_doc(session)?);
+        Ok(())
+    }
+}
+
+/// Each session's timer rewritten from its new state: one upsert for those with a deadline,
+/// one delete for the existing ones without.
+async fn write_timers(conn: &mut PgConnection, sessions: &[(&CompanyTestSession, Expected)]) -> Result<(), StoreError> {
+    let mut due: Vec<_> = sessions.iter().filter_map(|(s, _)| s.next_deadline().map(|d| (*s, d))).collect();
+    due.sort_unstable_by(|a, b| a.0.id.as_str().cmp(b.0.id.as_str()));
+    if !due.is_empty() {
+        sqlx::query(
+            "INSERT INTO timers (session_id, company_id, kind, due_at) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[]) \
+             ON CONFLICT (session_id) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at",
+        )
+        .bind(due.iter().map(|(s, _)| s.id.as_str()).collect::<Vec<_>>())
+        .bind(due.iter().map(|(s, _)| s.company_id.as_str()).collect::<Vec<_>>())
+        .bind(due.iter().map(|(_, d)| d.kind.as_str()).collect::<Vec<_>>())
+        .bind(due.iter().map(|(_, d)| d.due.as_millis()).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await
+        .map_err(db)?;
+    }
+    let mut done: Vec<&str> = sessions
+        .iter()
+        .filter(|(s, e)| *e != Expected::New && s.next_deadline().is_none())
+        .map(|(s, _)| s.id.as_str())
+        .collect();
+    if !done.is_empty() {
+        done.sort_unstable();
+        sqlx::query("DELETE FROM timers WHERE session_id = ANY($1)")
+            .bind(&done)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_batch_writes_one_aggregate_twice() {
+        let items = vec!["s1", "s2", "s1", "s3", "s3"];
+        let runs = split(items, |id| vec![*id]);
+        assert_eq!(runs, [vec!["s1", "s2"], vec!["s1", "s3"], vec!["s3"]], "in arrival order");
+        assert!(split(Vec::<&str>::new(), |id| vec![*id]).is_empty());
+        assert_eq!(split(vec!["a", "b"], |_| Vec::<&str>::new()), [vec!["a", "b"]], "changes writing nothing");
+    }
+}

@@ -13,6 +13,10 @@
 //! A transaction chosen as a deadlock victim (or failing serialization) wrote nothing and is
 //! run again, a few times, before its caller hears about it.
 //!
+//! Lifecycle changes ([`Store::apply`]) are committed in groups: concurrent changes share one
+//! transaction and one statement per table, and fall back to a transaction each when any of
+//! them fails (see the `group` module). Every rule below holds for a group as for one change.
+//!
 //! # Ordering under several processes
 //! - **The outbox order.** [`StoredEvent::seq`] must follow commit order, but an identity
 //!   column hands out numbers at insert time, so two concurrent transactions could commit out

@@ -269,10 +269,11 @@ async fn supervise(
 ) -> anyhow::Result<()> {
     let mut server = std::pin::pin!(server);
     let name_of = |background: &Background, id| background.names.get(&id).copied().unwrap_or("a background task");
-    let (mut died, mut panicked, mut served) = (None, None, false);
+    let (mut died, mut panicked, mut served, mut server_error) = (None, None, false, None);
     tokio::select! {
         result = &mut server => {
-            result.context("HTTP server")?;
+            // Even a failed server stops the background tasks before the process exits.
+            server_error = result.err();
             served = true;
         }
         Some(ended) = background.tasks.join_next_with_id(), if !background.tasks.is_empty() => {
@@ -292,12 +293,18 @@ async fn supervise(
     }
     shutdown.cancel();
     if !served {
-        server.await.context("HTTP server")?;
+        server_error = server.await.err();
     }
     while let Some(ended) = background.tasks.join_next_with_id().await {
-        if let Err(err) = ended {
-            panicked.get_or_insert(name_of(&background, err.id()));
+        // Cancelled tasks are not failures: only a panic is.
+        if let Err(err) = ended.as_ref().map_err(|err| (err.is_panic(), err.id())) {
+            if err.0 {
+                panicked.get_or_insert(name_of(&background, err.1));
+            }
         }
+    }
+    if let Some(err) = server_error {
+        return Err(anyhow::Error::new(err).context("HTTP server"));
     }
     match (died, panicked) {
         (Some(died), _) => anyhow::bail!(died),
@@ -491,6 +498,22 @@ mod tests {
             assert!(err.starts_with(&format!("the delivery worker {how} while the server was serving")), "{err}");
             assert!(shutdown.is_cancelled(), "the server and the other tasks were told to stop");
         }
+    }
+
+    #[tokio::test]
+    async fn a_failed_server_still_stops_the_background_tasks_first() {
+        let shutdown = CancellationToken::new();
+        let mut background = Background::default();
+        let stopped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (flag, token) = (stopped.clone(), shutdown.clone());
+        background.spawn("the delivery worker", async move {
+            token.cancelled().await;
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        let failing = async { Err(std::io::Error::other("the listener failed")) };
+        let err = supervise(failing, background, shutdown.clone()).await.unwrap_err();
+        assert_eq!(format!("{err:#}"), "HTTP server: the listener failed");
+        assert!(stopped.load(std::sync::atomic::Ordering::SeqCst), "the worker finished before the answer");
     }
 
     #[test]

@@ -117,17 +117,28 @@ impl SecretKeys {
     /// configured.
     pub fn from_file_or_create(path: &Path, previous: &[(&str, &str)]) -> Result<SecretKeys, KeyError> {
         let file_err = |err| KeyError::File { path: path.display().to_string(), err };
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        match options.open(path) {
-            Ok(mut file) => {
-                let key = SecretKeys::generate();
-                file.write_all(format!("{key}\n").as_bytes()).and_then(|()| file.sync_all()).map_err(file_err)?;
+        if !path.exists() {
+            // Written whole under a name of its own, then linked into place: a second process
+            // starting at the same moment either wins the link or reads the complete winner,
+            // never a file still being written.
+            static DRAFTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = DRAFTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let draft = path.with_extension(format!("key.{}-{n}.tmp", std::process::id()));
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let written = options.open(&draft).and_then(|mut file| {
+                file.write_all(format!("{}\n", SecretKeys::generate()).as_bytes())?;
+                file.sync_all()
+            });
+            let linked = written.and_then(|()| std::fs::hard_link(&draft, path));
+            let _ = std::fs::remove_file(&draft);
+            match linked {
+                Ok(()) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(err) => return Err(file_err(err)),
             }
-            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(err) => return Err(file_err(err)),
         }
         SecretKeys::from_file(path, previous)
     }
@@ -287,5 +298,20 @@ mod tests {
             use std::os::unix::fs::PermissionsExt as _;
             assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn starts_racing_to_create_the_key_file_all_read_the_one_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("screenhook.key");
+        let ids: Vec<String> = std::thread::scope(|scope| {
+            let racers: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| SecretKeys::from_file_or_create(&path, &[]).unwrap().current_id().to_owned()))
+                .collect();
+            racers.into_iter().map(|racer| racer.join().unwrap()).collect()
+        });
+        assert!(ids.iter().all(|id| id == &ids[0]), "{ids:?}");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, ["screenhook.key"], "no drafts left behind");
     }
 }

@@ -187,7 +187,8 @@ mod rotation_tests {
         let mut w = webhook("a");
         w.rotate_secret("b".into(), Timestamp::from_millis(1_000), Timestamp::from_millis(50_000));
         w.rotate_secret("c".into(), Timestamp::from_millis(2_000), Timestamp::from_millis(10_000));
-        let untils = |w: &Webhook| w.retired_secrets.iter().map(|r| (r.secret.clone(), r.until.as_millis())).collect::<Vec<_>>();
+        let untils =
+            |w: &Webhook| w.retired_secrets.iter().map(|r| (r.secret.clone(), r.until.as_millis())).collect::<Vec<_>>();
         assert_eq!(untils(&w), [("b".to_string(), 10_000), ("a".to_string(), 10_000)]);
         w.rotate_secret("d".into(), Timestamp::from_millis(3_000), Timestamp::from_millis(99_000));
         assert_eq!(untils(&w), [("c".to_string(), 99_000), ("b".to_string(), 10_000), ("a".to_string(), 10_000)]);

@@ -573,8 +573,8 @@ async fn a_rotated_secret_keeps_signing_beside_the_new_one_until_its_overlap_end
     worker.run_pending().await.unwrap();
     let delivery = receiver.received().pop().unwrap();
     assert_eq!(signed_with(&delivery, "a-brand-new-secret"), (true, 1));
-    assert_eq!(signed_with(&delivery, &newer).0, false);
-    assert_eq!(signed_with(&delivery, &new).0, false);
+    assert!(!signed_with(&delivery, &newer).0);
+    assert!(!signed_with(&delivery, &new).0);
     let too_long = WebhookPatch {
         secret: Some(NewSecret::Generate),
         old_secret_valid_for: Some(Millis::days(8)),

@@ -6,7 +6,7 @@
 //! # Layout
 //! - [`access`]: API keys and permissions.
 //! - [`advisor`]: the Certify transition's Steps 1 and 2 and the webhook plan.
-//! - [`ids`], [`time`]: typed ids and millisecond time.
+//! - [`ids`], [`time`]: typed ids and millisecond time (and how an instant is printed in UTC).
 //! - [`model`]: the aggregates (company, test, session, live interview).
 //! - [`event`]: the 20 event names and [`event::DomainEvent`].
 //! - [`change`]: what a decision asks a store to commit in one transaction, and timers.
@@ -19,6 +19,7 @@
 //! - [`certify`]: the Certify → Pre-Screen conversion table, the legacy bridge, and the import
 //!   of a Certify export (its format, the score mapping, what each line becomes).
 //! - [`lifecycle`]: states, edges and the seven paths as data; `walk` and `to_mermaid`.
+//! - [`markup`]: the one escape for HTML and SVG built in code.
 //! - [`validate`]: input checks and their limits.
 //! - [`webhook`]: webhooks and their health (plain data).
 
@@ -32,6 +33,7 @@ pub mod framework;
 pub mod ids;
 pub mod interview;
 pub mod lifecycle;
+pub mod markup;
 pub mod model;
 pub mod payload;
 pub mod session;

@@ -88,6 +88,22 @@ impl Clock for ManualClock {
     }
 }
 
+/// `YYYY-MM-DD hh:mm:ss.mmm UTC`: how the product prints an instant to the millisecond (the
+/// inspector's pages, `screenhook listen`).
+pub fn utc(at: Timestamp) -> String {
+    let ms = at.as_millis();
+    let secs = ms.div_euclid(1000);
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:03} UTC",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60,
+        ms.rem_euclid(1000)
+    )
+}
+
 /// Howard Hinnant's civil-date algorithms: days since 1970-01-01 to (year, month, day)…
 pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
@@ -110,4 +126,15 @@ pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_utc() {
+        assert_eq!(utc(Timestamp::from_millis(0)), "1970-01-01 00:00:00.000 UTC");
+        assert_eq!(utc(Timestamp::from_millis(1_750_000_000_123)), "2025-06-15 15:06:40.123 UTC");
+    }
 }

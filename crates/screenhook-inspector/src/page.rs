@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use screenhook_domain::time::civil_from_days;
+use screenhook_domain::time::utc;
 use screenhook_web::{escape, standalone};
 
 use crate::bins::{BinInfo, Captured, SenderVerdict};
@@ -15,20 +15,6 @@ use screenhook_webhooks::check::{ChecksSummary, Verdict};
 
 /// The script of both pages, served from screenhook-web's assets.
 pub const SCRIPT: &str = "/assets/inspector.js";
-
-/// `YYYY-MM-DD hh:mm:ss.mmm UTC` for milliseconds since the epoch.
-pub fn utc(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:03} UTC",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60,
-        ms.rem_euclid(1000)
-    )
-}
 
 fn verdict(name: &str, verdict: &Verdict) -> String {
     match &verdict.reason {
@@ -68,7 +54,7 @@ pub fn request(request: &Captured) -> String {
         seq = request.seq,
         method = escape(&request.method),
         path = escape(&request.path),
-        time = utc(request.received_at.as_millis()),
+        time = utc(request.received_at),
     );
     let sender = match &request.sender {
         SenderVerdict::Unknown => "<span class=\"muted\">No webhook of this server has this URL; type its secret \
@@ -149,7 +135,7 @@ pub fn bin(info: &BinInfo, url: &str, requests: &[std::sync::Arc<Captured>]) -> 
 </section>"##,
         url = escape(url),
         class = status_class(status),
-        expires = utc(info.expires_at.as_millis()),
+        expires = utc(info.expires_at),
         dropped = info.dropped,
         empty_hidden = if requests.is_empty() { "" } else { " hidden" },
     );
@@ -170,15 +156,4 @@ its signatures verify.</p>
 <span id="create-error" class="bad" role="alert"></span></p>
 <p class="muted small">Bins live in this server's memory and expire; anyone with a bin's address can read it.</p>"#;
     standalone("Webhook inspector", body, &[SCRIPT])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats_utc() {
-        assert_eq!(utc(0), "1970-01-01 00:00:00.000 UTC");
-        assert_eq!(utc(1_750_000_000_123), "2025-06-15 15:06:40.123 UTC");
-    }
 }

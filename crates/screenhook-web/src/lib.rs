@@ -19,21 +19,9 @@ use axum::{
     response::{Html, IntoResponse, Response},
 };
 
-/// Escapes text for HTML element content and quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes text for HTML element content and quoted attribute values (the domain's rule, which
+/// its SVG also uses).
+pub use screenhook_domain::markup::escape;
 
 /// The Content-Security-Policy of every page: scripts, styles, fonts and connections from
 /// this origin only, no inline script, no framing, forms posting back here only.
@@ -89,11 +77,6 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_markup_and_quotes() {
-        assert_eq!(escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
-    }
 
     #[test]
     fn the_error_page_escapes_its_texts() {

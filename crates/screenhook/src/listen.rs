@@ -13,6 +13,8 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use screenhook_domain::Timestamp;
+use screenhook_domain::time::utc;
 use screenhook_webhooks::check::Delivery;
 use screenhook_webhooks::signature::DEFAULT_TOLERANCE_SECS;
 use tokio::sync::mpsc;
@@ -122,7 +124,7 @@ async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
 /// The printed line for one request.
 pub fn line(heard: &Heard) -> String {
     let summary = &heard.summary;
-    let time = screenhook_inspector::page::utc(heard.received_at_ms);
+    let time = utc(Timestamp::from_millis(heard.received_at_ms));
     let mut out =
         format!("{} #{} {}", &time[11..23], heard.seq, summary.event.as_deref().unwrap_or("(not an envelope)"));
     if let Some((field, value)) = &summary.subject {

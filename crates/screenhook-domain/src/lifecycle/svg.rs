@@ -17,6 +17,7 @@
 use std::fmt::Write as _;
 
 use super::{Actor, EDGES, Edge, State};
+use crate::markup::escape;
 
 /// Box height.
 const BOX_H: f64 = 50.0;
@@ -52,22 +53,6 @@ fn actor_colour(actor: Actor) -> &'static str {
 
 const ACTORS: [Actor; 6] =
     [Actor::Customer, Actor::Candidate, Actor::Grader, Actor::Proctor, Actor::Clock, Actor::Integrity];
-
-/// Escapes text for XML content and quoted attribute values.
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// A coordinate, with one decimal at most.
 fn n(v: f64) -> String {
@@ -847,7 +832,7 @@ pub fn to_svg() -> String {
                 r#"<text x="{}" y="{}" font-size="12.5" fill="{INK}">{}</text>"#,
                 n(tx),
                 n(y),
-                esc(line)
+                escape(line)
             );
         }
     }
@@ -886,7 +871,7 @@ pub fn to_svg() -> String {
             r#"<text x="{}" y="{}" font-size="12" fill="{MUTED}">{}</text>"#,
             n(legend_x),
             n(y),
-            esc(note)
+            escape(note)
         );
     }
     let width = (legend_right + MARGIN).ceil();
@@ -964,7 +949,7 @@ pub fn to_svg() -> String {
                 n(cy),
                 n(item.x + DOT_R + 8.0),
                 n(cy + 4.0),
-                esc(&initial_caption())
+                escape(&initial_caption())
             );
             continue;
         }
@@ -976,10 +961,10 @@ pub fn to_svg() -> String {
             n(2.0 * item.half),
             n(item.x),
             n(top + 21.0),
-            esc(state.node()),
+            escape(state.node()),
             n(item.x),
             n(top + 38.0),
-            esc(state.name())
+            escape(state.name())
         );
     }
 

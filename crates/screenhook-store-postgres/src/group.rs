@@ -130,9 +130,12 @@ async fn commit(pool: &PgPool, batch: Vec<Pending>, wake: &Wake) {
     }
 }
 
-/// Writes every change of a batch in the caller's transaction, with one statement per table.
-/// Any error means the batch must not commit.
-async fn apply_all(conn: &mut PgConnection, changes: &[&Change]) -> Result<(Vec<Applied>, bool), StoreError> {
+/// Writes every change of a batch (or a lone change) in the caller's transaction, with one
+/// statement per table. Any error means the batch must not commit.
+pub(crate) async fn apply_all(
+    conn: &mut PgConnection,
+    changes: &[&Change],
+) -> Result<(Vec<Applied>, bool), StoreError> {
     check_guards(conn, changes).await?;
     for change in changes {
         // Rare (a test created or edited, an interview scheduled): one statement each.

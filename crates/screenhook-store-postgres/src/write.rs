@@ -2,15 +2,14 @@
 //! timers, and the outbox.
 
 use screenhook_domain::{
-    ApiKey, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DomainEvent, Expected, LiveInterview,
-    Timestamp,
+    ApiKey, Change, Company, CompanyId, CompanyTest, DomainEvent, Expected, LiveInterview, Timestamp,
 };
 use screenhook_store::{
     Applied, CertifyImported, CertifyRecord, StoreError, StoredEvent, check_version, conflict, new_event_id,
 };
 use sqlx::{PgConnection, PgPool, Row};
 
-use crate::{OUTBOX_LOCK, db, delivery};
+use crate::{db, group};
 
 pub(crate) async fn insert_company(pool: &PgPool, company: &Company) -> Result<(), StoreError> {
     let res = sqlx::query("INSERT INTO companies (id, created_at, doc) VALUES ($1, $2, $3)")
@@ -90,42 +89,12 @@ pub(crate) async fn revoke_api_key(
     Ok(true)
 }
 
-/// Applies one change in the caller's transaction. Returns what was committed and whether
-/// any delivery was queued (the caller then wakes the workers).
+/// Applies one change in the caller's transaction: a group of one (see [`group`]), so a change
+/// alone and a change in a group are written by the same statements. Returns what was
+/// committed and whether any delivery was queued (the caller then wakes the workers).
 pub(crate) async fn apply(conn: &mut PgConnection, change: &Change) -> Result<(Applied, bool), StoreError> {
-    for guard in &change.guards {
-        // FOR SHARE: the test cannot change until this change commits.
-        let version: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM tests WHERE id = $1 AND company_id = $2 FOR SHARE")
-                .bind(guard.test_id.as_str())
-                .bind(guard.company_id.as_str())
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db)?;
-        if version != Some(guard.version as i64) {
-            return Err(conflict("test", guard.test_id.as_str(), Expected::Version(guard.version)));
-        }
-    }
-    for (test, expected) in &change.tests {
-        write_test(conn, test, *expected).await?;
-    }
-    for (session, expected) in &change.sessions {
-        write_session(conn, session, *expected).await?;
-        write_timer(conn, session, *expected).await?;
-    }
-    for (interview, expected) in &change.interviews {
-        write_interview(conn, interview, *expected).await?;
-    }
-    if change.events.is_empty() {
-        return Ok((Applied::default(), false));
-    }
-    // Shared, held to commit: a reader of the outbox waits for every transaction inserting
-    // events, so it never sees a position before a smaller one commits (see the crate docs).
-    sqlx::query("SELECT pg_advisory_xact_lock_shared($1)").bind(OUTBOX_LOCK).execute(&mut *conn).await.map_err(db)?;
-    let events = insert_events(conn, &change.events).await?;
-    let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
-    let queued = delivery::fan_out(conn, &seqs).await?;
-    Ok((Applied { events }, queued))
+    let (mut applied, queued) = group::apply_all(conn, &[change]).await?;
+    Ok((applied.pop().unwrap_or_default(), queued))
 }
 
 /// Inserts the events in firing order and returns them with their outbox positions.
@@ -234,88 +203,6 @@ pub(crate) async fn write_test(
             if res.rows_affected() == 1 { Ok(()) } else { Err(conflict("test", id, expected)) }
         }
     }
-}
-
-async fn write_session(
-    conn: &mut PgConnection,
-    session: &CompanyTestSession,
-    expected: Expected,
-) -> Result<(), StoreError> {
-    let id = session.id.as_str();
-    check_version("test session", id, session.version, expected)?;
-    let doc = to_doc(session)?;
-    let version = session.version as i64;
-    let finish = session.finish_date.map(|t| t.as_millis());
-    let verification = session.verification_status.map(|v| v.as_str());
-    match expected {
-        Expected::New => sqlx::query(
-            "INSERT INTO sessions (id, company_id, test_id, version, status, candidate_email, framework_id, \
-             create_date, finish_date, greenhouse_candidate_id, greenhouse_application_id, verification_status, doc) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(id)
-        .bind(session.company_id.as_str())
-        .bind(session.test_id.as_str())
-        .bind(version)
-        .bind(session.status.as_str())
-        .bind(&session.candidate.email)
-        .bind(session.framework_id.as_ref().map(|f| f.as_str()))
-        .bind(session.create_date.as_millis())
-        .bind(finish)
-        .bind(session.integrations.greenhouse_candidate_id.as_deref())
-        .bind(session.integrations.greenhouse_application_id.as_deref())
-        .bind(verification)
-        .bind(doc)
-        .execute(&mut *conn)
-        .await
-        .map(drop)
-        .map_err(|err| insert_error(err, "test session", id)),
-        Expected::Version(old) => {
-            let res = sqlx::query(
-                "UPDATE sessions SET version = $3, status = $4, finish_date = $5, verification_status = $6, doc = $7 \
-                 WHERE id = $1 AND company_id = $2 AND version = $8",
-            )
-            .bind(id)
-            .bind(session.company_id.as_str())
-            .bind(version)
-            .bind(session.status.as_str())
-            .bind(finish)
-            .bind(verification)
-            .bind(doc)
-            .bind(old as i64)
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
-            if res.rows_affected() == 1 { Ok(()) } else { Err(conflict("test session", id, expected)) }
-        }
-    }
-}
-
-/// Rewrites the session's timer from its new state, in the same transaction.
-async fn write_timer(
-    conn: &mut PgConnection,
-    session: &CompanyTestSession,
-    expected: Expected,
-) -> Result<(), StoreError> {
-    let res = match session.next_deadline() {
-        Some(deadline) => {
-            sqlx::query(
-                "INSERT INTO timers (session_id, company_id, kind, due_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (session_id) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at",
-            )
-            .bind(session.id.as_str())
-            .bind(session.company_id.as_str())
-            .bind(deadline.kind.as_str())
-            .bind(deadline.due.as_millis())
-            .execute(&mut *conn)
-            .await
-        }
-        None if expected == Expected::New => return Ok(()),
-        None => {
-            sqlx::query("DELETE FROM timers WHERE session_id = $1").bind(session.id.as_str()).execute(&mut *conn).await
-        }
-    };
-    res.map(drop).map_err(db)
 }
 
 pub(crate) async fn write_interview(

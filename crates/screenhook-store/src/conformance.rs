@@ -349,18 +349,20 @@ pub async fn versions_must_advance_by_one(store: Arc<dyn Store>) {
     assert_eq!(store.session(&session.company_id, &session.id).await.unwrap(), Some(session));
 }
 
+/// Invites `id` to `test`, decided on the test at `version`.
+fn guarded_invite(test: &CompanyTest, id: &str, version: u64) -> Change {
+    let session = session_of(test, id, &format!("{id}@example.com"));
+    Change {
+        events: vec![event_for(&session, EventKind::CompanyTestSessionCreated, T0)],
+        sessions: vec![(session, Expected::New)],
+        guards: vec![Guard { company_id: test.company_id.clone(), test_id: test.id.clone(), version }],
+        ..Change::default()
+    }
+}
+
 pub async fn guards_hold_a_change_to_the_versions_it_read(store: Arc<dyn Store>) {
     let (test, _) = seed(&*store, "acme", "s1").await;
-    let guard = |version| Guard { company_id: test.company_id.clone(), test_id: test.id.clone(), version };
-    let invite = |id: &str, version| {
-        let session = session_of(&test, id, &format!("{id}@example.com"));
-        Change {
-            events: vec![event_for(&session, EventKind::CompanyTestSessionCreated, T0)],
-            sessions: vec![(session, Expected::New)],
-            guards: vec![guard(version)],
-            ..Change::default()
-        }
-    };
+    let invite = |id: &str, version| guarded_invite(&test, id, version);
     store.apply(invite("s2", 1)).await.unwrap();
     // The test moves on (archived, say): a decision made on version 1 no longer commits.
     let archived = CompanyTest { version: 2, status: TestStatus::Archived, ..test.clone() };
@@ -499,16 +501,7 @@ pub async fn concurrent_changes_to_one_session_commit_once(store: Arc<dyn Store>
 /// change alone, with nothing of it written, and every other change commits with its own events.
 pub async fn a_bad_change_in_a_burst_fails_alone(store: Arc<dyn Store>) {
     let (test, seeded) = seed(&*store, "acme", "s0").await;
-    let guard = |version| Guard { company_id: test.company_id.clone(), test_id: test.id.clone(), version };
-    let invite = |id: &str, guard_version| {
-        let session = session_of(&test, id, &format!("{id}@example.com"));
-        Change {
-            events: vec![event_for(&session, EventKind::CompanyTestSessionCreated, T0)],
-            sessions: vec![(session, Expected::New)],
-            guards: vec![guard(guard_version)],
-            ..Change::default()
-        }
-    };
+    let invite = |id: &str, guard_version| guarded_invite(&test, id, guard_version);
     let mut changes = Vec::new();
     for n in 0..120 {
         let change = match n % 30 {

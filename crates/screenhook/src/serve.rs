@@ -297,10 +297,10 @@ async fn supervise(
     }
     while let Some(ended) = background.tasks.join_next_with_id().await {
         // Cancelled tasks are not failures: only a panic is.
-        if let Err(err) = ended.as_ref().map_err(|err| (err.is_panic(), err.id()))
-            && err.0
+        if let Err(err) = &ended
+            && err.is_panic()
         {
-            panicked.get_or_insert(name_of(&background, err.1));
+            panicked.get_or_insert(name_of(&background, err.id()));
         }
     }
     if let Some(err) = server_error {

@@ -40,7 +40,7 @@ use crate::{
     event::{DomainEvent, EventKind},
     framework,
     ids::{FrameworkId, SessionId},
-    lifecycle::{CommandName, State},
+    lifecycle::{Actor, CommandName, State},
     model::{
         Candidate, CompanyTest, CompanyTestSession, Integrations, IntegrityReview, PlagiarismLabel, Reactivation,
         RejectionReason, SessionStatus, TestResult, TestStatus, VerificationStatus,
@@ -289,149 +289,122 @@ pub fn decide(
     ctx: &Ctx<'_>,
     now: Timestamp,
 ) -> Result<Decision, DomainError> {
+    let command = cmd.name().as_str();
+    match (state, cmd) {
+        (None, SessionCommand::Invite(invite)) => invite_new(*invite, now),
+        (None, _) => Err(DomainError::NotFound { aggregate: "session", command }),
+        (Some(_), SessionCommand::Invite(_)) => Err(DomainError::AlreadyExists { aggregate: "session", command }),
+        (Some(s), cmd) => transition(s, cmd, ctx, now),
+    }
+}
+
+/// The lifecycle's edges out of an existing session, grouped by who sends the command. Each
+/// group takes a command only from the states in its guard and refuses anything else as an
+/// illegal transition; the timing and what the command carries are checked after that.
+fn transition(
+    s: &CompanyTestSession,
+    cmd: SessionCommand,
+    ctx: &Ctx<'_>,
+    now: Timestamp,
+) -> Result<Decision, DomainError> {
+    match cmd.name().actor() {
+        Actor::Customer => customer(s, cmd, now),
+        Actor::Candidate => candidate(s, cmd, ctx, now),
+        Actor::Grader | Actor::Proctor => review(s, cmd, ctx, now),
+        Actor::Clock | Actor::Integrity => deadline(s, cmd, ctx, now),
+    }
+}
+
+fn customer(s: &CompanyTestSession, cmd: SessionCommand, now: Timestamp) -> Result<Decision, DomainError> {
     let name = cmd.name();
-    let s = match (state, cmd) {
-        (None, SessionCommand::Invite(invite)) => return invite_new(*invite, now),
-        (Some(_), SessionCommand::Invite(_)) => {
-            return Err(DomainError::AlreadyExists { aggregate: "session", command: name.as_str() });
-        }
-        (None, _) => return Err(DomainError::NotFound { aggregate: "session", command: name.as_str() }),
-        (Some(s), cmd) => (s, cmd),
-    };
-    let (s, cmd) = s;
-    let illegal = || DomainError::IllegalTransition {
-        aggregate: "session",
-        from: State::of(Some(s)).name(),
-        command: name.as_str(),
-    };
     let state = State::of(Some(s));
-    let within_window = || {
-        if now >= s.expiration_date {
-            Err(DomainError::too_late(name.as_str(), "invitation's expiration date", s.expiration_date))
-        } else {
-            Ok(())
-        }
-    };
     match cmd {
-        SessionCommand::Invite(_) => Err(illegal()),
-        SessionCommand::Delete => {
-            if s.status == SessionStatus::Deleted {
-                return Err(illegal());
-            }
-            Ok(write(s, CompanyTestSession { status: SessionStatus::Deleted, ..s.clone() }, vec![]))
-        }
-        SessionCommand::ExtendExpiration { expiration_date } => {
-            if !matches!(state, State::Pending | State::Rejected) {
-                return Err(illegal());
-            }
+        SessionCommand::Delete if state != State::Deleted => Ok(set_status(s, SessionStatus::Deleted)),
+        SessionCommand::ExtendExpiration { expiration_date } if matches!(state, State::Pending | State::Rejected) => {
             extend_expiration(s, expiration_date, now)
         }
-        SessionCommand::EditDuration { custom_duration } => {
-            if state != State::Pending {
-                return Err(illegal());
-            }
-            let d = validate::duration("customDuration", custom_duration)?;
-            Ok(write(s, CompanyTestSession { custom_duration: Some(d), duration: d, ..s.clone() }, vec![]))
+        SessionCommand::EditDuration { custom_duration } if state == State::Pending => {
+            edit_duration(s, custom_duration)
         }
-        SessionCommand::Reactivate(r) => {
-            if !matches!(s.status, SessionStatus::Expired | SessionStatus::Declined) {
-                return Err(illegal());
-            }
-            reactivate(s, r, now)
+        SessionCommand::Reactivate(r) if matches!(state, State::Expired | State::Declined) => reactivate(s, r, now),
+        SessionCommand::Resend if state == State::Pending => Ok(Decision::Apply(Change::default())),
+        // Only settled results: nothing may still happen to them (no proctor, no timer).
+        SessionCommand::Archive if matches!(state, State::Verified | State::RetakeGranted | State::Completed) => {
+            Ok(set_status(s, SessionStatus::Archived))
         }
-        SessionCommand::Resend => {
-            if state != State::Pending {
-                return Err(illegal());
-            }
-            Ok(Decision::Apply(Change::default()))
+        SessionCommand::Unarchive if state == State::Archived => Ok(set_status(s, SessionStatus::Over)),
+        _ => Err(illegal(s, name)),
+    }
+}
+
+/// The candidate answers the invitation while it is pending, then works until the time limit.
+fn candidate(
+    s: &CompanyTestSession,
+    cmd: SessionCommand,
+    ctx: &Ctx<'_>,
+    now: Timestamp,
+) -> Result<Decision, DomainError> {
+    let name = cmd.name();
+    let state = State::of(Some(s));
+    match cmd {
+        SessionCommand::Open if state == State::Pending => Ok(open(s)),
+        SessionCommand::Decline if state == State::Pending => {
+            within_window(s, name, now)?;
+            Ok(decline(s, now))
         }
-        SessionCommand::Archive => {
-            // Only settled results: nothing may still happen to them (no proctor, no timer).
-            if !matches!(state, State::Verified | State::RetakeGranted | State::Completed) {
-                return Err(illegal());
-            }
-            Ok(write(s, CompanyTestSession { status: SessionStatus::Archived, ..s.clone() }, vec![]))
-        }
-        SessionCommand::Unarchive => {
-            if s.status != SessionStatus::Archived {
-                return Err(illegal());
-            }
-            Ok(write(s, CompanyTestSession { status: SessionStatus::Over, ..s.clone() }, vec![]))
-        }
-        SessionCommand::Open => {
-            if state != State::Pending {
-                return Err(illegal());
-            }
-            if s.opened {
-                return Ok(Decision::Apply(Change::default()));
-            }
-            Ok(write(s, CompanyTestSession { opened: true, ..s.clone() }, vec![]))
-        }
-        SessionCommand::Decline => {
-            if state != State::Pending {
-                return Err(illegal());
-            }
-            within_window()?;
-            let next = CompanyTestSession { status: SessionStatus::Declined, ..s.clone() };
-            let ev = event(EventKind::PreScreenCandidateDeclined, &next, payload::session_only(&next), now);
-            Ok(write(s, next, vec![ev]))
-        }
-        SessionCommand::ShareResult(share) => {
-            if state != State::Pending {
-                return Err(illegal());
-            }
-            within_window()?;
+        SessionCommand::ShareResult(share) if state == State::Pending => {
+            within_window(s, name, now)?;
             share_result(s, *share, ctx, now)
         }
-        SessionCommand::Start(start) => {
-            if state != State::Pending {
-                return Err(illegal());
-            }
-            within_window()?;
+        SessionCommand::Start(start) if state == State::Pending => {
+            within_window(s, name, now)?;
             start_attempt(s, &start, now)
         }
-        SessionCommand::Submit(sub) => {
-            if state != State::Active {
-                return Err(illegal());
-            }
+        SessionCommand::Submit(sub) if state == State::Active => {
             within_time_limit(s, name, now)?;
             finish(s, sub, now, ctx, now)
         }
-        SessionCommand::EndAttempt => {
-            if state != State::Active {
-                return Err(illegal());
-            }
+        SessionCommand::EndAttempt if state == State::Active => {
             within_time_limit(s, name, now)?;
             Ok(end_attempt(s, now))
         }
-        SessionCommand::RecordResult(sub) => {
-            if state != State::Finalizing {
-                return Err(illegal());
-            }
-            let Some(ended) = s.finish_date else { return Err(illegal()) };
+        _ => Err(illegal(s, name)),
+    }
+}
+
+/// The grader scores an ended attempt (dated when it ended); the proctor reviews the result.
+fn review(s: &CompanyTestSession, cmd: SessionCommand, ctx: &Ctx<'_>, now: Timestamp) -> Result<Decision, DomainError> {
+    let name = cmd.name();
+    let state = State::of(Some(s));
+    match cmd {
+        SessionCommand::RecordResult(sub)
+            if state == State::Finalizing
+                && let Some(ended) = s.finish_date =>
+        {
             finish(s, sub, ended, ctx, now)
         }
-        SessionCommand::Verify => {
-            if state != State::AwaitingVerification {
-                return Err(illegal());
-            }
-            let Some(result) = &s.result else { return Err(illegal()) };
-            let next = CompanyTestSession { verification_status: Some(VerificationStatus::Verified), ..s.clone() };
-            let ev =
-                event(EventKind::PreScreenResultVerified, &next, payload::finished(&next, result, ctx.public_url), now);
-            Ok(write(s, next, vec![ev]))
+        SessionCommand::Verify
+            if state == State::AwaitingVerification
+                && let Some(result) = &s.result =>
+        {
+            Ok(verify(s, result, ctx, now))
         }
-        SessionCommand::NotVerify(nv) => {
-            if state != State::AwaitingVerification {
-                return Err(illegal());
-            }
-            not_verify(s, nv, now)
-        }
+        SessionCommand::NotVerify(nv) if state == State::AwaitingVerification => not_verify(s, nv, now),
+        _ => Err(illegal(s, name)),
+    }
+}
+
+/// Timers, in any state: only the session's own next deadline is taken, once due.
+fn deadline(
+    s: &CompanyTestSession,
+    cmd: SessionCommand,
+    ctx: &Ctx<'_>,
+    now: Timestamp,
+) -> Result<Decision, DomainError> {
+    match cmd {
         SessionCommand::Expire => {
             due(s, DeadlineKind::Expiry, now)?;
-            let next = CompanyTestSession { status: SessionStatus::Expired, ..s.clone() };
-            let ev = event(EventKind::PreScreenExpired, &next, payload::expired(&next), now);
-            Ok(write(s, next, vec![ev]))
+            Ok(expire(s, now))
         }
         SessionCommand::TimeLimitReached(sub) => {
             let limit = due(s, DeadlineKind::TimeLimit, now)?;
@@ -444,7 +417,59 @@ pub fn decide(
             due(s, DeadlineKind::IntegrityReview, now)?;
             Ok(finalize_integrity_review(s, now))
         }
+        other => Err(illegal(s, other.name())),
     }
+}
+
+fn illegal(s: &CompanyTestSession, name: CommandName) -> DomainError {
+    DomainError::IllegalTransition { aggregate: "session", from: State::of(Some(s)).name(), command: name.as_str() }
+}
+
+/// A change of status alone: nothing fires.
+fn set_status(s: &CompanyTestSession, status: SessionStatus) -> Decision {
+    write(s, CompanyTestSession { status, ..s.clone() }, vec![])
+}
+
+/// `editDuration`: the new duration replaces the test's for this session.
+fn edit_duration(s: &CompanyTestSession, custom_duration: Millis) -> Result<Decision, DomainError> {
+    let d = validate::duration("customDuration", custom_duration)?;
+    Ok(write(s, CompanyTestSession { custom_duration: Some(d), duration: d, ..s.clone() }, vec![]))
+}
+
+/// The candidate opens the link; opening it again writes nothing.
+fn open(s: &CompanyTestSession) -> Decision {
+    if s.opened {
+        return Decision::Apply(Change::default());
+    }
+    write(s, CompanyTestSession { opened: true, ..s.clone() }, vec![])
+}
+
+fn decline(s: &CompanyTestSession, now: Timestamp) -> Decision {
+    let next = CompanyTestSession { status: SessionStatus::Declined, ..s.clone() };
+    let ev = event(EventKind::PreScreenCandidateDeclined, &next, payload::session_only(&next), now);
+    write(s, next, vec![ev])
+}
+
+/// The proctor accepts the recorded result, which the event carries again.
+fn verify(s: &CompanyTestSession, result: &TestResult, ctx: &Ctx<'_>, now: Timestamp) -> Decision {
+    let next = CompanyTestSession { verification_status: Some(VerificationStatus::Verified), ..s.clone() };
+    let ev = event(EventKind::PreScreenResultVerified, &next, payload::finished(&next, result, ctx.public_url), now);
+    write(s, next, vec![ev])
+}
+
+fn expire(s: &CompanyTestSession, now: Timestamp) -> Decision {
+    let next = CompanyTestSession { status: SessionStatus::Expired, ..s.clone() };
+    let ev = event(EventKind::PreScreenExpired, &next, payload::expired(&next), now);
+    write(s, next, vec![ev])
+}
+
+/// A candidate's answer to the invitation is accepted until its expiration date, even before
+/// the expiry timer has fired.
+fn within_window(s: &CompanyTestSession, name: CommandName, now: Timestamp) -> Result<(), DomainError> {
+    if now >= s.expiration_date {
+        return Err(DomainError::too_late(name.as_str(), "invitation's expiration date", s.expiration_date));
+    }
+    Ok(())
 }
 
 /// `extendExpiration`: only later, and at most [`validate::MAX_EXPIRATION`] from now.

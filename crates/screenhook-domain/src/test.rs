@@ -131,117 +131,125 @@ pub fn decide(state: Option<&CompanyTest>, cmd: TestCommand, now: Timestamp) -> 
     let name = cmd.name();
     let illegal =
         |t: &CompanyTest| DomainError::IllegalTransition { aggregate: "test", from: t.status.as_str(), command: name };
+    let with_status = |t: &CompanyTest, status| updated(t, CompanyTest { status, ..t.clone() }, now);
     match (state, cmd) {
         (Some(_), TestCommand::Create(_) | TestCommand::CreateFromFramework(_)) => {
             Err(DomainError::AlreadyExists { aggregate: "test", command: name })
         }
-        (None, TestCommand::Create(new)) => {
-            let test = CompanyTest {
-                id: new.id,
-                company_id: new.company_id,
-                version: 1,
-                title: validate::text("title", &new.title, true)?,
-                external_title: validate::text("externalTitle", &new.external_title, true)?,
-                internal_description: description(new.internal_description.as_deref())?,
-                framework_id: None,
-                proctored: new.proctored,
-                duration: validate::duration("duration", new.duration)?,
-                default_expiration: match new.default_expiration {
-                    Some(e) => validate::expiration("defaultExpiration", e)?,
-                    None => validate::DEFAULT_EXPIRATION,
-                },
-                result_date_limit: None,
-                labels: validate::labels(&new.labels)?,
-                status: TestStatus::Active,
-                create_date: now,
-                update_date: now,
-            };
-            Ok(created(test, now))
-        }
-        (None, TestCommand::CreateFromFramework(new)) => {
-            let Some(fw) = framework::framework(&new.framework_id) else {
-                let known: Vec<&str> = framework::catalogue().iter().map(|f| f.id).collect();
-                return Err(DomainError::invalid(
-                    "frameworkId",
-                    format!("{:?} is not a known framework", new.framework_id.as_str()),
-                    format!("one of {}", known.join(", ")),
-                ));
-            };
-            let test = CompanyTest {
-                id: new.id,
-                company_id: new.company_id,
-                version: 1,
-                title: validate::text("title", &new.title, true)?,
-                external_title: validate::text("externalTitle", &new.external_title, true)?,
-                internal_description: description(new.internal_description.as_deref())?,
-                framework_id: Some(new.framework_id),
-                proctored: new.proctored,
-                duration: fw.duration,
-                default_expiration: match new.default_expiration {
-                    Some(e) => validate::expiration("defaultExpiration", e)?,
-                    None => validate::DEFAULT_EXPIRATION,
-                },
-                result_date_limit: validate::result_date_limit(new.result_date_limit)?,
-                labels: validate::labels(&new.labels)?,
-                status: TestStatus::Active,
-                create_date: now,
-                update_date: now,
-            };
-            Ok(created(test, now))
-        }
+        (None, TestCommand::Create(new)) => Ok(created(custom_test(new, now)?, now)),
+        (None, TestCommand::CreateFromFramework(new)) => Ok(created(framework_test(new, now)?, now)),
         (None, _) => Err(DomainError::NotFound { aggregate: "test", command: name }),
         (Some(t), _) if t.status == TestStatus::Deleted => Err(illegal(t)),
         (Some(t), TestCommand::Edit(edit)) => {
-            let mut next = t.clone();
-            if let Some(fw) = edit.framework_id
-                && t.framework_id.as_ref() != Some(&fw)
-            {
-                return Err(DomainError::invalid(
-                    "frameworkId",
-                    "the framework of a Pre-Screen cannot change after creation",
-                    "the test's own framework, or none; create a new Pre-Screen to use another framework",
-                ));
-            }
-            if let Some(v) = edit.title {
-                next.title = validate::text("title", &v, true)?;
-            }
-            if let Some(v) = edit.external_title {
-                next.external_title = validate::text("externalTitle", &v, true)?;
-            }
-            if let Some(v) = edit.internal_description {
-                next.internal_description = description(v.as_deref())?;
-            }
-            if let Some(v) = edit.labels {
-                next.labels = validate::labels(&v)?;
-            }
-            if let Some(v) = edit.proctored {
-                next.proctored = v;
-            }
-            if let Some(v) = edit.default_expiration {
-                next.default_expiration = validate::expiration("defaultExpiration", v)?;
-            }
-            if let Some(v) = edit.result_date_limit {
-                if !t.is_certified_evaluation() {
-                    return Err(DomainError::invalid(
-                        "resultDateLimit",
-                        "applies only to Pre-Screens built from a framework",
-                        "no value for custom Pre-Screens",
-                    ));
-                }
-                next.result_date_limit = validate::result_date_limit(v)?;
-            }
+            let next = edited(t, edit)?;
             if next == *t {
                 return Ok(Change::default());
             }
             Ok(updated(t, next, now))
         }
-        (Some(t), TestCommand::Archive) if t.status == TestStatus::Active => {
-            Ok(updated(t, CompanyTest { status: TestStatus::Archived, ..t.clone() }, now))
-        }
-        (Some(t), TestCommand::Unarchive) if t.status == TestStatus::Archived => {
-            Ok(updated(t, CompanyTest { status: TestStatus::Active, ..t.clone() }, now))
-        }
-        (Some(t), TestCommand::Delete) => Ok(updated(t, CompanyTest { status: TestStatus::Deleted, ..t.clone() }, now)),
+        (Some(t), TestCommand::Archive) if t.status == TestStatus::Active => Ok(with_status(t, TestStatus::Archived)),
+        (Some(t), TestCommand::Unarchive) if t.status == TestStatus::Archived => Ok(with_status(t, TestStatus::Active)),
+        (Some(t), TestCommand::Delete) => Ok(with_status(t, TestStatus::Deleted)),
         (Some(t), TestCommand::Archive | TestCommand::Unarchive) => Err(illegal(t)),
     }
+}
+
+/// A custom Pre-Screen: every field validated, and the first refusal is the answer.
+fn custom_test(new: NewTest, now: Timestamp) -> Result<CompanyTest, DomainError> {
+    Ok(CompanyTest {
+        id: new.id,
+        company_id: new.company_id,
+        version: 1,
+        title: validate::text("title", &new.title, true)?,
+        external_title: validate::text("externalTitle", &new.external_title, true)?,
+        internal_description: description(new.internal_description.as_deref())?,
+        framework_id: None,
+        proctored: new.proctored,
+        duration: validate::duration("duration", new.duration)?,
+        default_expiration: default_expiration(new.default_expiration)?,
+        result_date_limit: None,
+        labels: validate::labels(&new.labels)?,
+        status: TestStatus::Active,
+        create_date: now,
+        update_date: now,
+    })
+}
+
+/// A Certified Evaluation: the framework must be in the catalogue, and fixes the duration.
+fn framework_test(new: NewFrameworkTest, now: Timestamp) -> Result<CompanyTest, DomainError> {
+    let Some(fw) = framework::framework(&new.framework_id) else {
+        let known: Vec<&str> = framework::catalogue().iter().map(|f| f.id).collect();
+        return Err(DomainError::invalid(
+            "frameworkId",
+            format!("{:?} is not a known framework", new.framework_id.as_str()),
+            format!("one of {}", known.join(", ")),
+        ));
+    };
+    Ok(CompanyTest {
+        id: new.id,
+        company_id: new.company_id,
+        version: 1,
+        title: validate::text("title", &new.title, true)?,
+        external_title: validate::text("externalTitle", &new.external_title, true)?,
+        internal_description: description(new.internal_description.as_deref())?,
+        framework_id: Some(new.framework_id),
+        proctored: new.proctored,
+        duration: fw.duration,
+        default_expiration: default_expiration(new.default_expiration)?,
+        result_date_limit: validate::result_date_limit(new.result_date_limit)?,
+        labels: validate::labels(&new.labels)?,
+        status: TestStatus::Active,
+        create_date: now,
+        update_date: now,
+    })
+}
+
+fn default_expiration(value: Option<Millis>) -> Result<Millis, DomainError> {
+    match value {
+        Some(e) => validate::expiration("defaultExpiration", e),
+        None => Ok(validate::DEFAULT_EXPIRATION),
+    }
+}
+
+/// `t` with the edit's fields applied, each validated; the framework never changes.
+fn edited(t: &CompanyTest, edit: TestEdit) -> Result<CompanyTest, DomainError> {
+    if let Some(fw) = edit.framework_id
+        && t.framework_id.as_ref() != Some(&fw)
+    {
+        return Err(DomainError::invalid(
+            "frameworkId",
+            "the framework of a Pre-Screen cannot change after creation",
+            "the test's own framework, or none; create a new Pre-Screen to use another framework",
+        ));
+    }
+    let mut next = t.clone();
+    if let Some(v) = edit.title {
+        next.title = validate::text("title", &v, true)?;
+    }
+    if let Some(v) = edit.external_title {
+        next.external_title = validate::text("externalTitle", &v, true)?;
+    }
+    if let Some(v) = edit.internal_description {
+        next.internal_description = description(v.as_deref())?;
+    }
+    if let Some(v) = edit.labels {
+        next.labels = validate::labels(&v)?;
+    }
+    if let Some(v) = edit.proctored {
+        next.proctored = v;
+    }
+    if let Some(v) = edit.default_expiration {
+        next.default_expiration = validate::expiration("defaultExpiration", v)?;
+    }
+    if let Some(v) = edit.result_date_limit {
+        if !t.is_certified_evaluation() {
+            return Err(DomainError::invalid(
+                "resultDateLimit",
+                "applies only to Pre-Screens built from a framework",
+                "no value for custom Pre-Screens",
+            ));
+        }
+        next.result_date_limit = validate::result_date_limit(v)?;
+    }
+    Ok(next)
 }

@@ -9,7 +9,7 @@
 //!   with the key [`standard_webhooks_key`] derives from the secret, within a timestamp
 //!   tolerance measured from `now_secs`.
 
-use crate::sender::standard_webhooks_key;
+use crate::request::standard_webhooks_key;
 use crate::signature::{
     CODESIGNAL_SIGNATURE_HEADER, SignedHeaders, VerifyError, WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER,
     WEBHOOK_TIMESTAMP_HEADER, verify, verify_codesignal_signature,

@@ -1,6 +1,6 @@
 //! Webhook delivery for screenhook.
 //!
-//! Two layers. The **pure rules** ([`signature`], [`retry`],
+//! Two layers. The **pure rules** ([`signature`], [`request`], [`retry`],
 //! [`classify`](mod@classify), [`ssrf`], [`headers`]) are free of I/O,
 //! clocks and global randomness — callers pass in the time, the random draw
 //! and the resolved addresses — so each rule of the CodeSignal Pre-Screen
@@ -42,10 +42,12 @@
 //!   response excerpts.
 //! * [`ssrf`] — the egress guard for URLs and resolved addresses.
 //! * [`headers`] — validation of tenant-supplied custom headers.
+//! * [`request`] — the signed request, pure: [`envelope_body`],
+//!   [`delivery_headers`] (both signatures), [`ping_headers`] and
+//!   [`standard_webhooks_key`].
 //! * [`sender`] — [`Sender`]: the guarded reqwest client, one attempt
 //!   ([`Sender::send`] → [`AttemptReport`]) and the verification ping
-//!   ([`Sender::ping`]); the pure [`delivery_headers`] and [`envelope_body`]
-//!   builders.
+//!   ([`Sender::ping`]).
 //! * [`mailer`] — owner failure emails: [`failure_email`] text, [`Mailer`]
 //!   over SMTP (lettre) or, with no SMTP configured, logged at WARN as
 //!   "recorded, not sent".
@@ -56,6 +58,7 @@ pub mod check;
 pub mod classify;
 pub mod headers;
 pub mod mailer;
+pub mod request;
 pub mod retry;
 pub mod sender;
 pub mod signature;
@@ -68,11 +71,11 @@ pub use headers::{HeaderError, validate_custom_headers};
 pub use mailer::{
     LogMailer, MailDisposition, MailError, Mailer, OwnerEmail, SmtpConfig, SmtpMailer, SmtpTls, failure_email,
 };
+pub use request::{DeliveryHeaderParams, delivery_headers, envelope_body, ping_headers, standard_webhooks_key};
 pub use retry::{NextStep, RetryAfter, RetryPolicy, delay_after_failure, next_attempt};
 pub use sender::{
-    AttemptReport, CONNECT_TIMEOUT, DeliveryHeaderParams, GuardedResolver, OutgoingRequest, PING_TIMEOUT, PingError,
-    ResolverError, Sender, SenderConfig, SenderError, TOTAL_TIMEOUT, USER_AGENT, delivery_headers, envelope_body,
-    ping_headers, standard_webhooks_key,
+    AttemptReport, CONNECT_TIMEOUT, GuardedResolver, OutgoingRequest, PING_TIMEOUT, PingError, ResolverError, Sender,
+    SenderConfig, SenderError, TOTAL_TIMEOUT, USER_AGENT,
 };
 pub use signature::{
     SecretError, SignedHeaders, VerifyError, WebhookSecret, codesignal_signature, sign, signature_header, verify,

@@ -13,7 +13,9 @@ use screenhook_domain::{
 use screenhook_engine::{Clock, Engine, EngineConfig, SystemClock, bootstrap};
 use screenhook_webhooks::Sender;
 
-use crate::{DatabaseArgs, serve};
+use screenhook::app;
+
+use crate::DatabaseArgs;
 
 #[derive(Debug, clap::Args)]
 pub struct AdviseArgs {
@@ -41,7 +43,7 @@ pub struct AdviseArgs {
 pub fn run(args: AdviseArgs) -> anyhow::Result<()> {
     let config = args.database.config()?;
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {
-        let store = serve::open_store(&config, false, false).await?;
+        let store = app::open_store(&config, false, false).await?;
         let company = CompanyId::parse(&args.company).map_err(|err| anyhow::anyhow!("--company: {err}"))?;
         if store.company(&company).await?.is_none() {
             bail!("--company: there is no company {company} in this database");
@@ -64,7 +66,7 @@ pub fn run(args: AdviseArgs) -> anyhow::Result<()> {
             }
             return Ok(());
         }
-        let sender = Sender::new(serve::sender_config(&config)).context("building the HTTP client for the pings")?;
+        let sender = Sender::new(app::sender_config(&config)).context("building the HTTP client for the pings")?;
         let manager = WebhookManager::new(store, sender, clock);
         let applied = manager.apply_plan(&company, &advice, args.new_webhook_url.as_deref()).await?;
         eprintln!("{}", applied_text(&applied));

@@ -558,7 +558,7 @@ pub fn certify_import(args: CertifyImportArgs) -> anyhow::Result<()> {
         config.database.path = dir.path().join("bench.db");
     }
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
-        let store = crate::serve::open_store(&config, true, false).await?;
+        let store = screenhook::app::open_store(&config, true, false).await?;
         bootstrap::ensure_sandbox(&*store, &SystemClock).await?;
         let company = CompanyId::parse(bootstrap::SANDBOX_COMPANY)?;
         let rss_before = peak_rss_mib();

@@ -318,6 +318,13 @@ impl Config {
         self.server.listen.parse().expect("checked by Config::load")
     }
 
+    /// Listens at `addr` (one already bound) and is reached there: `server.listen` and
+    /// `server.public_url` become `addr`.
+    pub fn set_address(&mut self, addr: SocketAddr) {
+        self.server.listen = addr.to_string();
+        self.server.public_url = format!("http://{addr}");
+    }
+
     pub fn allowed_cidrs(&self) -> Vec<ipnet::IpNet> {
         self.delivery.allowed_cidrs.iter().map(|c| c.parse().expect("checked by Config::load")).collect()
     }

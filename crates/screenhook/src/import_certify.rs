@@ -14,7 +14,9 @@ use screenhook_engine::{
 use screenhook_store::Store;
 use tokio::io::BufReader;
 
-use crate::{DatabaseArgs, serve};
+use screenhook::app;
+
+use crate::DatabaseArgs;
 
 #[derive(Debug, clap::Args)]
 pub struct ImportCertifyArgs {
@@ -38,7 +40,7 @@ pub const EXIT_REFUSED: u8 = 2;
 pub fn run(args: ImportCertifyArgs) -> anyhow::Result<ExitCode> {
     let config = args.database.config()?;
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {
-        let store = serve::open_store(&config, false, false).await?;
+        let store = app::open_store(&config, false, false).await?;
         let company = CompanyId::parse(&args.company).map_err(|err| anyhow::anyhow!("--company: {err}"))?;
         let report = import_file(store, &config.public_url(), &args.file, company, args.dry_run).await?;
         print!("{}", report_text(&report));

@@ -4,10 +4,8 @@
 mod advise;
 mod bench;
 mod check_receiver;
-mod config;
 mod import_certify;
 mod listen;
-mod metrics;
 mod receiver;
 mod samples;
 mod serve;
@@ -18,6 +16,7 @@ mod verify;
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
+use screenhook::config;
 
 /// The server allocates and frees many small buffers per request (HTTP, JSON, GraphQL);
 /// mimalloc's thread-local free lists make that markedly cheaper than the system allocator.

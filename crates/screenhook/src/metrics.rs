@@ -24,12 +24,20 @@ use subtle::ConstantTimeEq;
 /// Seconds: from a fast local receiver (1 ms) to the 30 s a webhook request may take.
 const LATENCY_BUCKETS: [f64; 14] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
-/// Installs the process-wide recorder. Call once, before anything records.
+/// The process-wide recorder, installed by the first call (before anything records) and
+/// shared by every later one: an [`App`](crate::App) built twice in one process (tests do)
+/// reports through the same recorder.
 pub fn install() -> anyhow::Result<PrometheusHandle> {
+    static INSTALLED: std::sync::Mutex<Option<PrometheusHandle>> = std::sync::Mutex::new(None);
+    let mut installed = INSTALLED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(handle) = &*installed {
+        return Ok(handle.clone());
+    }
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &LATENCY_BUCKETS)?
         .install_recorder()?;
     describe();
+    *installed = Some(handle.clone());
     Ok(handle)
 }
 

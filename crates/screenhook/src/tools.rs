@@ -12,7 +12,9 @@ use screenhook_engine::{
 };
 use serde_json::json;
 
-use crate::{DatabaseArgs, serve};
+use screenhook::app;
+
+use crate::DatabaseArgs;
 
 /// How `screenhook lifecycle` prints the state machine.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -104,9 +106,9 @@ pub fn run_secrets(database: &DatabaseArgs, command: SecretsCommand) -> anyhow::
             }
             let key = keys.current_id().to_owned();
             tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
-                let store = serve::open_store(&config, false, false).await?;
-                let resealed = serve::reseal(&*store, &key).await?;
-                println!("{resealed} webhook(s) resealed under key {key} in {}", serve::database_label(&config));
+                let store = app::open_store(&config, false, false).await?;
+                let resealed = app::reseal(&*store, &key).await?;
+                println!("{resealed} webhook(s) resealed under key {key} in {}", app::database_label(&config));
                 Ok(())
             })
         }
@@ -145,8 +147,8 @@ pub enum KeysCommand {
 pub fn run_keys(database: &DatabaseArgs, command: KeysCommand) -> anyhow::Result<()> {
     let config = database.config()?;
     tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
-        let store = serve::open_store(&config, false, false).await?;
-        let database = serve::database_label(&config);
+        let store = app::open_store(&config, false, false).await?;
+        let database = app::database_label(&config);
         let company_of = |raw: &str| -> anyhow::Result<CompanyId> {
             let id = CompanyId::parse(raw).map_err(|err| anyhow::anyhow!("--company: {err}"))?;
             Ok(id)
@@ -220,7 +222,7 @@ pub enum CompaniesCommand {
 pub fn run_companies(database: &DatabaseArgs, command: CompaniesCommand) -> anyhow::Result<()> {
     let config = database.config()?;
     tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
-        let store = serve::open_store(&config, false, false).await?;
+        let store = app::open_store(&config, false, false).await?;
         let id_of = |raw: &str| CompanyId::parse(raw).map_err(|err| anyhow::anyhow!("company id: {err}"));
         let now = SystemClock.now();
         let (id, change) = match command {

@@ -1,5 +1,6 @@
-//! The console as a person uses it: the real `screenhook serve` binary on a fresh SQLite file,
-//! driven through WebDriver in Debian's headless Chromium (`chromium` and `chromium-driver`).
+//! The console as a person uses it: what `screenhook serve` runs (the `App`) on a fresh SQLite
+//! file, driven through WebDriver in Debian's headless Chromium (`chromium` and
+//! `chromium-driver`).
 //!
 //! These tests fail, not skip, when the browser or its driver is missing: `.ci/run` installs
 //! both. Each test keeps a screenshot of every step in `target/browser-screenshots/`.
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
-use support::{free_port, printed_api_key};
+use support::{free_port, spawn_app};
 use tokio::sync::Semaphore;
 
 /// Two Chromiums at a time: more only slows a 2-core machine down.
@@ -601,58 +602,30 @@ impl Drop for Driver {
     }
 }
 
-/// `screenhook serve` on a fresh SQLite file, as the README starts it.
+/// What `screenhook serve` runs, on a fresh SQLite file, as the README starts it: the same
+/// [`screenhook::App`], in this process on a port of its own.
 struct Server {
-    _dir: tempfile::TempDir,
-    port: u16,
-    child: Child,
+    app: screenhook::Running,
     api_key: String,
+    _dir: tempfile::TempDir,
 }
 
 impl Server {
     async fn start() -> Server {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let port = free_port();
-        let base = format!("http://127.0.0.1:{port}");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_screenhook"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database"])
-            .arg(dir.path().join("screenhook.db"))
-            // Bins on this server are trusted receivers, and links point at it.
-            .env("SCREENHOOK_SERVER__PUBLIC_URL", &base)
-            .env("SCREENHOOK_DELIVERY__ALLOW_LOOPBACK", "true")
-            .env("SCREENHOOK_LOG__FILTER", "warn")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the screenhook binary");
-        let api_key = printed_api_key(&mut child).await;
-        let server = Server { _dir: dir, port, child, api_key };
-        server.wait_ready().await;
-        server
+        let db = dir.path().join("screenhook.db");
+        // Links and bins point at this server (its address is its public URL), and its bins are
+        // trusted receivers.
+        let app = spawn_app(&[
+            ("SCREENHOOK_DATABASE__PATH", db.to_str().expect("a UTF-8 path")),
+            ("SCREENHOOK_DELIVERY__ALLOW_LOOPBACK", "true"),
+        ])
+        .await;
+        let api_key = app.created_sandbox().expect("a fresh database gets the sandbox company").key.clone();
+        Server { app, api_key, _dir: dir }
     }
 
     fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    async fn wait_ready(&self) {
-        let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(2)).build().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if http.get(format!("{}/readyz", self.base())).send().await.is_ok_and(|r| r.status().is_success()) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("the server did not become ready");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.app.url()
     }
 }

@@ -377,12 +377,8 @@ async fn keys_are_created_listed_and_revoked_on_postgres() {
 /// once, is listed without its secret, and stops working once revoked.
 async fn keys_round_trip(server_db: &Path, server_env: &[(&str, &str)], database: &[&str]) {
     let http = client();
-    let port = free_port();
-    let mut child = spawn(server_db, port, server_env, Stdio::inherit());
     // The first start creates the sandbox company.
-    printed_api_key(&mut child).await;
-    let server = Running { child, base: format!("http://127.0.0.1:{port}") };
-    server.wait_ready(&http).await;
+    let server = beside_the_tools(server_db, server_env).await;
 
     let refused = keys(database, &["create", "--company", "nobody"]);
     assert!(!refused.status.success());
@@ -395,7 +391,7 @@ async fn keys_round_trip(server_db: &Path, server_env: &[(&str, &str)], database
     let token = String::from_utf8(created.stdout).expect("UTF-8").trim().to_owned();
     let public_id = token.strip_prefix("sk_").and_then(|t| t.split_once('_')).expect("sk_<public id>_<secret>").0;
     let tests = |token: String| {
-        let (http, base) = (http.clone(), server.base.clone());
+        let (http, base) = (http.clone(), server.url());
         async move {
             let body = json!({ "query": "{ companyTests(first: 10) { totalCount } }" });
             http.post(format!("{base}/graphql")).bearer_auth(token).json(&body).send().await.expect("a query").status()
@@ -445,11 +441,8 @@ async fn companies_are_created_renamed_disabled_and_enabled_on_postgres() {
 /// disabled company's key and candidate links are refused, and work again once it is enabled.
 async fn companies_round_trip(server_db: &Path, server_env: &[(&str, &str)], database: &[&str]) {
     let http = client();
-    let port = free_port();
-    let mut child = spawn(server_db, port, server_env, Stdio::inherit());
-    let sandbox_key = printed_api_key(&mut child).await;
-    let server = Running { child, base: format!("http://127.0.0.1:{port}") };
-    server.wait_ready(&http).await;
+    let server = beside_the_tools(server_db, server_env).await;
+    let sandbox_key = server.created_sandbox().expect("a fresh database").key.clone();
     let stderr = |out: &std::process::Output| String::from_utf8_lossy(&out.stderr).into_owned();
 
     let created = companies(database, &["create", "acme", "--name", "  Acme Corp "]);
@@ -466,10 +459,10 @@ async fn companies_round_trip(server_db: &Path, server_env: &[(&str, &str)], dat
     assert!(!unknown.status.success() && stderr(&unknown).contains("no company nobody"), "{unknown:?}");
 
     // The first key has every permission: it sets up and invites.
-    let test_id = create_test(&http, &server.base, &key).await;
-    let sessions = invite(&http, &server.base, &key, &test_id, 1).await;
+    let test_id = create_test(&http, &server.url(), &key).await;
+    let sessions = invite(&http, &server.url(), &key, &test_id, 1).await;
     let token = sessions[0].1.rsplit_once("/c/").expect("a candidate link").1.to_owned();
-    let link = format!("{}/c/{token}", server.base);
+    let link = format!("{}/c/{token}", server.url());
 
     let listed = String::from_utf8(companies(database, &["list"]).stdout).expect("UTF-8");
     assert!(listed.lines().any(|l| l == "acme\tactive\tproduction\tAcme Corp"), "{listed}");
@@ -479,7 +472,7 @@ async fn companies_round_trip(server_db: &Path, server_env: &[(&str, &str)], dat
     assert!(listed.lines().any(|l| l == "acme\tactive\tproduction\tAcme Inc"), "{listed}");
 
     let status = |token: String| {
-        let (http, base) = (http.clone(), server.base.clone());
+        let (http, base) = (http.clone(), server.url());
         async move {
             let body = json!({ "query": "{ companyTests(first: 10) { totalCount } }" });
             http.post(format!("{base}/graphql")).bearer_auth(token).json(&body).send().await.expect("a query").status()
@@ -508,6 +501,15 @@ async fn companies_round_trip(server_db: &Path, server_env: &[(&str, &str)], dat
         assert!(Instant::now() < deadline, "the enabled company is still refused");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The server the tools run beside: what `serve` runs, in this process (the tools are the
+/// binary, each its own process, as an operator runs them).
+async fn beside_the_tools(db: &Path, env: &[(&str, &str)]) -> screenhook::Running {
+    let db = db.to_str().expect("a UTF-8 path");
+    let mut settings = vec![("SCREENHOOK_DATABASE__PATH", db), ("SCREENHOOK_DELIVERY__ALLOW_LOOPBACK", "true")];
+    settings.extend_from_slice(env);
+    support::spawn_app(&settings).await
 }
 
 fn companies(database: &[&str], args: &[&str]) -> std::process::Output {

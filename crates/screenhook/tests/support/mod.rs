@@ -28,6 +28,17 @@ pub async fn printed_api_key(child: &mut Child) -> String {
         .expect("the server prints the sandbox API key on first start (if it exited, its stderr is above)")
 }
 
+/// What `screenhook serve` runs, in this process: the [`screenhook::App`] built from the
+/// defaults and `settings` (named as the `SCREENHOOK_*` variables name them; nothing is read
+/// from this process's environment), serving on 127.0.0.1:0, which is also its public URL.
+/// For tests of what the server does; a test of the process itself (a signal, `kill -9`, its
+/// log or stdout) runs the binary.
+pub async fn spawn_app(settings: &[(&str, &str)]) -> screenhook::Running {
+    let settings = settings.iter().map(|(name, value)| (name.to_string(), value.to_string()));
+    let config = screenhook::Config::load(None, settings).expect("a valid configuration");
+    screenhook::App::spawn(config).await.expect("the app starts")
+}
+
 /// A port nothing listens on right now (the OS's pick, released at once).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind a free port").local_addr().expect("its address").port()

@@ -1,15 +1,78 @@
-//! The simulator fails loudly when a real receiver breaks a delivery: one answering 500 to an
-//! event (the delivery is retried only after the step's deadline: missing), and one slow to
-//! answer an event while the path goes on with another session (it arrives late: out of order);
-//! and through the delivery log it follows a live interview too.
+//! `screenhook simulate` against a fresh server: what `serve` runs (the `App`) on a SQLite file in
+//! a temporary directory, in this process on a port of its own, with a short integrity delay so
+//! the non-proctored path takes milliseconds rather than 5 s, and short polls.
+//!
+//! Every path passes. And the simulator fails loudly when a real receiver breaks a delivery: one
+//! answering 500 to an event (the delivery is retried only after the step's deadline: missing),
+//! and one slow to answer an event while the path goes on with another session (it arrives
+//! late: out of order); and through the delivery log it follows a live interview too.
+
+mod support;
 
 use std::time::Duration;
 
 use axum::{Router, body::Bytes, http::StatusCode, routing::post};
-use screenhook_simulator::{SimEvent, SimOptions, simulate};
+use screenhook_simulator::{Observation, SimEvent, SimOptions, path_names, simulate};
 use serde_json::Value;
 
-use crate::spawn_server;
+struct Server {
+    app: screenhook::Running,
+    base: String,
+    key: String,
+    _dir: tempfile::TempDir,
+}
+
+/// `allow_loopback: false` is `serve`'s default: the simulator's bin is then reachable only
+/// as a trusted prefix, as in production. Tests with receivers of their own need `true`.
+async fn spawn_server(allow_loopback: bool) -> Server {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("sim.db");
+    let app = support::spawn_app(&[
+        ("SCREENHOOK_DATABASE__PATH", db.to_str().expect("a UTF-8 path")),
+        ("SCREENHOOK_DELIVERY__ALLOW_LOOPBACK", if allow_loopback { "true" } else { "false" }),
+        ("SCREENHOOK_SCHEDULER__INTEGRITY_REVIEW_DELAY_MS", "200"),
+        ("SCREENHOOK_SCHEDULER__POLL_INTERVAL_MS", "50"),
+        ("SCREENHOOK_DELIVERY__POLL_INTERVAL_MS", "50"),
+    ])
+    .await;
+    let key = app.created_sandbox().expect("a fresh database").key.clone();
+    Server { base: app.url(), key, app, _dir: dir }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_path_passes_against_a_fresh_server() {
+    let server = spawn_server(false).await;
+    let mut options = SimOptions::new(&server.base, &server.key);
+    options.step_timeout = Duration::from_secs(10);
+    let mut events = Vec::new();
+    let report = simulate(options, |e| events.push(e)).await.expect("the simulation runs");
+    for row in &report.paths {
+        assert!(row.passed, "{row:#?}");
+        assert_eq!(row.delivered, row.expected);
+        assert_eq!((row.order_ok, row.signatures_ok), (true, Some(true)), "{}", row.path);
+    }
+    assert_eq!(report.paths.iter().map(|r| r.path).collect::<Vec<_>>(), path_names());
+    assert!(matches!(report.observation, Observation::Bin { .. }));
+    // Every notification was reported as fired and as delivered, and nothing timed out.
+    let count = |f: fn(&SimEvent) -> bool| events.iter().filter(|e| f(e)).count();
+    let total: usize = report.paths.iter().map(|r| r.expected.len()).sum();
+    assert_eq!(count(|e| matches!(e, SimEvent::Fired { .. })), total);
+    assert_eq!(count(|e| matches!(e, SimEvent::Delivered { signatures_ok: Some(true), .. })), total);
+    assert_eq!(count(|e| matches!(e, SimEvent::TimedOut { .. })), 0);
+    // The technical-issue path followed its retake session.
+    let retake = report.paths.iter().find(|r| r.path == "proctored, technical issue").unwrap();
+    assert_eq!(retake.sessions.len(), 2);
+    // The live interview's two notifications arrived, about the interview it scheduled.
+    let interview = report.paths.iter().find(|r| r.path == screenhook_simulator::LIVE_INTERVIEW).unwrap();
+    assert_eq!(interview.delivered, ["liveInterviewFinished", "liveInterviewFeedbackUpdated"]);
+    assert_eq!(interview.sessions.len(), 1);
+    let delivered_about =
+        |id: &str| events.iter().filter(|e| matches!(e, SimEvent::Delivered { session, .. } if session == id)).count();
+    assert_eq!(delivered_about(&interview.sessions[0]), 2);
+    // The webhook was cleaned up.
+    let company = screenhook_domain::CompanyId::parse("sandbox").unwrap();
+    assert!(server.app.store().webhooks(&company).await.unwrap().is_empty());
+}
 
 /// A receiver that answers `status` after `delay` to deliveries of `event`, and 200 at once to
 /// everything else (the verification ping included).

@@ -1,6 +1,11 @@
 //! Integration tests of the API over real HTTP: a SQLite store in a temp dir, the engine on a
 //! manual clock, the router on 127.0.0.1:0. Webhooks may target loopback, so tests can use
 //! `TestReceiver`s; `App::worker` delivers on demand.
+//!
+//! Not `screenhook::App` (what `serve` runs, in the binary's crate): these test the API's own
+//! router on a manual clock, with the pending work run on demand and an `ApiConfig` per test,
+//! and `App` sits above this crate, so using it would make the API's tests build the whole
+//! product.
 
 mod bad_input;
 mod certify;

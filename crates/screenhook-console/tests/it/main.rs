@@ -2,6 +2,10 @@
 //! console with the shared assets and security headers on 127.0.0.1:0, and a browser-like
 //! client that keeps the session cookie. (The journeys in a real browser are in the binary's
 //! `tests/browser.rs`; these check the rules a browser cannot easily break.)
+//!
+//! Not `screenhook::App` (what `serve` runs, in the binary's crate, which the journeys in
+//! `tests/browser.rs` use): these test the console's own router on a manual clock with the
+//! pending work run on demand, and `App` sits above this crate.
 
 mod certify;
 mod pages;

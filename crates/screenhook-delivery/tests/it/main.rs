@@ -1,4 +1,8 @@
 //! The delivery worker against real receivers, a real SQLite file and a manual clock.
+//!
+//! Not `screenhook::App` (what `serve` runs, above this crate): these test the worker alone,
+//! with no HTTP server, and drive it on demand (`run_pending`) or, in `running`, its own loop
+//! with the concurrency, caps and poll each test needs.
 
 mod emails;
 mod legacy;

@@ -1,5 +1,10 @@
-//! The inspector over real HTTP on 127.0.0.1:0, beside the API and a delivery worker, as
-//! `serve` wires them.
+//! The inspector over real HTTP on 127.0.0.1:0, beside the API (to create webhooks to bins)
+//! and a delivery worker run on demand, on a manual clock.
+//!
+//! Not `screenhook::App` (what `serve` runs, in the binary's crate, whose tests run the
+//! inspector as part of the whole product): `App` sits above this crate, and these tests need
+//! the manual clock, the strict egress policy with only the bins trusted, and the inspector's
+//! limits set per test.
 
 mod bins;
 mod pages;

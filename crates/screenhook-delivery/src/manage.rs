@@ -1,7 +1,7 @@
 //! Webhook management: create, update, delete and "test and save", plus replay and recovery of
 //! a webhook's deliveries.
 //!
-//! Every save is gated on the **verification ping** (reference §1.2): the endpoint gets an
+//! Every save is gated on the **verification ping**, as at CodeSignal: the endpoint gets an
 //! empty POST, signed and with its custom headers as a delivery would be, and must answer 200
 //! within 10 s. Nothing is written unless it did, so a webhook that exists was reachable when
 //! it was last saved. Input is validated first, so a typo costs no request to the endpoint.
@@ -189,7 +189,7 @@ impl WebhookManager {
         })
     }
 
-    /// Validates the changes, pings the endpoint as it would be after them (the reference pings
+    /// Validates the changes, pings the endpoint as it would be after them (CodeSignal pings
     /// on every update) and saves. Health is kept: restoring a failing webhook is
     /// [`test_and_save`](Self::test_and_save)'s job.
     pub async fn update(
@@ -290,8 +290,8 @@ impl WebhookManager {
         self.sender.ping(&webhook.url, webhook.secret.as_deref(), &webhook.custom_headers).await
     }
 
-    /// The URL as the user typed it (minus surrounding blanks): the reference signs this
-    /// exact string, so it is stored as given rather than normalised.
+    /// The URL as the user typed it (minus surrounding blanks): `X-CodeSignal-Signature`
+    /// signs this exact string, so it is stored as given rather than normalised.
     fn url(&self, raw: &str) -> Result<String, ManageError> {
         let url = raw.trim();
         let allowed = "an absolute http(s) URL of at most 2048 characters to a public host, without \
@@ -328,7 +328,7 @@ fn events(names: &[String]) -> Result<Vec<EventKind>, ManageError> {
     Ok(kinds)
 }
 
-/// A user-chosen secret. Any printable ASCII is accepted since the reference lets users type
+/// A user-chosen secret. Any printable ASCII is accepted since CodeSignal lets users type
 /// their own; the Standard Webhooks key is derived from it either way.
 fn secret(given: String) -> Result<String, ManageError> {
     let allowed = format!("1–{MAX_SECRET_LEN} printable ASCII characters, or none to have one generated");

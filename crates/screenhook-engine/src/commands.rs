@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 
 use crate::{Engine, EngineError};
 
-/// Length of generated test and session ids, as in the reference's `'2TgbrRMkBiksAXqEd'`.
+/// Length of generated test and session ids, as in CodeSignal's `'2TgbrRMkBiksAXqEd'`.
 const ID_LEN: usize = 17;
 /// Length of the secret of candidate-link and report access tokens (~190 bits).
 const TOKEN_LEN: usize = 32;

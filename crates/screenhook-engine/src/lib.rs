@@ -147,8 +147,9 @@ impl Engine {
 }
 
 /// Sessions of Certified Evaluations also fire the legacy Certify event each Pre-Screen event
-/// converts to (the seed's conversion table), right after it, in the same transaction. Only
-/// webhooks subscribed to Certify names receive them, so customers can migrate gradually.
+/// converts to (the transition guide's conversion table, `certify::CONVERSION_TABLE`), right
+/// after it, in the same transaction. Only webhooks subscribed to Certify names receive them,
+/// so customers can migrate gradually.
 fn add_legacy_events(change: &mut Change) {
     if change.events.is_empty() || change.sessions.iter().all(|(s, _)| s.framework_id.is_none()) {
         return;

@@ -1,7 +1,7 @@
 //! The webhook inspector: bins with unguessable receiving URLs that keep every request sent
 //! to them, a JSON API, and a live page that shows each request as it arrives with the
-//! verdicts of both signatures — the self-hosted stand-in for webhook.site in the seed's
-//! "lightweight" integration test.
+//! verdicts of both signatures — the self-hosted stand-in for webhook.site in the
+//! "lightweight" integration test of CodeSignal's Certify transition guide (Step 4).
 //!
 //! # Routes
 //! - `GET /inspect/new` — a page with a "create a bin" button.

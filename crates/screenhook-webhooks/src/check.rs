@@ -2,7 +2,7 @@
 //! shared by the inspector, the simulator, `screenhook listen` and `screenhook verify`.
 //!
 //! * `X-CodeSignal-Signature` covers the endpoint URL *as the sender configured it*, the
-//!   `event` and the `triggeredOn` of the body (reference `codesignal-api.md` §3.1); the
+//!   `event` and the `triggeredOn` of the body (CodeSignal's documented algorithm); the
 //!   receiver has to know that URL, since a proxy may have rewritten what it sees. An empty
 //!   body (the verification ping) signs the URL alone, as the documented defaults do.
 //! * `webhook-signature` (Standard Webhooks `v1`) covers `webhook-id.webhook-timestamp.body`

@@ -2,7 +2,7 @@
 //!
 //! CodeSignal's rule is blunt and receivers are written against it: **only
 //! HTTP 200 is success**. "Any response other than 200 OK" fails the attempt
-//! (reference `codesignal-api.md` §3.2), so 201 and 204 fail too, and 4xx
+//! (CodeSignal's Webhook API docs), so 201 and 204 fail too, and 4xx
 //! answers are retried like any other failure. 3xx is a failure as well: the
 //! worker never follows redirects, because a redirect target would bypass
 //! the SSRF guard. No status disables a webhook on its own (there is no

@@ -2,7 +2,7 @@
 //!
 //! CodeSignal lets a webhook carry custom headers, and screenhook does too.
 //! They are attacker-controlled input written into our requests, so they are
-//! checked when saved (reference `reliability-security.md` §2.3):
+//! checked when saved:
 //!
 //! * names must be RFC 9110 tokens and values must hold no control
 //!   characters other than tab — CR, LF and NUL in particular, so a value can

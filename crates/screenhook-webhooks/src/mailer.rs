@@ -1,8 +1,8 @@
 //! Failure emails to a webhook's owners.
 //!
 //! CodeSignal emails the owner addresses after the 5th and 14th failure and
-//! after every failure from the 16th on (reference `codesignal-api.md` §3.2;
-//! the schedule lives in [`crate::retry`]). This module only builds and
+//! after every failure from the 16th on (its documented schedule, which
+//! lives in [`crate::retry`]). This module only builds and
 //! sends those emails:
 //!
 //! * [`failure_email`] is the pure text builder.
@@ -234,7 +234,7 @@ pub fn failure_email(webhook_url: &str, fail_count: u32, last_error: &str, disab
     };
     // Fixed text is wrapped at 72 columns: plain-text mail clients do not
     // reflow, and short lines keep the body 7-bit clean.
-    // screenhook keeps a disabled webhook's queue (unlike the reference, which clears it), and
+    // screenhook keeps a disabled webhook's queue (CodeSignal clears it), and
     // only a session's own later events wait behind a failing one.
     let what_now = if disabled {
         "The webhook has been DISABLED. Its queued events are kept: nothing is\n\

@@ -1,14 +1,14 @@
 //! The retry schedule, as data and pure functions.
 //!
-//! This is CodeSignal's documented policy (reference `codesignal-api.md`
-//! §3.2), not a house curve: receivers written against CodeSignal expect its
-//! timing. After the `failCount`-th failed attempt the next one waits
+//! This is the policy CodeSignal's Webhook API documents, not a house curve:
+//! receivers written against CodeSignal expect its timing. After the
+//! `failCount`-th failed attempt the next one waits
 //!
 //! ```text
 //! secondsToWait = (failCount - 1)^4 + 15 + random(30) * failCount
 //! ```
 //!
-//! The reference does not say what `random(30)` is; we read it as a uniform
+//! CodeSignal does not say what `random(30)` is; we read it as a uniform
 //! *real* number in `[0, 30]` (its documented table assumes a mean of 15,
 //! which fits). Up to 25 attempts are made in total; 25 consecutive failures
 //! disable the webhook; owners are emailed after the 5th and 14th failure
@@ -22,7 +22,7 @@
 //! CodeSignal says nothing about it. We honour it only on 429 and 503, the
 //! statuses where RFC 9110 gives it meaning for a retry, and clamp it:
 //! never *earlier* than the formula's delay (a receiver cannot pull retries
-//! forward or burn attempts faster than the reference allows) and never
+//! forward or burn attempts faster than CodeSignal's schedule allows) and never
 //! later than `max(2 × formula delay, 1 h)` (a receiver can ask for a
 //! breather, but cannot stretch the schedule without bound). The 1 h term
 //! lets a rate-limited receiver ask for minutes even when the formula delay
@@ -33,7 +33,7 @@ use std::time::Duration;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-/// Retry and notification policy; `Default` is the CodeSignal reference.
+/// Retry and notification policy; `Default` is CodeSignal's documented policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RetryPolicy {
     /// Attempts per event, first try included.
@@ -73,7 +73,7 @@ impl RetryPolicy {
     }
 }
 
-/// The reference delay after the `fail_count`-th failure:
+/// CodeSignal's delay after the `fail_count`-th failure:
 /// `(fail_count - 1)^4 + 15 + random * fail_count` seconds.
 ///
 /// `random` is the already-drawn `random(30)` term; a negative or NaN value
@@ -91,7 +91,7 @@ pub fn delay_after_failure(fail_count: u32, random: f64) -> Duration {
 pub enum NextStep {
     /// Try again after this delay.
     RetryAfter(Duration),
-    /// The event has used all its attempts. Under the reference policy this
+    /// The event has used all its attempts. Under the default policy this
     /// is also the 25th consecutive failure, which disables the webhook
     /// (the store's `HealthPolicy::after_failure` applies that rule).
     GiveUp,
@@ -216,7 +216,7 @@ mod tests {
     const DAY: f64 = 86_400.0;
 
     #[test]
-    fn default_is_the_reference_policy() {
+    fn default_is_codesignals_policy() {
         let policy = RetryPolicy::default();
         assert_eq!(policy.max_attempts, 25);
         assert_eq!(policy.random_max_secs, 30.0);
@@ -226,12 +226,12 @@ mod tests {
     }
 
     #[test]
-    fn reference_table_with_random_fifteen() {
+    fn codesignals_table_with_random_fifteen() {
         let secs = |fail_count| delay_after_failure(fail_count, 15.0).as_secs_f64();
         assert_eq!(secs(1), 30.0);
         assert_eq!(secs(2), 46.0);
         assert_eq!(secs(3), 76.0);
-        // Rows exactly as the reference prints them: (failCount, wait, unit).
+        // Rows exactly as CodeSignal's documented table prints them: (failCount, wait, unit).
         let rows = [
             (4, "2.6", 60.0),
             (5, "5.8", 60.0),

@@ -1,8 +1,8 @@
 //! The HTTP side of one delivery attempt, and the verification ping.
 //!
 //! [`Sender`] owns the single delivery [`reqwest::Client`] (its pool is
-//! keyed by host, so every webhook shares it) and enforces the egress rules
-//! of reference `reliability-security.md` §2.2–2.3 on every request:
+//! keyed by host, so every webhook shares it) and enforces, on every request,
+//! the egress rules a sender of tenant-chosen URLs needs:
 //!
 //! * **SSRF guard at every attempt.** The URL is re-checked with
 //!   [`check_url`] before each send, because reqwest never consults the
@@ -18,7 +18,8 @@
 //!   our resolver.
 //! * **Timeouts:** connect (DNS included) [`CONNECT_TIMEOUT`] = 5 s; the
 //!   whole attempt, *including reading the body*, [`TOTAL_TIMEOUT`] = 10 s
-//!   (the reference's ping budget, reused for deliveries); the ping
+//!   (CodeSignal documents 10 s for the ping and no delivery timeout, so
+//!   deliveries get the ping's budget); the ping
 //!   [`PING_TIMEOUT`] = 10 s.
 //! * **Capped body:** at most [`RESPONSE_READ_CAP`] (64 KiB) is read, then the
 //!   attempt fails with [`ErrorClass::BodyTooLarge`]; the log keeps an
@@ -32,9 +33,9 @@
 //! # Trusted prefixes
 //!
 //! [`SenderConfig::trusted_prefixes`] lists URL prefixes the server itself
-//! answers — `serve` sets exactly `{public_url}/inspect/`, the inspector's
-//! bins — so a webhook may point at a bin without opening the SSRF guard to
-//! loopback as a whole. A trusted URL skips [`check_url`] and goes through a
+//! answers — the `App` sets exactly the inspector's bins, `{public_url}/inspect/`
+//! (and the same under the listen address when that differs) — so a webhook
+//! may point at a bin without opening the SSRF guard to loopback as a whole. A trusted URL skips [`check_url`] and goes through a
 //! second client without [`GuardedResolver`] (a `localhost` public URL must
 //! resolve); it is still never redirected or proxied. The match is made on
 //! the *parsed* URL (scheme, host, port, then a path prefix ending in `/`),
@@ -43,8 +44,8 @@
 //! # The verification ping
 //!
 //! [`Sender::ping`] POSTs an **empty body** and succeeds only on exactly
-//! 200 within [`PING_TIMEOUT`], never following redirects (reference
-//! `codesignal-api.md` §1.2), with the headers of [`ping_headers`].
+//! 200 within [`PING_TIMEOUT`], never following redirects (CodeSignal's rule
+//! for saving a webhook), with the headers of [`ping_headers`].
 
 use std::error::Error as StdError;
 use std::io;

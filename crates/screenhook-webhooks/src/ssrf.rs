@@ -2,8 +2,8 @@
 //!
 //! Webhook URLs are typed by tenants, and the worker POSTs to them from
 //! inside our network, so a URL is an attacker-chosen request target. The
-//! guard follows reference `reliability-security.md` §2.2 ("Recommended
-//! algorithm"):
+//! guard follows OWASP's SSRF advice for webhooks (a deny list of
+//! non-public addresses, every resolved address checked):
 //!
 //! 1. [`check_url`] parses with the WHATWG `url` parser, which normalises
 //!    decimal, octal, hex, percent-encoded and IDNA forms of IP literals, and

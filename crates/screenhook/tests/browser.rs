@@ -457,7 +457,7 @@ async fn certify_transition_step_1_step_2_and_apply() {
     console.browser.execute("document.getElementById('plan').scrollIntoView()", vec![]).await.unwrap();
     console.shot("plan").await;
 
-    // The evidence is the Coding Report the seed points to.
+    // The evidence is the Coding Report the transition guide points to.
     console.click("#step1-tests a.evidence").await;
     assert_eq!(console.wait_for_text("#proctored", "the report", |t| !t.is_empty()).await, "Proctored: Yes");
     console.browser.back().await.unwrap();

@@ -1,6 +1,6 @@
 //! Crash safety (issue 3): `kill -9` the real server again and again while events flow to a real
-//! receiver, keep a Jepsen-style ledger of every invocation (reliability-security.md §5.1), and
-//! after a drain check that
+//! receiver, keep a Jepsen-style ledger of every invocation (`invoke`, then `ok`, `fail` or
+//! `info`), and after a drain check that
 //! - I1: every acknowledged (`ok`) event was delivered at least once;
 //! - I2: all copies of one event share one `webhook-id`, and one id means one event;
 //! - I3: nothing arrived that was never asked for (only `ok` or `info` invocations appear);

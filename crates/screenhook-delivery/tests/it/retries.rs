@@ -1,4 +1,4 @@
-//! The reference retry policy on a manual clock: the formula, Retry-After, disabling, and
+//! CodeSignal's retry policy on a manual clock: the formula, Retry-After, disabling, and
 //! nothing dropped.
 
 use std::time::Duration;
@@ -11,7 +11,7 @@ use screenhook_testkit::TestReceiver;
 
 use crate::app;
 
-/// The reference formula's bounds for the n-th failure, in ms: random(30) is in [0, 30].
+/// The formula's bounds for the n-th failure, in ms: random(30) is in [0, 30].
 fn bounds(n: u32) -> (i64, i64) {
     let base = (i64::from(n) - 1).pow(4) + 15;
     (base * 1000, (base + 30 * i64::from(n)) * 1000)

@@ -42,7 +42,7 @@ async fn deliveries_carry_the_documented_envelope_and_both_signatures() {
             }
         })
     );
-    // The envelope's fields come in the reference's order on the wire.
+    // The envelope's fields come in CodeSignal's order on the wire.
     let raw = std::str::from_utf8(&request.body).unwrap();
     let prefix = format!(
         "{{\"event\":\"companyTestSessionCreated\",\"triggeredOn\":{},\"payload\":{{",
@@ -50,7 +50,7 @@ async fn deliveries_carry_the_documented_envelope_and_both_signatures() {
     );
     assert!(raw.starts_with(&prefix), "{raw}");
 
-    // The reference signature: lowercase hex HMAC of URL + event + triggeredOn.
+    // The CodeSignal signature: lowercase hex HMAC of URL + event + triggeredOn.
     let expected =
         codesignal_signature(SECRET, &url, "companyTestSessionCreated", &event.triggered_on.as_millis().to_string());
     assert_eq!(request.header("x-codesignal-signature"), Some(expected.as_str()));

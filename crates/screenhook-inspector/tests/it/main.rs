@@ -7,8 +7,8 @@
 //! limits set per test.
 
 mod bins;
+mod lightweight;
 mod pages;
-mod seed;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -64,7 +64,7 @@ pub async fn spawn_app(tune: impl FnOnce(&mut InspectorConfig)) -> App {
     let inspector = Inspector::new(config, store.clone(), clock.clone());
     let webhooks = WebhookManager::new(store.clone(), sender, clock.clone());
     let api = ApiState::new(engine, webhooks, ApiConfig::default());
-    // As `serve` wires them: the shared assets, and the security headers on every response.
+    // As the `App` wires them: the shared assets, and the security headers on every response.
     let app = inspector
         .router()
         .merge(screenhook_api::router(api))

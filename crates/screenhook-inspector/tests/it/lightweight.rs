@@ -1,4 +1,4 @@
-//! The seed's "lightweight" test (Step 4), end to end: a webhook for
+//! The transition guide's "lightweight" test (Step 4), end to end: a webhook for
 //! `companyTestSessionStarted` pointing at a bin, an invitation to oneself, the candidate
 //! begins, and the notification is in the bin with both signatures valid — while the
 //! strict egress policy still refuses other loopback URLs.

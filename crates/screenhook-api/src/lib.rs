@@ -1,4 +1,4 @@
-//! The customer-facing HTTP surface: the GraphQL API of reference §5 and the candidate link.
+//! The customer-facing HTTP surface: CodeSignal's Pre-Screen GraphQL API and the candidate link.
 //!
 //! - `POST /graphql` — the GraphQL API, authenticated by `Authorization: Bearer <api key>`.
 //!   The company comes only from the key; every read and command is scoped to it.
@@ -40,8 +40,8 @@ use screenhook_engine::Engine;
 pub use error::{ApiError, Code};
 pub use schema::{ApiSchema, build_schema, sdl};
 
-/// Limits of the API. The defaults follow reference §5.1 (depth 10, cost 10,000) and
-/// reliability-security §2.4 / §5.4.
+/// Limits of the API. Depth 10 and cost 10,000 are CodeSignal's documented limits; the rate
+/// and size limits are this server's (`docs/API-DESIGN.md`).
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
     /// Sustained requests per second per API key (each operation of a batch counts).

@@ -1,4 +1,4 @@
-//! A token bucket per API key (reliability-security §2.4): `per_second` tokens flow in, at
+//! A token bucket per API key (429 with `Retry-After` when empty): `per_second` tokens flow in, at
 //! most `burst` are kept, each operation takes one. In memory, so with several processes the
 //! limit applies per process.
 

@@ -1,6 +1,6 @@
 //! Signing in with an API key, the session cookie, and CSRF tokens.
 //!
-//! Why API keys and not accounts: a company's people already hold keys (the reference hands
+//! Why API keys and not accounts: a company's people already hold keys (CodeSignal hands
 //! them out per integration, with permissions), so a key is the one credential that exists,
 //! and its permissions decide what the console offers. Accounts would add passwords, resets and
 //! invitations for no gain in a sandbox, and can come later on top of the same session.

@@ -1,5 +1,5 @@
-//! Integrations → Certify transition: the seed's Step 1 (are my Certify assessments proctored?)
-//! with its evidence, Step 2 (which notifications to listen to), the plan against this
+//! Integrations → Certify transition: the transition guide's Step 1 (are my Certify assessments
+//! proctored?) with its evidence, Step 2 (which notifications to listen to), the plan against this
 //! company's webhooks, and applying it; plus the conversion table the plan follows.
 //!
 //! The page shows a plan and the apply form carries its fingerprint: if the plan changed in

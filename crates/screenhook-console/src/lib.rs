@@ -1,12 +1,12 @@
 //! The company console: the pages a person uses, served by the same binary as the API.
 //!
-//! It follows the seed's journey — Results → the Coding Report ("Proctored: Yes"),
-//! Integrations → Webhooks, invite yourself, begin as the candidate, watch the notification
-//! arrive — over the same engine, store and webhook manager as the GraphQL API, so a page and
-//! an API call can never disagree. Pages are rendered on the server (askama templates in
-//! `templates/`, which escape every value), work without JavaScript, and use a little script
-//! from `/assets/console.js` for confirmations, copy buttons, event presets and the live
-//! simulator feed. Nothing loads from another origin.
+//! It follows the journey of CodeSignal's Certify transition guide — Results → the Coding
+//! Report ("Proctored: Yes"), Integrations → Webhooks, invite yourself, begin as the candidate,
+//! watch the notification arrive — over the same engine, store and webhook manager as the
+//! GraphQL API, so a page and an API call can never disagree. Pages are rendered on the server
+//! (askama templates in `templates/`, which escape every value), work without JavaScript, and
+//! use a little script from `/assets/console.js` for confirmations, copy buttons, event presets
+//! and the live simulator feed. Nothing loads from another origin.
 //!
 //! # Layout
 //! - [`auth`]: sign-in with an API key, the session cookie, CSRF tokens.

@@ -1,8 +1,9 @@
-//! Integrations → Webhooks, the reference's Manage Webhooks page and more: the list with each
-//! webhook's state and last delivery; adding and editing with an event picker (the seed's
-//! Step 2 sets as one-click presets), custom headers and owner emails, behind the verification
-//! ping, whose failure is shown on the form and saves nothing; "Test and save"; deleting;
-//! revealing the secret; and the delivery log with attempts, replay, recovery and a chart.
+//! Integrations → Webhooks, CodeSignal's Manage Webhooks page and more: the list with each
+//! webhook's state and last delivery; adding and editing with an event picker (the transition
+//! guide's Step 2 sets as one-click presets), custom headers and owner emails, behind the
+//! verification ping, whose failure is shown on the form and saves nothing; "Test and save";
+//! deleting; revealing the secret; and the delivery log with attempts, replay, recovery and a
+//! chart.
 
 use askama::Template;
 use askama_web::WebTemplate;

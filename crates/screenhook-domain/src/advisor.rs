@@ -1,8 +1,9 @@
-//! The Certify → Pre-Screen advisor: the seed's Step 1 (are my Certify assessments proctored?)
-//! answered from a company's Certified Evaluations and their most recent results, its Step 2
-//! (which Pre-Screen notifications to listen to) for that answer, and a **plan** against the
-//! company's webhooks: what each one subscribes to, which Certify events it still relies on and
-//! what replaces them, what is missing, and the subscription it would have after the plan.
+//! The Certify → Pre-Screen advisor: the transition guide's Step 1 (are my Certify assessments
+//! proctored?) answered from a company's Certified Evaluations and their most recent results,
+//! its Step 2 (which Pre-Screen notifications to listen to) for that answer, and a **plan**
+//! against the company's webhooks: what each one subscribes to, which Certify events it still
+//! relies on and what replaces them, what is missing, and the subscription it would have after
+//! the plan.
 //!
 //! Pure: callers gather the evidence and the webhooks, [`advise`] decides. Applying a plan
 //! (through the verification ping) is the webhook manager's job.
@@ -25,7 +26,7 @@ pub struct TestEvidence {
     pub framework: FrameworkId,
     /// The test's own setting, for invitations sent from now on.
     pub proctored_setting: bool,
-    /// Its most recently finished result, if any: what the seed tells customers to open.
+    /// Its most recently finished result, if any: what the guide tells customers to open.
     pub latest: Option<LatestResult>,
 }
 
@@ -41,7 +42,7 @@ pub struct LatestResult {
 
 impl TestEvidence {
     /// Step 1's answer for this test: the Coding Report of its latest result when there is
-    /// one (that is how the seed says to check), else the test's setting.
+    /// one (that is how the guide says to check), else the test's setting.
     pub fn proctored(&self) -> bool {
         self.latest.as_ref().map_or(self.proctored_setting, |latest| latest.proctored)
     }
@@ -82,7 +83,7 @@ impl Step1 {
     }
 
     /// Step 2: the Pre-Screen events to listen to for this answer. Mixed companies need both
-    /// of the seed's lists; with no Certified Evaluation the non-proctored list still covers
+    /// of the guide's lists; with no Certified Evaluation the non-proctored list still covers
     /// custom Pre-Screens' invitations and results.
     pub fn recommended_events(self) -> Vec<EventKind> {
         let lists: &[&[EventKind]] = match self {
@@ -300,7 +301,7 @@ mod tests {
     }
 
     #[test]
-    fn step_2_lists_are_the_seeds_and_mixed_takes_both() {
+    fn step_2_lists_are_the_guides_and_mixed_takes_both() {
         assert_eq!(Step1::Proctored.recommended_events(), STEP2_PROCTORED);
         assert_eq!(Step1::NotProctored.recommended_events(), STEP2_NOT_PROCTORED);
         let mixed = Step1::Mixed.recommended_events();

@@ -53,7 +53,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    /// All 20 names, current first, in the reference's order.
+    /// All 20 names, current first, in the order CodeSignal's docs list them.
     pub const ALL: [EventKind; 20] = [
         EventKind::AssessmentCreated,
         EventKind::AssessmentUpdated,
@@ -103,12 +103,12 @@ impl EventKind {
         }
     }
 
-    /// Parses a wire name; names are case-sensitive, as in the reference.
+    /// Parses a wire name; names are case-sensitive, as at CodeSignal.
     pub fn from_name(name: &str) -> Option<EventKind> {
         EventKind::ALL.into_iter().find(|kind| kind.name() == name)
     }
 
-    /// The six legacy Certify events (removed from the reference in 2025).
+    /// The six legacy Certify events (removed from CodeSignal's docs in 2025).
     pub fn is_legacy_certify(self) -> bool {
         matches!(
             self,

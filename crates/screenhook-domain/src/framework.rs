@@ -1,26 +1,27 @@
 //! The Skills Evaluation Framework catalogue and the pure scoring rules.
 //!
-//! The reference names four frameworks (General Coding, Machine Learning, Data Analytics,
-//! System Design, §6.2) but publishes neither their content nor their cooldown classes, so the
+//! CodeSignal names four frameworks (General Coding, Machine Learning, Data Analytics, System
+//! Design) but publishes neither their content nor their cooldown classes, so the
 //! numbers below are ours, chosen to be plausible and stable:
 //!
 //! - **Durations**: General Coding is 70 minutes (the GCA's published length); the others are
 //!   our choice.
-//! - **Cooldown classes** (§4.4 names three classes but not which framework is in which):
+//! - **Cooldown classes** (CodeSignal names three classes but not which framework is in which):
 //!   General Coding is the most retaken evaluation, so it gets the most permissive class
 //!   (3 per 180 days, at most 2 per 30 days); Data Analytics gets 2 per 180 days; Machine
 //!   Learning and System Design, long senior-level evaluations, get 1 per 180 days.
 //! - **Max raw score**: General Coding keeps the 1300 points of the Certify-era sample
-//!   (§2.5 `maxScore: 1300`); the others are out of 1000, like the old framework raw scores.
+//!   (the legacy Certify payload's `maxScore: 1300`); the others are out of 1000, like the old
+//!   framework raw scores.
 //!
-//! # Scoring (inferred; the real conversion is \[NOT FOUND\] in the reference)
+//! # Scoring (inferred; CodeSignal does not publish the real conversion)
 //! With `f = score / max_score`:
 //! - Assessment Score (`codingScore2023`) = `200 + round(400·f)` when `score > 0`, else `0`
 //!   (the `CodingScore` scalar is 0 when nothing was submitted; we treat a raw 0 as that case).
 //! - Deprecated original-scale `codingScore` = `300 + round(550·f)` when `score > 0`, else `0`.
-//!   The reference's sample pair (820 ↔ 575) is not reproduced exactly; both are linear in `f`.
+//!   CodeSignal's sample pair (820 ↔ 575) is not reproduced exactly; both are linear in `f`.
 //! - Skill-area labels, from the area's fraction of its possible points: **Expert** ≥ 1.0 and
-//!   **Advanced** ≥ 0.67 are the reference's; **Intermediate** ≥ 0.34 and **Beginner** below
+//!   **Advanced** ≥ 0.67 are CodeSignal's; **Intermediate** ≥ 0.34 and **Beginner** below
 //!   that are our continuation of the same thirds.
 
 use serde::Serialize;
@@ -68,7 +69,7 @@ impl ScoringModel {
     }
 }
 
-/// How often a candidate may attempt a framework (reference §4.4).
+/// How often a candidate may attempt a framework (CodeSignal's three cooldown classes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum CooldownClass {

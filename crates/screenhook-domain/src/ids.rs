@@ -1,6 +1,6 @@
 //! Typed, validated identifiers.
 //!
-//! Ids are opaque strings in the reference's style (`'2TgbrRMkBiksAXqEd'`). The domain never
+//! Ids are opaque strings in CodeSignal's style (`'2TgbrRMkBiksAXqEd'`). The domain never
 //! invents them: callers generate ids (randomness is I/O) and pass them in, so every decision
 //! stays a pure function of its inputs.
 

@@ -1,5 +1,5 @@
 //! Live interviews: just enough state to fire `liveInterviewFinished` and
-//! `liveInterviewFeedbackUpdated` (reference §2.6).
+//! `liveInterviewFeedbackUpdated`, the two live-interview webhooks CodeSignal documents.
 //!
 //! Created → started → finished fires `liveInterviewFinished` (the interviewer finishes it or
 //! it times out — both are the same command here). Feedback may be added or changed at any

@@ -15,7 +15,7 @@
 //! - [`test`](mod@test): Pre-Screen commands and `test::decide`.
 //! - [`session`]: invitation commands of every actor and `session::decide`.
 //! - [`interview`]: live-interview commands and `interview::decide`.
-//! - [`payload`]: the webhook payloads of §2, field by field, and the envelope.
+//! - [`payload`]: the webhook payloads, field by field, and the envelope.
 //! - [`certify`]: the Certify → Pre-Screen conversion table, the legacy bridge, and the import
 //!   of a Certify export (its format, the score mapping, what each line becomes).
 //! - [`lifecycle`]: states, edges and the seven paths as data; `walk` and `to_mermaid`.

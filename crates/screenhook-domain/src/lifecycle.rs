@@ -1,5 +1,5 @@
 //! The invitation lifecycle as data: states, commands and their actors, the edges between
-//! states with the events each fires, and the seven paths of PRODUCT.md's table.
+//! states with the events each fires, and the seven paths (the table in `docs/LIFECYCLE.md`).
 //!
 //! [`EDGES`] is a relation, not a function: a command may lead to different states depending
 //! on the session (Submit goes to verification when proctored, to the integrity review when
@@ -411,7 +411,7 @@ pub enum Target {
     Spawned,
 }
 
-/// A path of PRODUCT.md's lifecycle table.
+/// A path through the lifecycle, with the events it fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Path {
     pub name: &'static str,
@@ -426,7 +426,7 @@ pub struct Path {
 use Act as A;
 use Target::{Original as O, Spawned as N};
 
-/// The seven paths of PRODUCT.md (reference §4.2).
+/// The seven paths, as CodeSignal's event flow implies them (`docs/LIFECYCLE.md`).
 pub const PATHS: &[Path] = &[
     Path {
         name: "not proctored, completed",

@@ -1,6 +1,6 @@
-//! Webhook payloads, field by field as reference §2.2–§2.6 lists them, as strict JSON.
+//! Webhook payloads, field by field as CodeSignal's Webhook API lists them, as strict JSON.
 //!
-//! Rules encoded here (reference §2 and §8):
+//! Rules encoded here, each one that is easy to get wrong:
 //! - Every test-session event starts with the common block (`testSessionId`, `testId`,
 //!   `testTitle`, `candidateEmail`, `candidateName`, `externalId` — the last omitted when absent).
 //!   Assessment events have no common block; Certify events are keyed by `certificationRequestId`.
@@ -51,7 +51,7 @@ pub fn assessment(test: &CompanyTest) -> Value {
     })
 }
 
-/// The common test-session block (§2.2).
+/// The common test-session block every test-session event starts with.
 pub fn common(session: &CompanyTestSession) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("testSessionId".into(), json!(session.id));
@@ -176,7 +176,7 @@ pub fn live_interview_feedback_updated(interview: &LiveInterview, interviewer_id
 }
 
 // ---------------------------------------------------------------------------------------------
-// Legacy Certify payloads (§2.5)
+// Legacy Certify payloads (the events CodeSignal removed in 2025)
 
 fn certify_common(request_id: &str, session: &CompanyTestSession) -> Map<String, Value> {
     let mut m = Map::new();

@@ -2,7 +2,7 @@
 //!
 //! Every accepted change fires one `assessmentCreated` / `assessmentUpdated` carrying the new
 //! `assessmentStatus`. A Certified Evaluation's framework is fixed at creation: it fixes the
-//! duration, and no edit can change it (reference §6.2). Deleted is terminal. An edit that
+//! duration, and no edit can change it (as at CodeSignal). Deleted is terminal. An edit that
 //! changes nothing is accepted and writes nothing (an empty [`Change`]).
 
 use crate::{

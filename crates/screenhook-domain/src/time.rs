@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Milliseconds since the Unix epoch (the reference's `Timestamp`).
+/// Milliseconds since the Unix epoch (CodeSignal's `Timestamp`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Timestamp(i64);
@@ -29,7 +29,7 @@ impl Timestamp {
     }
 }
 
-/// A duration in milliseconds (the reference's `Float` durations).
+/// A duration in milliseconds (CodeSignal's `Float` durations).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Millis(i64);

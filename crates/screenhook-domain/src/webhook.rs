@@ -11,7 +11,7 @@ use crate::{
     time::Timestamp,
 };
 
-/// The reference's states: new webhooks start active; any failed attempt makes them
+/// CodeSignal's states: new webhooks start active; any failed attempt makes them
 /// unhealthy; 25 consecutive failures disable them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -46,7 +46,7 @@ impl WebhookState {
 pub struct Webhook {
     pub id: WebhookId,
     pub company_id: CompanyId,
-    /// The endpoint URL exactly as configured: the reference signs this string.
+    /// The endpoint URL exactly as configured: `X-CodeSignal-Signature` signs this string.
     pub url: String,
     /// The events it is subscribed to (current and legacy Certify names).
     pub events: Vec<EventKind>,

@@ -50,7 +50,7 @@ impl StandardizedTest {
         self.0.duration.as_millis() as f64
     }
 
-    /// Not in the reference: the framework a Pre-Screen must be built from
+    /// Not in CodeSignal's API: the framework a Pre-Screen must be built from
     /// (`createCompanyTestFromFramework`) to use this certification.
     async fn framework(&self) -> FrameworkObj {
         FrameworkObj(self.0)

@@ -1,4 +1,4 @@
-//! Certify GraphQL, still answered (reference §5.5): `certificationRequest`,
+//! Certify GraphQL, still answered: `certificationRequest`,
 //! `expiredCertificationRequests`, `createCertificationRequest` and `revokeCertificationRequest`,
 //! which CodeSignal removed on 2025-03-06, answered over Pre-Screen data so a Certify-era client
 //! keeps working while it migrates. Each operation is `@deprecated` with the Pre-Screen
@@ -253,7 +253,7 @@ impl CertifyQuery {
         complexity = "list_cost(1, Some(first), 0, child_complexity)",
         deprecation = "Certify GraphQL (removed 2025-03-06), answered over Pre-Screen data: use companyTestSessions(companyTestId) and keep the sessions whose status is expired"
     )]
-    // The arguments are the reference's.
+    // The arguments are those of CodeSignal's removed query.
     #[allow(clippy::too_many_arguments)]
     async fn expired_certification_requests(
         &self,

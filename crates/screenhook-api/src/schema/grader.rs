@@ -1,4 +1,4 @@
-//! Results from a trusted source (not in the reference, where CodeSignal scores its own
+//! Results from a trusted source (not in CodeSignal's API, where CodeSignal scores its own
 //! tests): `recordCompanyTestSessionResult`, for the assessment engine. It needs the `grader`
 //! permission, which `admin` does not imply, so a company's own integration cannot score its
 //! candidates. Outside sandboxes a candidate only ends the attempt (`finalizing`); this

@@ -1,4 +1,4 @@
-//! Live interviews (the reference has only their two webhooks): `liveInterview`,
+//! Live interviews (CodeSignal documents only their two webhooks): `liveInterview`,
 //! `createLiveInterview`, `startLiveInterview`, `finishLiveInterview` and
 //! `updateLiveInterviewFeedback`, all behind the `interviews` permission (implied by `admin`).
 //! Finishing fires `liveInterviewFinished`; every feedback update fires

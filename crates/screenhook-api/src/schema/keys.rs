@@ -1,4 +1,4 @@
-//! API key management (not in the reference, where keys come from support): `apiKeys`,
+//! API key management (not in CodeSignal's API, where keys come from support): `apiKeys`,
 //! `createApiKey`, `revokeApiKey`. All need the `admin` permission. A key can only grant
 //! permissions it holds itself, so an admin key without `proctor` cannot mint a proctor key.
 

@@ -1,5 +1,5 @@
-//! The code-first GraphQL schema. Names and argument shapes follow reference §5.2–§5.4, so a
-//! client written from the reference works unchanged; additions are documented in
+//! The code-first GraphQL schema. Names and argument shapes follow CodeSignal's GraphQL API, so
+//! a client written against CodeSignal works unchanged; additions are documented in
 //! `docs/API-DESIGN.md`.
 //!
 //! One module per area, merged with `MergedObject`:
@@ -13,7 +13,7 @@
 //! - [`keys`]: API key management.
 //! - [`webhooks`]: webhook management, the delivery log, replay and recovery.
 //! - [`sandbox`]: the sandbox company's clock, which the simulator advances.
-//! - [`certify`]: the removed Certify operations (reference §5.5), answered over Pre-Screen data.
+//! - [`certify`]: the Certify operations CodeSignal removed, answered over Pre-Screen data.
 //! - [`advisor`]: the Certify transition's Steps 1 and 2 and the webhook plan, and applying it.
 //! - [`deprecations`]: the `extensions.deprecations` notice of answers that used a deprecated
 //!   operation.
@@ -157,7 +157,8 @@ pub(crate) fn page(first: i32, offset: Option<i32>) -> Result<screenhook_store::
     Ok(screenhook_store::Page { first: first as u32, offset: offset as u32 })
 }
 
-/// The cost of a list field: `factor × first` times the cost of its selection (reference §5.1).
+/// The cost of a list field: `factor × first` times the cost of its selection, as CodeSignal
+/// prices list fields ("N × first").
 pub(crate) fn list_cost(factor: usize, first: Option<i32>, default: i32, child: usize) -> usize {
     let first = usize::try_from(first.unwrap_or(default)).unwrap_or(0);
     factor.saturating_mul(first).saturating_mul(child.max(1))

@@ -1,4 +1,4 @@
-//! Proctoring decisions (not in the reference, where CodeSignal's own team makes them):
+//! Proctoring decisions (not in CodeSignal's API, where CodeSignal's own team makes them):
 //! `verifyCompanyTestSession` and `rejectCompanyTestSession`. Both need the `proctor`
 //! permission, which `admin` does not imply.
 

@@ -1,4 +1,4 @@
-//! The sandbox clock (not in the reference): sandbox companies run `clockOffset` ahead of real
+//! The sandbox clock (not in CodeSignal's API): sandbox companies run `clockOffset` ahead of real
 //! time, and `advanceSandboxClock` moves that offset forward so the simulator can reach
 //! invitation expiry without waiting 14 days. Other companies are refused with `NOT_A_SANDBOX`:
 //! their clock is real time, and moving it would expire real candidates' invitations.

@@ -28,7 +28,7 @@ pub struct EmailReminder {
     pub time_before_expiration: Option<f64>,
 }
 
-/// Not in the reference's input: ATS ids to attach (for `atsCompanyTestSessions` lookups).
+/// Not in CodeSignal's input: ATS ids to attach (for `atsCompanyTestSessions` lookups).
 #[derive(InputObject, Debug, Clone, Default)]
 pub struct IntegrationsInput {
     pub greenhouse_candidate_id: Option<String>,

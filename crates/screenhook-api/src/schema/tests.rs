@@ -57,11 +57,11 @@ pub struct CreateCompanyTestInput {
     /// Default invitation window, ms (1 day – 6 months; 14 days when absent).
     pub default_expiration: Option<f64>,
     pub labels: Option<Vec<String>>,
-    /// Not in the reference: proctor candidates (default false).
+    /// Not in CodeSignal's API: proctor candidates (default false).
     pub proctored: Option<bool>,
 }
 
-/// `createCompanyTestFromFramework`: a Certified Evaluation. Fields the reference lists that
+/// `createCompanyTestFromFramework`: a Certified Evaluation. Fields CodeSignal's input has that
 /// this server has no use for (messages, sender, time zone, reminders) are accepted and ignored.
 #[derive(InputObject)]
 pub struct CreateCompanyTestFromFrameworkInput {
@@ -92,7 +92,7 @@ pub struct CreateCompanyTestFromFrameworkInput {
     pub hide_scores_from_candidate: Option<bool>,
     /// Maximum age of a re-shared result, ms; null = no limit.
     pub result_date_limit: Option<f64>,
-    /// Not in the reference: proctor candidates (default true, as certified results are).
+    /// Not in CodeSignal's API: proctor candidates (default true, as certified results are).
     pub proctored: Option<bool>,
 }
 
@@ -281,17 +281,18 @@ impl TestMutation {
         Ok(Some(CompanyTestObj(test)))
     }
 
-    /// Not in the reference: an active Pre-Screen stops accepting invitations; its sessions go on.
+    /// Not in CodeSignal's API: an active Pre-Screen stops accepting invitations; its sessions
+    /// go on.
     async fn archive_company_test(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<CompanyTestObj>> {
         status_command(ctx, &id, TestCommand::Archive).await
     }
 
-    /// Not in the reference: an archived Pre-Screen accepts invitations again.
+    /// Not in CodeSignal's API: an archived Pre-Screen accepts invitations again.
     async fn unarchive_company_test(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<CompanyTestObj>> {
         status_command(ctx, &id, TestCommand::Unarchive).await
     }
 
-    /// Not in the reference: for good. The test leaves `companyTests` and refuses every
+    /// Not in CodeSignal's API: for good. The test leaves `companyTests` and refuses every
     /// further command; `companyTest(id)` still reads it, with status `deleted`.
     async fn delete_company_test(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<CompanyTestObj>> {
         status_command(ctx, &id, TestCommand::Delete).await

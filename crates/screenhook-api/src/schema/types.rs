@@ -1,4 +1,4 @@
-//! Object types, enums and scalars of reference §5.4, over the domain aggregates.
+//! Object types, enums and scalars of CodeSignal's GraphQL API, over the domain aggregates.
 
 use async_graphql::{
     Context, Description, Enum, ID, InputValueError, InputValueResult, Interface, Object, Scalar, ScalarType,
@@ -48,7 +48,7 @@ pub(crate) fn candidate_link(public_url: &str, session: &CompanyTestSession) -> 
     format!("{}/c/{}", public_url.trim_end_matches('/'), session.candidate_token)
 }
 
-/// `TestSessionStatus` (reference §4.3). `finalizing` is an ended attempt awaiting the
+/// `TestSessionStatus`, CodeSignal's values. `finalizing` is an ended attempt awaiting the
 /// grader's result; `gracePeriod` and `deletedForPii` are part of the contract but never
 /// reached here.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -319,17 +319,17 @@ impl CompanyTestObj {
         }
     }
 
-    /// Not in the reference: whether candidates are proctored.
+    /// Not in CodeSignal's API: whether candidates are proctored.
     async fn proctored(&self) -> bool {
         self.0.proctored
     }
 
-    /// Not in the reference: the default invitation window (ms).
+    /// Not in CodeSignal's API: the default invitation window (ms).
     async fn default_expiration(&self) -> f64 {
         self.0.default_expiration.as_millis() as f64
     }
 
-    /// Not in the reference: `active`, `archived` or `deleted` (`assessmentStatus` in webhooks).
+    /// Not in CodeSignal's API: `active`, `archived` or `deleted` (`assessmentStatus` in webhooks).
     async fn status(&self) -> &'static str {
         self.0.status.as_str()
     }
@@ -461,7 +461,7 @@ impl ResultObj {
         })
     }
 
-    /// Not in the reference here (it is on task results): time spent, in ms.
+    /// Not on this type in CodeSignal's API (it is on task results): time spent, in ms.
     async fn duration(&self) -> f64 {
         self.result.duration.as_millis() as f64
     }

@@ -1,4 +1,4 @@
-//! Webhook management, the delivery log and replay — not in the reference, where webhooks live
+//! Webhook management, the delivery log and replay — not in CodeSignal's API, where webhooks live
 //! in the UI only. Everything needs the `webhooks` permission and is scoped to the caller's
 //! company: another company's webhook, session or event is NOT_FOUND.
 //!
@@ -85,7 +85,7 @@ fn is_credential(name: &str) -> bool {
 #[graphql(name = "Webhook", complex)]
 pub struct WebhookObj {
     pub id: ID,
-    /// The endpoint URL exactly as configured (the reference signs this string).
+    /// The endpoint URL exactly as configured (the `X-CodeSignal-Signature` signs this string).
     pub url: String,
     /// Subscribed event names.
     pub events: Vec<String>,

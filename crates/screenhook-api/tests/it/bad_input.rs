@@ -1,4 +1,4 @@
-//! Bad inputs (reliability-security §5.4): each gets a clear error with a stable code, never a
+//! Bad inputs: each gets a clear error with a stable code, never a
 //! 500, and changes nothing.
 
 use reqwest::StatusCode;

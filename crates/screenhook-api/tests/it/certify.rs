@@ -1,4 +1,4 @@
-//! Certify GraphQL, still answered (reference §5.5): the removed operations over Pre-Screen
+//! Certify GraphQL, still answered: the removed operations over Pre-Screen
 //! data, in every lookup mode, through a request's whole life, with their deprecation notices,
 //! their errors and the key permissions.
 

@@ -1,6 +1,6 @@
 //! Live interviews over the API: scheduled, started, finished and given feedback, behind the
 //! `interviews` permission; `liveInterviewFinished` and `liveInterviewFeedbackUpdated` reach a
-//! real receiver, signed, with the reference's payload fields.
+//! real receiver, signed, with CodeSignal's payload fields.
 
 use screenhook_domain::{Millis, Permission, Timestamp};
 use screenhook_engine::keys;

@@ -16,7 +16,7 @@ fn committed_schema_matches() {
 }
 
 #[test]
-fn reference_names_are_present() {
+fn codesignal_names_are_present() {
     let sdl = screenhook_api::sdl();
     for needle in [
         "companyTest(id: ID!): CompanyTest",
@@ -29,7 +29,7 @@ fn reference_names_are_present() {
         "deleteCompanyTestSession(id: ID!, sendNotificationEmail: Boolean): ID!",
         "editCompanyTestSessionExpiration(id: ID!, expirationDate: Timestamp!): CompanyTestSession",
         "scalar Timestamp",
-        // Certify GraphQL (reference §5.5), answered and deprecated.
+        // Certify GraphQL (removed by CodeSignal), answered and deprecated.
         "certificationRequest(requestFields: CertificationRequestInput!): CertificationRequest @deprecated(reason: \"Certify GraphQL (removed 2025-03-06), answered over Pre-Screen data: use companyTestSession(id)",
         "expiredCertificationRequests(companyId: ID, standardizedTestId: ID, expirationDateFrom: Timestamp, expirationDateTo: Timestamp, first: Int!, offset: Int): CertificationRequests @deprecated(reason: \"Certify GraphQL (removed 2025-03-06), answered over Pre-Screen data: use companyTestSessions(companyTestId)",
         "createCertificationRequest(requestFields: CreateCertificationRequestInput!): CertificationRequest @deprecated(reason: \"Certify GraphQL (removed 2025-03-06), answered over Pre-Screen data: use createCompanyTestSession(sessionFields)",

@@ -1,4 +1,4 @@
-//! Cross-tenant attempts (reliability-security §5.5): company A's keys against company B's
+//! Cross-tenant attempts: company A's keys against company B's
 //! objects. Every attempt is refused exactly like an id that does not exist, and B's data is
 //! the same afterwards.
 

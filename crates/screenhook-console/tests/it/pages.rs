@@ -1,4 +1,4 @@
-//! The seed's journey through the console's forms, and what each page shows.
+//! The transition guide's journey through the console's forms, and what each page shows.
 
 use reqwest::StatusCode;
 use screenhook_domain::{EventKind, Millis, SessionId};

@@ -1,4 +1,5 @@
-//! The Certify → Pre-Screen transition: the seed's conversion table as data, its Step 2
+//! The Certify → Pre-Screen transition: the conversion table of CodeSignal's transition guide
+//! ("Transitioning from Certify Webhook API to Pre-Screen Webhook API") as data, its Step 2
 //! subscription advice, the **legacy bridge** deriving Certify-shaped events from
 //! Pre-Screen events so a webhook still subscribed to Certify names keeps working, and the
 //! import of Certify data.
@@ -12,14 +13,14 @@
 //! # Bridge mapping (sessions of Certified Evaluations only; custom tests bridge nothing)
 //! | Pre-Screen event | Certify event | note |
 //! |---|---|---|
-//! | `companyTestSessionCreated`, `companyTestSessionStarted` | none | "Does not exist" in the seed |
-//! | `preScreenResultVerificationPending` | `certificationResultPending` | seed row, proctored only |
+//! | `companyTestSessionCreated`, `companyTestSessionStarted` | none | "Does not exist" in the guide |
+//! | `preScreenResultVerificationPending` | `certificationResultPending` | guide row, proctored only |
 //! | `companyTestSessionFinished` (not proctored) | `certificationResultShared` | **\[inferred\]** no verification follows a non-proctored finish, so this is the final result; a Certify listener waiting for `certificationResultShared` would otherwise never get the score |
-//! | `preScreenResultVerified` | `certificationResultShared` | seed row |
-//! | `preScreenResultShared` | `certificationResultShared` | seed row |
-//! | `preScreenResultNotVerified` | `certificationResultNotCertified` | seed row, proctored only |
-//! | `preScreenExpired` | `certificationRequestExpired` | seed row, same `expiredReason` / `rejectedReasons` |
-//! | `preScreenCandidateDeclined` | `certificationRequestRejected` | seed row |
+//! | `preScreenResultVerified` | `certificationResultShared` | guide row |
+//! | `preScreenResultShared` | `certificationResultShared` | guide row |
+//! | `preScreenResultNotVerified` | `certificationResultNotCertified` | guide row, proctored only |
+//! | `preScreenExpired` | `certificationRequestExpired` | guide row, same `expiredReason` / `rejectedReasons` |
+//! | `preScreenCandidateDeclined` | `certificationRequestRejected` | guide row |
 //! | `preScreenIntegrityReviewUpdated`, assessment and live-interview events | none | no Certify counterpart |
 //! | — | `certificationRequestsMerged` | never derived: Pre-Screen has no merge |
 //!
@@ -44,17 +45,17 @@ use crate::{
     payload::{self, SharedTestSession},
 };
 
-/// A row of the seed's "Conversion" table.
+/// A row of the guide's "Conversion" table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Conversion {
     /// The Certify event; `None` = "Does not exist".
     pub certify: Option<EventKind>,
     pub prescreen: EventKind,
-    /// The seed marks the row "(proctored only)".
+    /// The guide marks the row "(proctored only)".
     pub proctored_only: bool,
 }
 
-/// The seed's conversion table, row by row.
+/// The guide's conversion table, row by row.
 pub const CONVERSION_TABLE: &[Conversion] = &[
     Conversion { certify: None, prescreen: EventKind::CompanyTestSessionCreated, proctored_only: false },
     Conversion { certify: None, prescreen: EventKind::CompanyTestSessionStarted, proctored_only: false },
@@ -91,7 +92,7 @@ pub const CONVERSION_TABLE: &[Conversion] = &[
     },
 ];
 
-/// Step 2 of the seed, proctored Certify assessments: the Pre-Screen events to listen to.
+/// Step 2 of the guide, proctored Certify assessments: the Pre-Screen events to listen to.
 pub const STEP2_PROCTORED: &[EventKind] = &[
     EventKind::CompanyTestSessionCreated,
     EventKind::CompanyTestSessionStarted,
@@ -103,7 +104,7 @@ pub const STEP2_PROCTORED: &[EventKind] = &[
     EventKind::PreScreenResultVerified,
 ];
 
-/// Step 2 of the seed, non-proctored Certify assessments.
+/// Step 2 of the guide, non-proctored Certify assessments.
 pub const STEP2_NOT_PROCTORED: &[EventKind] = &[
     EventKind::CompanyTestSessionCreated,
     EventKind::CompanyTestSessionStarted,
@@ -113,7 +114,7 @@ pub const STEP2_NOT_PROCTORED: &[EventKind] = &[
     EventKind::CompanyTestSessionFinished,
 ];
 
-/// The Pre-Screen events to subscribe to, per the seed's Step 2.
+/// The Pre-Screen events to subscribe to, per the guide's Step 2.
 pub fn recommended_events(proctored: bool) -> &'static [EventKind] {
     if proctored { STEP2_PROCTORED } else { STEP2_NOT_PROCTORED }
 }
@@ -170,7 +171,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn table_matches_the_seed() {
+    fn table_matches_the_guide() {
         assert_eq!(CONVERSION_TABLE.len(), 9);
         assert_eq!(
             replacements(EventKind::CertificationResultShared),

@@ -1,7 +1,7 @@
 //! Certify's coding score (300–850, or 0) converted to the Assessment Score (200–600, or 0).
 //!
-//! CodeSignal converted historical scores automatically but never published the table
-//! (reference §6.1: "The conversion table is \[NOT FOUND\]"). What is known: the old scale is
+//! CodeSignal converted historical scores automatically but never published the table.
+//! What is known: the old scale is
 //! 300–850 (the GraphQL and webhook docs; the GCA's own 600–850 lies inside it), the new one
 //! 200–600, 0 means nothing was submitted on both, and one published pair, 820 ↔ 575 (the
 //! webhook samples' `codingScore` next to `versionedCodingScore`).

@@ -1,5 +1,6 @@
-//! Every path of PRODUCT.md's lifecycle table, walked through `decide`, fires exactly its
-//! declared events, and every step follows an edge of the lifecycle table.
+//! Every lifecycle path (`lifecycle::PATHS`, the table in `docs/LIFECYCLE.md`), walked through
+//! `decide`, fires exactly its declared events, and every step follows an edge of the lifecycle
+//! table.
 
 use std::collections::HashMap;
 

@@ -1,6 +1,6 @@
 //! One envelope per event name, snapshotted as the sender's bytes (parsed back, so the
 //! snapshot is readable), and each payload's field set checked against hand-written lists of
-//! the reference's fields.
+//! CodeSignal's documented fields.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -147,7 +147,7 @@ fn set(parts: &[&[&'static str]]) -> BTreeSet<&'static str> {
 }
 
 #[test]
-fn payload_fields_match_the_reference() {
+fn payload_fields_match_codesignals() {
     const COMMON: &[&str] = &["testSessionId", "testId", "testTitle", "candidateEmail", "candidateName", "externalId"];
     const SCORE: &[&str] = &["duration", "score", "maxScore", "codingScore", "versionedCodingScore"];
     const PLAG_URL: &[&str] = &["plagiarismLevel", "plagiarismLabel", "url"];
@@ -207,7 +207,7 @@ fn payload_fields_match_the_reference() {
 }
 
 #[test]
-fn nullable_max_score_only_where_the_reference_allows() {
+fn nullable_max_score_only_where_codesignal_allows() {
     use screenhook_domain::{SessionStatus, TestResult};
     let t = make_test(true, true);
     let (mut s, _) = step(None, invite(&t, "s1"), t0());

@@ -16,12 +16,12 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, types::Value};
 use screenhook_domain::{Change, CompanyTestSession, Expected, Millis, Timestamp, WebhookId};
-use screenhook_store::{Applied, ClaimedDelivery, StoreError, StoredEvent, new_event_id};
-
-use crate::{
-    Failure, opt_int, opt_text, text,
-    writer::{self, to_doc},
+use screenhook_store::{
+    Applied, ClaimedDelivery, StoreError, StoredEvent, new_event_id,
+    rows::{EventRow, SessionRow, TimerRow},
 };
+
+use crate::{Failure, opt_int, opt_text, text, writer};
 
 /// An aggregate: its kind and id.
 type AggregateKey = (&'static str, String);
@@ -222,20 +222,21 @@ fn write_sessions(
         let rows = inserts
             .iter()
             .map(|s| {
+                let row = SessionRow::of(s)?;
                 Ok(vec![
-                    text(s.id.as_str()),
-                    text(s.company_id.as_str()),
-                    text(s.test_id.as_str()),
-                    Value::Integer(s.version as i64),
-                    text(s.status.as_str()),
-                    text(&s.candidate.email),
-                    opt_text(s.framework_id.as_ref().map(|f| f.as_str())),
-                    Value::Integer(s.create_date.as_millis()),
-                    opt_int(s.finish_date.map(|t| t.as_millis())),
-                    opt_text(s.integrations.greenhouse_candidate_id.as_deref()),
-                    opt_text(s.integrations.greenhouse_application_id.as_deref()),
-                    opt_text(s.verification_status.map(|v| v.as_str())),
-                    Value::Text(to_doc(*s)?),
+                    text(row.key.id),
+                    text(row.key.company_id),
+                    text(row.test_id),
+                    Value::Integer(row.key.version),
+                    text(row.status),
+                    text(row.candidate_email),
+                    opt_text(row.framework_id),
+                    Value::Integer(row.create_date),
+                    opt_int(row.finish_date),
+                    opt_text(row.greenhouse_candidate_id),
+                    opt_text(row.greenhouse_application_id),
+                    opt_text(row.verification_status),
+                    Value::Text(row.doc),
                 ])
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -253,13 +254,14 @@ fn write_sessions(
         let rows = updates
             .iter()
             .map(|s| {
+                let row = SessionRow::of(s)?;
                 Ok(vec![
-                    text(s.id.as_str()),
-                    Value::Integer(s.version as i64),
-                    text(s.status.as_str()),
-                    opt_int(s.finish_date.map(|t| t.as_millis())),
-                    opt_text(s.verification_status.map(|v| v.as_str())),
-                    Value::Text(to_doc(*s)?),
+                    text(row.key.id),
+                    Value::Integer(row.key.version),
+                    text(row.status),
+                    opt_int(row.finish_date),
+                    opt_text(row.verification_status),
+                    Value::Text(row.doc),
                 ])
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
@@ -283,12 +285,12 @@ fn write_timers(conn: &Connection, sessions: &[&CompanyTestSession]) -> Result<(
     let mut due = Vec::new();
     let mut none = Vec::new();
     for session in sessions {
-        match session.next_deadline() {
-            Some(deadline) => due.push(vec![
-                text(session.id.as_str()),
-                text(session.company_id.as_str()),
-                text(deadline.kind.as_str()),
-                Value::Integer(deadline.due.as_millis()),
+        match TimerRow::of(session) {
+            Some(timer) => due.push(vec![
+                text(timer.session_id),
+                text(timer.company_id),
+                text(timer.kind),
+                Value::Integer(timer.due_at),
             ]),
             None => none.push(session.id.as_str()),
         }
@@ -325,14 +327,15 @@ fn insert_events(
         let mut events = Vec::with_capacity(changes[index].events.len());
         for event in &changes[index].events {
             let id = new_event_id();
+            let row = EventRow::of(&id, event);
             rows.push(vec![
-                text(id.as_str()),
-                text(event.company_id.as_str()),
-                opt_text(event.session_id.as_ref().map(|s| s.as_str())),
-                opt_text(event.test_id.as_ref().map(|t| t.as_str())),
-                text(event.kind.name()),
-                Value::Integer(event.triggered_on.as_millis()),
-                Value::Text(event.payload.to_string()),
+                text(row.id),
+                text(row.company_id),
+                opt_text(row.session_id),
+                opt_text(row.test_id),
+                text(row.kind),
+                Value::Integer(row.triggered_on),
+                Value::Text(row.payload),
             ]);
             events.push(StoredEvent::unpositioned(id, event));
         }

@@ -12,15 +12,13 @@ use screenhook_domain::{
 };
 use screenhook_store::{
     AttemptRecord, AttemptResult, AttemptRow, ClaimedDelivery, DeliveryRow, DeliveryState, HealthPolicy, Notification,
-    SecretKeys, StoreError, StoredEvent,
+    SecretKeys, StoreError, StoredEvent, rows::DocumentRow,
 };
 use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, Row, params, types::Value};
 
-use crate::{
-    Failure, batch::each_chunk, corrupt, decode_event, is_unique_violation, opt_int, opt_text, text, writer::to_doc,
-};
+use crate::{Failure, batch::each_chunk, corrupt, decode_event, is_unique_violation, opt_int, opt_text, text};
 
 /// The order key of an event: its session, else its test, else the event alone.
 pub(crate) const ORDER_KEY_SQL: &str = "COALESCE(e.session_id, 'test:' || e.test_id, 'event:' || e.id)";
@@ -81,23 +79,19 @@ pub(crate) fn reseal_secrets(conn: &Connection, keys: &SecretKeys) -> Result<u64
     }
     for stored in &stale {
         let resealed = keys.seal_webhook(&keys.open_webhook(stored.clone())?)?;
-        conn.prepare_cached("UPDATE webhooks SET doc = ?2 WHERE id = ?1")?
-            .execute(params![stored.id.as_str(), to_doc(&resealed)?])?;
+        let row = DocumentRow::webhook(&resealed)?;
+        conn.prepare_cached("UPDATE webhooks SET doc = ?2 WHERE id = ?1")?.execute(params![row.id, row.doc])?;
     }
     Ok(stale.len() as u64)
 }
 
 pub(crate) fn insert_webhook(conn: &Connection, webhook: &Webhook) -> Result<(), Failure> {
+    let row = DocumentRow::webhook(webhook)?;
     let res = conn
         .prepare_cached(
             "INSERT INTO webhooks (id, company_id, state, created_at, doc) VALUES (?1, ?2, 'active', ?3, ?4)",
         )?
-        .execute(params![
-            webhook.id.as_str(),
-            webhook.company_id.as_str(),
-            webhook.created_at.as_millis(),
-            to_doc(webhook)?
-        ]);
+        .execute(params![row.id, row.company_id, row.created_at, row.doc]);
     match res {
         Err(err) if is_unique_violation(&err) => {
             return Err(StoreError::Duplicate { what: format!("webhook {}", webhook.id) }.into());
@@ -108,9 +102,10 @@ pub(crate) fn insert_webhook(conn: &Connection, webhook: &Webhook) -> Result<(),
 }
 
 pub(crate) fn update_webhook(conn: &Connection, webhook: &Webhook) -> Result<(), Failure> {
+    let row = DocumentRow::webhook(webhook)?;
     let updated = conn
         .prepare_cached("UPDATE webhooks SET doc = ?3 WHERE id = ?1 AND company_id = ?2 AND deleted = 0")?
-        .execute(params![webhook.id.as_str(), webhook.company_id.as_str(), to_doc(webhook)?])?;
+        .execute(params![row.id, row.company_id, row.doc])?;
     if updated != 1 {
         return Err(StoreError::Conflict {
             aggregate: "webhook",

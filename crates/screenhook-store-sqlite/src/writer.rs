@@ -2,14 +2,14 @@
 
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, ToSql, params};
 use screenhook_domain::{
     ApiKey, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DomainEvent, Expected, LiveInterview, Millis,
     Timestamp,
 };
 use screenhook_store::{
-    Applied, CertifyImported, CertifyRecord, ClaimedDelivery, StoreError, StoredEvent, check_version, conflict,
-    new_event_id,
+    Applied, CertifyImported, CertifyRecord, ClaimedDelivery, StoreError, StoredEvent, conflict, new_event_id,
+    rows::{DocumentRow, EventRow, InterviewRow, RowKey, SessionRow, TestRow, TimerRow},
 };
 use tokio::sync::{Notify, mpsc, oneshot};
 
@@ -226,10 +226,11 @@ fn in_savepoint(conn: &Connection, run: RunJob, done: &mut Vec<Box<dyn Completio
 }
 
 pub(crate) fn insert_company(conn: &Connection, company: &Company) -> Result<(), Failure> {
+    let row = DocumentRow::company(company)?;
     let res = conn.prepare_cached("INSERT INTO companies (id, created_at, doc) VALUES (?1, ?2, ?3)")?.execute(params![
-        company.id.as_str(),
-        company.created_at.as_millis(),
-        to_doc(company)?
+        row.id,
+        row.created_at,
+        row.doc
     ]);
     match res {
         Err(err) if is_unique_violation(&err) => {
@@ -240,16 +241,17 @@ pub(crate) fn insert_company(conn: &Connection, company: &Company) -> Result<(),
 }
 
 pub(crate) fn update_company(conn: &Connection, company: &Company) -> Result<(), Failure> {
-    let updated = conn
-        .prepare_cached("UPDATE companies SET doc = ?2 WHERE id = ?1")?
-        .execute(params![company.id.as_str(), to_doc(company)?])?;
-    expect_one_row(updated, "company", company.id.as_str(), "an existing company")
+    let row = DocumentRow::company(company)?;
+    let updated =
+        conn.prepare_cached("UPDATE companies SET doc = ?2 WHERE id = ?1")?.execute(params![row.id, row.doc])?;
+    expect_one_row(updated, "company", row.id, "an existing company")
 }
 
 pub(crate) fn insert_api_key(conn: &Connection, key: &ApiKey) -> Result<(), Failure> {
+    let row = DocumentRow::api_key(key)?;
     let res = conn
         .prepare_cached("INSERT INTO api_keys (public_id, company_id, created_at, doc) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![key.public_id, key.company_id.as_str(), key.created_at.as_millis(), to_doc(key)?]);
+        .execute(params![row.id, row.company_id, row.created_at, row.doc]);
     match res {
         Err(err) if is_unique_violation(&err) => {
             Err(StoreError::Duplicate { what: format!("API key {}", key.public_id) }.into())
@@ -274,8 +276,8 @@ pub(crate) fn revoke_api_key(
         return Ok(false);
     }
     key.revoked_at = Some(at);
-    conn.prepare_cached("UPDATE api_keys SET doc = ?2 WHERE public_id = ?1")?
-        .execute(params![public_id, to_doc(&key)?])?;
+    let row = DocumentRow::api_key(&key)?;
+    conn.prepare_cached("UPDATE api_keys SET doc = ?2 WHERE public_id = ?1")?.execute(params![row.id, row.doc])?;
     Ok(true)
 }
 
@@ -316,123 +318,84 @@ fn expect_one_row(updated: usize, aggregate: &'static str, id: &str, expected: &
 }
 
 /// Maps a failed INSERT: a taken primary key means the aggregate already exists.
-fn insert_error(err: rusqlite::Error, aggregate: &'static str, id: &str) -> Failure {
-    if is_unique_violation(&err) { conflict(aggregate, id, Expected::New).into() } else { err.into() }
+fn insert_error(err: rusqlite::Error, key: &RowKey<'_>) -> Failure {
+    if is_unique_violation(&err) { key.conflict(Expected::New).into() } else { err.into() }
 }
 
-pub(crate) fn to_doc(value: &impl serde::Serialize) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|err| StoreError::InvalidChange(format!("cannot encode: {err}")))
+/// Writes a versioned aggregate's row after checking its version: `insert` when it is new,
+/// else `update`, whose one parameter after `values` is the version the row must still have.
+fn write_row(
+    conn: &Connection,
+    key: RowKey<'_>,
+    expected: Expected,
+    insert: (&str, &[&dyn ToSql]),
+    update: (&str, &[&dyn ToSql]),
+) -> Result<(), Failure> {
+    key.check(expected)?;
+    match expected {
+        Expected::New => {
+            let (sql, values) = insert;
+            conn.prepare_cached(sql)?.execute(values).map(drop).map_err(|err| insert_error(err, &key))
+        }
+        Expected::Version(old) => {
+            let (sql, values) = update;
+            let old = old as i64;
+            let values: Vec<&dyn ToSql> = values.iter().copied().chain([&old as &dyn ToSql]).collect();
+            let updated = conn.prepare_cached(sql)?.execute(values.as_slice())?;
+            Ok(key.updated(updated as u64, expected)?)
+        }
+    }
 }
 
 pub(crate) fn write_test(conn: &Connection, test: &CompanyTest, expected: Expected) -> Result<(), Failure> {
-    let id = test.id.as_str();
-    check_version("test", id, test.version, expected)?;
-    let doc = to_doc(test)?;
-    let version = test.version as i64;
-    match expected {
-        Expected::New => conn
-            .prepare_cached(
-                "INSERT INTO tests (id, company_id, version, title, status, framework_id, create_date, doc) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?
-            .execute(params![
-                id,
-                test.company_id.as_str(),
-                version,
-                test.title,
-                test.status.as_str(),
-                test.framework_id.as_ref().map(|f| f.as_str()),
-                test.create_date.as_millis(),
-                doc,
-            ])
-            .map(drop)
-            .map_err(|err| insert_error(err, "test", id)),
-        Expected::Version(old) => {
-            let updated = conn
-                .prepare_cached(
-                    "UPDATE tests SET version = ?3, title = ?4, status = ?5, doc = ?6 \
-                     WHERE id = ?1 AND company_id = ?2 AND version = ?7",
-                )?
-                .execute(params![
-                    id,
-                    test.company_id.as_str(),
-                    version,
-                    test.title,
-                    test.status.as_str(),
-                    doc,
-                    old as i64
-                ])?;
-            if updated == 1 { Ok(()) } else { Err(conflict("test", id, expected).into()) }
-        }
-    }
+    const INSERT: &str = "INSERT INTO tests (id, company_id, version, title, status, framework_id, create_date, doc) \
+                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    const UPDATE: &str = "UPDATE tests SET version = ?3, title = ?4, status = ?5, doc = ?6 \
+                          WHERE id = ?1 AND company_id = ?2 AND version = ?7";
+    let row = TestRow::of(test)?;
+    let RowKey { id, company_id, version, .. } = row.key;
+    let insert = params![id, company_id, version, row.title, row.status, row.framework_id, row.create_date, row.doc];
+    let update = params![id, company_id, version, row.title, row.status, row.doc];
+    write_row(conn, row.key, expected, (INSERT, insert), (UPDATE, update))
 }
 
 fn write_session(conn: &Connection, session: &CompanyTestSession, expected: Expected) -> Result<(), Failure> {
-    let id = session.id.as_str();
-    check_version("test session", id, session.version, expected)?;
-    let doc = to_doc(session)?;
-    let version = session.version as i64;
-    let finish = session.finish_date.map(|t| t.as_millis());
-    let verification = session.verification_status.map(|v| v.as_str());
-    match expected {
-        Expected::New => conn
-            .prepare_cached(
-                "INSERT INTO sessions (id, company_id, test_id, version, status, candidate_email, framework_id, \
-                 create_date, finish_date, greenhouse_candidate_id, greenhouse_application_id, verification_status, doc) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            )?
-            .execute(params![
-                id,
-                session.company_id.as_str(),
-                session.test_id.as_str(),
-                version,
-                session.status.as_str(),
-                session.candidate.email,
-                session.framework_id.as_ref().map(|f| f.as_str()),
-                session.create_date.as_millis(),
-                finish,
-                session.integrations.greenhouse_candidate_id,
-                session.integrations.greenhouse_application_id,
-                verification,
-                doc,
-            ])
-            .map(drop)
-            .map_err(|err| insert_error(err, "test session", id)),
-        Expected::Version(old) => {
-            let updated = conn
-                .prepare_cached(
-                    "UPDATE sessions SET version = ?3, status = ?4, finish_date = ?5, verification_status = ?6, doc = ?7 \
-                     WHERE id = ?1 AND company_id = ?2 AND version = ?8",
-                )?
-                .execute(params![
-                    id,
-                    session.company_id.as_str(),
-                    version,
-                    session.status.as_str(),
-                    finish,
-                    verification,
-                    doc,
-                    old as i64
-                ])?;
-            if updated == 1 { Ok(()) } else { Err(conflict("test session", id, expected).into()) }
-        }
-    }
+    const INSERT: &str = "INSERT INTO sessions (id, company_id, test_id, version, status, candidate_email, \
+                          framework_id, create_date, finish_date, greenhouse_candidate_id, greenhouse_application_id, \
+                          verification_status, doc) \
+                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+    const UPDATE: &str = "UPDATE sessions SET version = ?3, status = ?4, finish_date = ?5, verification_status = ?6, \
+                          doc = ?7 WHERE id = ?1 AND company_id = ?2 AND version = ?8";
+    let row = SessionRow::of(session)?;
+    let RowKey { id, company_id, version, .. } = row.key;
+    let insert = params![
+        id,
+        company_id,
+        row.test_id,
+        version,
+        row.status,
+        row.candidate_email,
+        row.framework_id,
+        row.create_date,
+        row.finish_date,
+        row.greenhouse_candidate_id,
+        row.greenhouse_application_id,
+        row.verification_status,
+        row.doc,
+    ];
+    let update = params![id, company_id, version, row.status, row.finish_date, row.verification_status, row.doc];
+    write_row(conn, row.key, expected, (INSERT, insert), (UPDATE, update))
 }
 
 /// Rewrites the session's timer from its new state, in the same transaction.
 fn write_timer(conn: &Connection, session: &CompanyTestSession, expected: Expected) -> Result<(), Failure> {
-    match session.next_deadline() {
-        Some(deadline) => conn
+    match TimerRow::of(session) {
+        Some(timer) => conn
             .prepare_cached(
                 "INSERT INTO timers (session_id, company_id, kind, due_at) VALUES (?1, ?2, ?3, ?4) \
                  ON CONFLICT (session_id) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at",
             )?
-            .execute(params![
-                session.id.as_str(),
-                session.company_id.as_str(),
-                deadline.kind.as_str(),
-                deadline.due.as_millis()
-            ])?,
+            .execute(params![timer.session_id, timer.company_id, timer.kind, timer.due_at])?,
         None if expected == Expected::New => return Ok(()),
         None => conn.prepare_cached("DELETE FROM timers WHERE session_id = ?1")?.execute([session.id.as_str()])?,
     };
@@ -440,42 +403,29 @@ fn write_timer(conn: &Connection, session: &CompanyTestSession, expected: Expect
 }
 
 pub(crate) fn write_interview(conn: &Connection, interview: &LiveInterview, expected: Expected) -> Result<(), Failure> {
-    let id = interview.id.as_str();
-    check_version("live interview", id, interview.version, expected)?;
-    let doc = to_doc(interview)?;
-    match expected {
-        Expected::New => conn
-            .prepare_cached("INSERT INTO interviews (id, company_id, version, doc) VALUES (?1, ?2, ?3, ?4)")?
-            .execute(params![id, interview.company_id.as_str(), interview.version as i64, doc])
-            .map(drop)
-            .map_err(|err| insert_error(err, "live interview", id)),
-        Expected::Version(old) => {
-            let updated = conn
-                .prepare_cached(
-                    "UPDATE interviews SET version = ?3, doc = ?4 WHERE id = ?1 AND company_id = ?2 AND version = ?5",
-                )?
-                .execute(params![id, interview.company_id.as_str(), interview.version as i64, doc, old as i64])?;
-            if updated == 1 { Ok(()) } else { Err(conflict("live interview", id, expected).into()) }
-        }
-    }
+    const INSERT: &str = "INSERT INTO interviews (id, company_id, version, doc) VALUES (?1, ?2, ?3, ?4)";
+    const UPDATE: &str =
+        "UPDATE interviews SET version = ?3, doc = ?4 WHERE id = ?1 AND company_id = ?2 AND version = ?5";
+    let InterviewRow { key, doc } = InterviewRow::of(interview)?;
+    let values = params![key.id, key.company_id, key.version, doc];
+    write_row(conn, key, expected, (INSERT, values), (UPDATE, values))
 }
 
 fn insert_event(conn: &Connection, event: DomainEvent) -> Result<StoredEvent, Failure> {
     let id = new_event_id();
-    let payload = serde_json::to_string(&event.payload)
-        .map_err(|err| StoreError::InvalidChange(format!("cannot encode the payload: {err}")))?;
+    let row = EventRow::of(&id, &event);
     conn.prepare_cached(
         "INSERT INTO events (id, company_id, session_id, test_id, kind, triggered_on, payload) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![
-        id.as_str(),
-        event.company_id.as_str(),
-        event.session_id.as_ref().map(|s| s.as_str()),
-        event.test_id.as_ref().map(|t| t.as_str()),
-        event.kind.name(),
-        event.triggered_on.as_millis(),
-        payload,
+        row.id,
+        row.company_id,
+        row.session_id,
+        row.test_id,
+        row.kind,
+        row.triggered_on,
+        row.payload
     ])?;
     let stored = StoredEvent {
         seq: conn.last_insert_rowid(),
@@ -502,41 +452,44 @@ pub(crate) fn import_certify(
     conn: &Connection,
     records: Vec<CertifyRecord>,
 ) -> Result<Vec<Result<CertifyImported, StoreError>>, Failure> {
-    let mut outcomes = Vec::with_capacity(records.len());
-    for record in records {
-        let change = match record.as_change() {
-            Ok(change) => change,
-            Err(err) => {
-                outcomes.push(Err(err));
-                continue;
-            }
-        };
-        let company = change.tests.first().map(|(t, _)| &t.company_id);
-        let company = company.or(change.sessions.first().map(|(s, _)| &s.company_id)).expect("a change of one company");
-        let (kind, old_id, new_id) = record.id_entry();
-        conn.execute_batch("SAVEPOINT record")?;
-        let inserted = conn
-            .prepare_cached(
-                "INSERT INTO certify_ids (company_id, kind, old_id, new_id) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT DO NOTHING",
-            )?
-            .execute(params![company.as_str(), kind, old_id, new_id])?;
-        let outcome = if inserted == 0 {
-            let existing: String = conn
-                .prepare_cached("SELECT new_id FROM certify_ids WHERE company_id = ?1 AND kind = ?2 AND old_id = ?3")?
-                .query_row(params![company.as_str(), kind, old_id], |row| row.get(0))?;
-            record.existed(existing)
-        } else {
-            match apply(conn, change) {
-                Ok(_) => Ok(CertifyImported::Written),
-                Err(Failure::Store(err)) => Err(err),
-                // The job's own savepoint, around all the records, is rolled back.
-                Err(sql) => return Err(sql),
-            }
-        };
-        let close = if outcome.is_ok() { "RELEASE record" } else { "ROLLBACK TO record; RELEASE record" };
-        conn.execute_batch(close)?;
-        outcomes.push(outcome);
-    }
-    Ok(outcomes)
+    records
+        .iter()
+        .map(|record| match record.as_change() {
+            Ok(change) => import_record(conn, record, change),
+            Err(err) => Ok(Err(err)),
+        })
+        .collect()
+}
+
+/// One Certify record and its entry in `certify_ids`, or nothing when the entry exists.
+fn import_record(
+    conn: &Connection,
+    record: &CertifyRecord,
+    change: Change,
+) -> Result<Result<CertifyImported, StoreError>, Failure> {
+    let company = record.company().expect("a record with a change has a company");
+    let (kind, old_id, new_id) = record.id_entry();
+    conn.execute_batch("SAVEPOINT record")?;
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO certify_ids (company_id, kind, old_id, new_id) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![company.as_str(), kind, old_id, new_id])?;
+    let outcome = if inserted == 0 {
+        let existing: String = conn
+            .prepare_cached("SELECT new_id FROM certify_ids WHERE company_id = ?1 AND kind = ?2 AND old_id = ?3")?
+            .query_row(params![company.as_str(), kind, old_id], |row| row.get(0))?;
+        record.existed(existing)
+    } else {
+        match apply(conn, change) {
+            Ok(_) => Ok(CertifyImported::Written),
+            Err(Failure::Store(err)) => Err(err),
+            // The job's own savepoint, around all the records, is rolled back.
+            Err(sql) => return Err(sql),
+        }
+    };
+    let close = if outcome.is_ok() { "RELEASE record" } else { "ROLLBACK TO record; RELEASE record" };
+    conn.execute_batch(close)?;
+    Ok(outcome)
 }

@@ -108,7 +108,7 @@ fn company_id(name: &str) -> CompanyId {
     CompanyId::parse(name).unwrap()
 }
 
-fn company(name: &str) -> Company {
+pub fn company(name: &str) -> Company {
     Company {
         id: company_id(name),
         name: name.to_uppercase(),
@@ -119,7 +119,7 @@ fn company(name: &str) -> Company {
     }
 }
 
-fn test_of(company: &str, id: &str) -> CompanyTest {
+pub fn test_of(company: &str, id: &str) -> CompanyTest {
     CompanyTest {
         id: TestId::parse(id).unwrap(),
         company_id: company_id(company),
@@ -139,7 +139,7 @@ fn test_of(company: &str, id: &str) -> CompanyTest {
     }
 }
 
-fn session_of(test: &CompanyTest, id: &str, email: &str) -> CompanyTestSession {
+pub fn session_of(test: &CompanyTest, id: &str, email: &str) -> CompanyTestSession {
     CompanyTestSession {
         id: SessionId::parse(id).unwrap(),
         company_id: test.company_id.clone(),

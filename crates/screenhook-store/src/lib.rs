@@ -21,6 +21,7 @@
 //! - [`Store`], the trait; [`StoreError`], its closed error enum.
 //! - [`StoredEvent`], [`Timer`]: rows the store hands back; [`Page`] and [`SessionFilter`]:
 //!   what the lists take; [`CertifyRecord`] and [`CertifyImported`]: a Certify import's writes.
+//! - [`rows`]: the columns both stores write beside each aggregate's document, derived once.
 //! - [`delivery`]: webhook delivery rows: claims, attempts, the delivery log and its chart
 //!   ([`DeliveryBucket`]), owner emails.
 //! - `conformance` (feature `conformance`): the shared test suite and the
@@ -36,6 +37,7 @@ use screenhook_domain::{
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod delivery;
+pub mod rows;
 pub mod sealed;
 
 pub use delivery::{

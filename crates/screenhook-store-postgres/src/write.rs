@@ -5,17 +5,19 @@ use screenhook_domain::{
     ApiKey, Change, Company, CompanyId, CompanyTest, DomainEvent, Expected, LiveInterview, Timestamp,
 };
 use screenhook_store::{
-    Applied, CertifyImported, CertifyRecord, StoreError, StoredEvent, check_version, conflict, new_event_id,
+    Applied, CertifyImported, CertifyRecord, StoreError, StoredEvent, new_event_id,
+    rows::{DocumentRow, EventRow, InterviewRow, RowKey, TestRow},
 };
 use sqlx::{PgConnection, PgPool, Row};
 
 use crate::{db, group};
 
 pub(crate) async fn insert_company(pool: &PgPool, company: &Company) -> Result<(), StoreError> {
+    let row = DocumentRow::company(company)?;
     let res = sqlx::query("INSERT INTO companies (id, created_at, doc) VALUES ($1, $2, $3)")
-        .bind(company.id.as_str())
-        .bind(company.created_at.as_millis())
-        .bind(to_doc(company)?)
+        .bind(row.id)
+        .bind(row.created_at)
+        .bind(row.doc)
         .execute(pool)
         .await;
     match res {
@@ -27,9 +29,10 @@ pub(crate) async fn insert_company(pool: &PgPool, company: &Company) -> Result<(
 }
 
 pub(crate) async fn update_company(pool: &PgPool, company: &Company) -> Result<(), StoreError> {
+    let row = DocumentRow::company(company)?;
     let res = sqlx::query("UPDATE companies SET doc = $2 WHERE id = $1")
-        .bind(company.id.as_str())
-        .bind(to_doc(company)?)
+        .bind(row.id)
+        .bind(row.doc)
         .execute(pool)
         .await
         .map_err(db)?;
@@ -45,11 +48,12 @@ pub(crate) async fn update_company(pool: &PgPool, company: &Company) -> Result<(
 }
 
 pub(crate) async fn insert_api_key(pool: &PgPool, key: &ApiKey) -> Result<(), StoreError> {
+    let row = DocumentRow::api_key(key)?;
     let res = sqlx::query("INSERT INTO api_keys (public_id, company_id, created_at, doc) VALUES ($1, $2, $3, $4)")
-        .bind(&key.public_id)
-        .bind(key.company_id.as_str())
-        .bind(key.created_at.as_millis())
-        .bind(to_doc(key)?)
+        .bind(row.id)
+        .bind(row.company_id)
+        .bind(row.created_at)
+        .bind(row.doc)
         .execute(pool)
         .await;
     match res {
@@ -80,9 +84,10 @@ pub(crate) async fn revoke_api_key(
         return Ok(false);
     }
     key.revoked_at = Some(at);
+    let row = DocumentRow::api_key(&key)?;
     sqlx::query("UPDATE api_keys SET doc = $2 WHERE public_id = $1")
-        .bind(public_id)
-        .bind(to_doc(&key)?)
+        .bind(row.id)
+        .bind(row.doc)
         .execute(&mut *conn)
         .await
         .map_err(db)?;
@@ -107,13 +112,14 @@ pub(crate) async fn insert_events(
         (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     for event in events {
         let id = new_event_id();
-        ids.push(id.to_string());
-        companies.push(event.company_id.to_string());
-        sessions.push(event.session_id.as_ref().map(|s| s.to_string()));
-        tests.push(event.test_id.as_ref().map(|t| t.to_string()));
-        kinds.push(event.kind.name().to_owned());
-        times.push(event.triggered_on.as_millis());
-        payloads.push(event.payload.to_string());
+        let row = EventRow::of(&id, event);
+        ids.push(row.id.to_owned());
+        companies.push(row.company_id.to_owned());
+        sessions.push(row.session_id.map(str::to_owned));
+        tests.push(row.test_id.map(str::to_owned));
+        kinds.push(row.kind);
+        times.push(row.triggered_on);
+        payloads.push(row.payload);
         stored.push(StoredEvent::unpositioned(id, event));
     }
     // Rows are inserted in ordinality order, so positions follow the firing order.
@@ -148,59 +154,58 @@ pub(crate) async fn insert_events(
 }
 
 /// Maps a failed INSERT: a taken primary key means the aggregate already exists.
-fn insert_error(err: sqlx::Error, aggregate: &'static str, id: &str) -> StoreError {
+fn insert_error(err: sqlx::Error, key: &RowKey<'_>) -> StoreError {
     match err {
-        sqlx::Error::Database(ref e) if e.is_unique_violation() => conflict(aggregate, id, Expected::New),
+        sqlx::Error::Database(ref e) if e.is_unique_violation() => key.conflict(Expected::New),
         other => db(other),
     }
 }
 
-pub(crate) fn to_doc(value: &impl serde::Serialize) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|err| StoreError::InvalidChange(format!("cannot encode: {err}")))
-}
+/// The document encoding every write of this store uses (webhooks and the group-commit
+/// writers take it from here).
+pub(crate) use screenhook_store::rows::to_doc;
 
 pub(crate) async fn write_test(
     conn: &mut PgConnection,
     test: &CompanyTest,
     expected: Expected,
 ) -> Result<(), StoreError> {
-    let id = test.id.as_str();
-    check_version("test", id, test.version, expected)?;
-    let doc = to_doc(test)?;
-    let version = test.version as i64;
+    let row = TestRow::of(test)?;
+    let key = row.key;
+    key.check(expected)?;
     match expected {
         Expected::New => sqlx::query(
             "INSERT INTO tests (id, company_id, version, title, status, framework_id, create_date, doc) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
-        .bind(id)
-        .bind(test.company_id.as_str())
-        .bind(version)
-        .bind(&test.title)
-        .bind(test.status.as_str())
-        .bind(test.framework_id.as_ref().map(|f| f.as_str()))
-        .bind(test.create_date.as_millis())
-        .bind(doc)
+        .bind(key.id)
+        .bind(key.company_id)
+        .bind(key.version)
+        .bind(row.title)
+        .bind(row.status)
+        .bind(row.framework_id)
+        .bind(row.create_date)
+        .bind(row.doc)
         .execute(&mut *conn)
         .await
         .map(drop)
-        .map_err(|err| insert_error(err, "test", id)),
+        .map_err(|err| insert_error(err, &key)),
         Expected::Version(old) => {
             let res = sqlx::query(
                 "UPDATE tests SET version = $3, title = $4, status = $5, doc = $6 \
                  WHERE id = $1 AND company_id = $2 AND version = $7",
             )
-            .bind(id)
-            .bind(test.company_id.as_str())
-            .bind(version)
-            .bind(&test.title)
-            .bind(test.status.as_str())
-            .bind(doc)
+            .bind(key.id)
+            .bind(key.company_id)
+            .bind(key.version)
+            .bind(row.title)
+            .bind(row.status)
+            .bind(row.doc)
             .bind(old as i64)
             .execute(&mut *conn)
             .await
             .map_err(db)?;
-            if res.rows_affected() == 1 { Ok(()) } else { Err(conflict("test", id, expected)) }
+            key.updated(res.rows_affected(), expected)
         }
     }
 }
@@ -210,32 +215,31 @@ pub(crate) async fn write_interview(
     interview: &LiveInterview,
     expected: Expected,
 ) -> Result<(), StoreError> {
-    let id = interview.id.as_str();
-    check_version("live interview", id, interview.version, expected)?;
-    let doc = to_doc(interview)?;
+    let InterviewRow { key, doc } = InterviewRow::of(interview)?;
+    key.check(expected)?;
     match expected {
         Expected::New => sqlx::query("INSERT INTO interviews (id, company_id, version, doc) VALUES ($1, $2, $3, $4)")
-            .bind(id)
-            .bind(interview.company_id.as_str())
-            .bind(interview.version as i64)
+            .bind(key.id)
+            .bind(key.company_id)
+            .bind(key.version)
             .bind(doc)
             .execute(&mut *conn)
             .await
             .map(drop)
-            .map_err(|err| insert_error(err, "live interview", id)),
+            .map_err(|err| insert_error(err, &key)),
         Expected::Version(old) => {
             let res = sqlx::query(
                 "UPDATE interviews SET version = $3, doc = $4 WHERE id = $1 AND company_id = $2 AND version = $5",
             )
-            .bind(id)
-            .bind(interview.company_id.as_str())
-            .bind(interview.version as i64)
+            .bind(key.id)
+            .bind(key.company_id)
+            .bind(key.version)
             .bind(doc)
             .bind(old as i64)
             .execute(&mut *conn)
             .await
             .map_err(db)?;
-            if res.rows_affected() == 1 { Ok(()) } else { Err(conflict("live interview", id, expected)) }
+            key.updated(res.rows_affected(), expected)
         }
     }
 }

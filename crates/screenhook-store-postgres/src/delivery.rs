@@ -52,10 +52,24 @@ async fn lock_queues(conn: &mut PgConnection, mut keys: Vec<i32>) -> Result<(), 
         .map_err(db)
 }
 
+/// What a fan-out queued.
+#[derive(Default)]
+pub(crate) struct FannedOut {
+    /// Some delivery was queued that no worker holds: the claimers should look.
+    pub claimable: bool,
+    /// The ready deliveries written leased to this process (claim 1): (id, event seq, webhook).
+    pub leased: Vec<(i64, i64, WebhookId)>,
+}
+
 /// Fans committed-to-be events out to every live webhook of their company subscribed to
-/// their kind; returns whether any delivery was queued. Fresh deliveries are due at once
-/// (`next_attempt_at` 0), whatever clock the company runs on.
-pub(crate) async fn fan_out(conn: &mut PgConnection, seqs: &[i64]) -> Result<bool, StoreError> {
+/// their kind. Fresh deliveries are due at once (`next_attempt_at` 0), whatever clock the
+/// company runs on; with `lease_until`, those ready to go (first in their queue, webhook
+/// active) are written leased to this process, for its worker to be handed in memory.
+pub(crate) async fn fan_out(
+    conn: &mut PgConnection,
+    seqs: &[i64],
+    lease_until: Option<Timestamp>,
+) -> Result<FannedOut, StoreError> {
     let targets = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT DISTINCT w.id AS webhook_id, hashtext(w.id || '|' || {ORDER_KEY_SQL}) AS lock_key \
          FROM events e \
@@ -68,7 +82,7 @@ pub(crate) async fn fan_out(conn: &mut PgConnection, seqs: &[i64]) -> Result<boo
     .await
     .map_err(db)?;
     if targets.is_empty() {
-        return Ok(false);
+        return Ok(FannedOut::default());
     }
     let mut webhooks = Vec::with_capacity(targets.len());
     let mut keys = Vec::with_capacity(targets.len());
@@ -80,28 +94,46 @@ pub(crate) async fn fan_out(conn: &mut PgConnection, seqs: &[i64]) -> Result<boo
     // A later statement than the locks, so its snapshot holds what their last holders
     // committed. Only the webhooks whose queues are locked are fanned out to: one subscribed
     // in between simply subscribed after these events.
-    let res = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO deliveries (event_seq, webhook_id, company_id, order_key, state, paused, next_attempt_at, created_at) \
-         SELECT seq, webhook_id, company_id, order_key, \
-                CASE WHEN rn = 1 AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.webhook_id = x.webhook_id \
-                     AND p.order_key = x.order_key AND p.state IN ('ready', 'waiting')) THEN 'ready' ELSE 'waiting' END, \
-                paused, 0, triggered_on \
-         FROM (SELECT e.seq, w.id AS webhook_id, w.company_id, {ORDER_KEY_SQL} AS order_key, \
-                      w.state <> 'active' AS paused, e.triggered_on, \
-                      ROW_NUMBER() OVER (PARTITION BY w.id, {ORDER_KEY_SQL} ORDER BY e.seq) AS rn \
-               FROM events e \
-               JOIN webhook_subscriptions s ON s.company_id = e.company_id AND s.event = e.kind \
-               JOIN (SELECT id, company_id, state FROM webhooks WHERE id = ANY($2) AND NOT deleted FOR SHARE) w \
-                 ON w.id = s.webhook_id \
-               WHERE e.seq = ANY($1)) AS x \
-         ORDER BY seq"
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO deliveries (event_seq, webhook_id, company_id, order_key, state, paused, next_attempt_at, \
+                                 created_at, lease_until, claim) \
+         SELECT seq, webhook_id, company_id, order_key, state, paused, 0, triggered_on, \
+                CASE WHEN state = 'ready' AND NOT paused THEN $3 ELSE 0 END, \
+                CASE WHEN state = 'ready' AND NOT paused AND $3 > 0 THEN 1 ELSE 0 END \
+         FROM (SELECT x.*, \
+                      CASE WHEN rn = 1 AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.webhook_id = x.webhook_id \
+                           AND p.order_key = x.order_key AND p.state IN ('ready', 'waiting')) \
+                      THEN 'ready' ELSE 'waiting' END AS state \
+               FROM (SELECT e.seq, w.id AS webhook_id, w.company_id, {ORDER_KEY_SQL} AS order_key, \
+                            w.state <> 'active' AS paused, e.triggered_on, \
+                            ROW_NUMBER() OVER (PARTITION BY w.id, {ORDER_KEY_SQL} ORDER BY e.seq) AS rn \
+                     FROM events e \
+                     JOIN webhook_subscriptions s ON s.company_id = e.company_id AND s.event = e.kind \
+                     JOIN (SELECT id, company_id, state FROM webhooks WHERE id = ANY($2) AND NOT deleted FOR SHARE) w \
+                       ON w.id = s.webhook_id \
+                     WHERE e.seq = ANY($1)) AS x) AS queued \
+         ORDER BY seq \
+         RETURNING id, event_seq, webhook_id, claim"
     )))
     .bind(seqs)
     .bind(webhooks)
-    .execute(&mut *conn)
+    .bind(lease_until.map_or(0, Timestamp::as_millis))
+    .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    Ok(res.rows_affected() > 0)
+    let mut fanned = FannedOut::default();
+    for row in &rows {
+        if row.try_get::<i64, _>("claim").map_err(db)? == 0 {
+            // Not handed over (no worker listens, it waits behind its session's previous
+            // delivery, or its webhook is paused): as before handoffs, wake whoever claims.
+            fanned.claimable = true;
+            continue;
+        }
+        let webhook: String = row.try_get("webhook_id").map_err(db)?;
+        let webhook = WebhookId::parse(webhook).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+        fanned.leased.push((row.try_get("id").map_err(db)?, row.try_get("event_seq").map_err(db)?, webhook));
+    }
+    Ok(fanned)
 }
 
 pub(crate) fn decode_webhook(row: &PgRow) -> Result<(Webhook, WebhookHealth), StoreError> {

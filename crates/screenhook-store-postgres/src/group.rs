@@ -12,10 +12,13 @@
 //! its own, so only the change at fault fails, with the error it would have had alone. A lone
 //! change takes that single path directly.
 
-use std::{collections::HashSet, sync::Arc};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
-use screenhook_domain::{Change, CompanyTestSession, Expected};
-use screenhook_store::{Applied, StoreError, check_version, conflict};
+use screenhook_domain::{Change, CompanyTestSession, Expected, Timestamp};
+use screenhook_store::{Applied, ClaimedDelivery, Handoff, StoreError, StoredEvent, check_version, conflict};
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
@@ -33,18 +36,34 @@ pub(crate) struct Pending {
     pub reply: oneshot::Sender<Result<Applied, StoreError>>,
 }
 
-/// Whom a commit that made deliveries due wakes.
+/// Where the deliveries a commit queued go: handed to this process's worker when it listens,
+/// else announced to whoever claims.
 #[derive(Clone)]
 pub(crate) struct Wake {
     pub work: Arc<Notify>,
     pub announce: Arc<Notify>,
+    pub handoff: Arc<Handoff>,
 }
 
 impl Wake {
-    fn now(&self) {
-        self.work.notify_one();
-        self.announce.notify_one();
+    /// After the commit of `written`: only what is durable is handed over or announced.
+    fn committed(&self, written: &mut Written) {
+        self.handoff.send(std::mem::take(&mut written.leased));
+        if written.claimable {
+            self.work.notify_one();
+            self.announce.notify_one();
+        }
     }
+}
+
+/// What a batch (or a lone change) wrote.
+pub(crate) struct Written {
+    /// Per change, in order.
+    pub applied: Vec<Applied>,
+    /// Some queued delivery was not handed over: the claimers should look.
+    pub claimable: bool,
+    /// The ready deliveries leased to this process, to hand over once committed.
+    pub leased: Vec<ClaimedDelivery>,
 }
 
 /// One writer: takes the waiting changes, splits them into batches and commits each.
@@ -98,16 +117,24 @@ fn written_keys(change: &Change) -> Vec<(&'static str, String)> {
     tests.chain(sessions).chain(interviews).collect()
 }
 
+/// What one transaction writes: changes, and the lease their fresh deliveries get.
+struct Group<'a> {
+    changes: Vec<&'a Change>,
+    lease_until: Option<Timestamp>,
+}
+
+fn write<'c>(conn: &'c mut PgConnection, group: &'c Group<'_>) -> crate::Work<'c, Written> {
+    Box::pin(apply_all(conn, &group.changes, group.lease_until))
+}
+
 async fn commit(pool: &PgPool, batch: Vec<Pending>, wake: &Wake) {
+    let lease_until = wake.handoff.lease_until();
     if batch.len() > 1 {
-        let changes: Vec<&Change> = batch.iter().map(|p| &p.change).collect();
-        match crate::in_transaction(pool, changes.as_slice(), |conn, changes| Box::pin(apply_all(conn, changes))).await
-        {
-            Ok((applied, queued)) => {
-                if queued {
-                    wake.now();
-                }
-                for (pending, applied) in batch.into_iter().zip(applied) {
+        let group = Group { changes: batch.iter().map(|p| &p.change).collect(), lease_until };
+        match crate::in_transaction(pool, &group, write).await {
+            Ok(mut written) => {
+                wake.committed(&mut written);
+                for (pending, applied) in batch.into_iter().zip(written.applied) {
                     let _ = pending.reply.send(Ok(applied));
                 }
                 return;
@@ -118,14 +145,11 @@ async fn commit(pool: &PgPool, batch: Vec<Pending>, wake: &Wake) {
         }
     }
     for pending in batch {
-        let result = crate::in_transaction(pool, &pending.change, |conn, change| Box::pin(write::apply(conn, change)))
-            .await
-            .map(|(applied, queued)| {
-                if queued {
-                    wake.now();
-                }
-                applied
-            });
+        let group = Group { changes: vec![&pending.change], lease_until };
+        let result = crate::in_transaction(pool, &group, write).await.map(|mut written| {
+            wake.committed(&mut written);
+            written.applied.pop().unwrap_or_default()
+        });
         let _ = pending.reply.send(result);
     }
 }
@@ -135,7 +159,8 @@ async fn commit(pool: &PgPool, batch: Vec<Pending>, wake: &Wake) {
 pub(crate) async fn apply_all(
     conn: &mut PgConnection,
     changes: &[&Change],
-) -> Result<(Vec<Applied>, bool), StoreError> {
+    lease_until: Option<Timestamp>,
+) -> Result<Written, StoreError> {
     check_guards(conn, changes).await?;
     for change in changes {
         // Rare (a test created or edited, an interview scheduled): one statement each.
@@ -157,15 +182,29 @@ pub(crate) async fn apply_all(
 
     let events: Vec<_> = changes.iter().flat_map(|c| c.events.iter().cloned()).collect();
     if events.is_empty() {
-        return Ok((changes.iter().map(|_| Applied::default()).collect(), false));
+        let applied = changes.iter().map(|_| Applied::default()).collect();
+        return Ok(Written { applied, claimable: false, leased: Vec::new() });
     }
     // As for a change alone: the outbox lock shared to commit (see the crate docs).
     sqlx::query("SELECT pg_advisory_xact_lock_shared($1)").bind(OUTBOX_LOCK).execute(&mut *conn).await.map_err(db)?;
-    let mut stored = write::insert_events(conn, &events).await?.into_iter();
-    let seqs: Vec<i64> = stored.as_slice().iter().map(|e| e.seq).collect();
-    let queued = delivery::fan_out(conn, &seqs).await?;
+    let stored = write::insert_events(conn, &events).await?;
+    let seqs: Vec<i64> = stored.iter().map(|e| e.seq).collect();
+    let fanned = delivery::fan_out(conn, &seqs, lease_until).await?;
+    let by_seq: HashMap<i64, &StoredEvent> = stored.iter().map(|e| (e.seq, e)).collect();
+    let leased = fanned
+        .leased
+        .into_iter()
+        .map(|(delivery_id, seq, webhook_id)| {
+            let event = by_seq
+                .get(&seq)
+                .ok_or_else(|| StoreError::Corrupt(format!("delivery {delivery_id}: no event {seq}")))?;
+            let event = (*event).clone();
+            Ok(ClaimedDelivery { delivery_id, claim: 1, attempts: 0, webhook_id, event, probe: false })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    let mut stored = stored.into_iter();
     let applied = changes.iter().map(|c| Applied { events: stored.by_ref().take(c.events.len()).collect() }).collect();
-    Ok((applied, queued))
+    Ok(Written { applied, claimable: fanned.claimable, leased })
 }
 
 fn old_version(expected: Expected) -> Option<u64> {

@@ -51,15 +51,22 @@
 //! - **Timers** are read by every scheduler, but firing one is a versioned change of its
 //!   session: the first commit wins and the others conflict, so each fires once.
 //!
+//! # Handing fresh deliveries over
+//! With a worker listening in this process ([`Store::local_deliveries`]), the ready deliveries a
+//! commit fans out are inserted leased to this process (claim 1, `lease_until` set, so no
+//! claim anywhere takes them) and handed to the worker with their events once the commit
+//! returns. The common case then costs no claim, no event re-read and no wake-up; a process
+//! that dies leaves leases that expire, and any process claims those deliveries again.
+//!
 //! # Wake-ups
-//! After a commit that makes deliveries due (new events with subscribers, replays, recoveries,
-//! restored webhooks) the store wakes this process's workers and asks a notifier task to run
-//! `pg_notify('screenhook_work', '')`; the task sends one notification for all the commits
-//! since its last one. A listener task on its own connection turns each notification into
-//! `notify_one()` on [`Store::work_signal`] in every process. The NOTIFY is not sent inside
-//! the writing transactions because PostgreSQL serializes the commits of transactions that
-//! notify. Recording attempts only wakes this process: the worker that recorded them goes on
-//! draining. Polling remains the fallback (a process that dies between a commit and its
+//! After a commit that makes deliveries claimable (new events nobody was handed, replays,
+//! recoveries, restored webhooks) the store wakes this process's workers and asks a notifier
+//! task to run `pg_notify('screenhook_work', '')`; the task sends one notification for all the
+//! commits since its last one. A listener task on its own connection turns each notification
+//! into `notify_one()` on [`Store::work_signal`] in every process. The NOTIFY is not sent
+//! inside the writing transactions because PostgreSQL serializes the commits of transactions
+//! that notify. Recording attempts only wakes this process: the worker that recorded them goes
+//! on draining. Polling remains the fallback (a process that dies between a commit and its
 //! notification costs the others one poll interval).
 
 mod delivery;
@@ -76,8 +83,8 @@ use screenhook_domain::{
 };
 use screenhook_store::{
     Applied, AtsIdType, AttemptRecord, AttemptRow, CertifyImported, CertifyRecord, ClaimedDelivery, DeliveryBucket,
-    DeliveryFilter, DeliveryRow, HealthPolicy, Notification, Page, Purged, QueueStats, SecretKeys, SeriesBuilder,
-    SessionFilter, Store, StoreError, StoredEvent, Timer,
+    DeliveryFilter, DeliveryRow, Handoff, HealthPolicy, Notification, Page, Purged, QueueStats, SecretKeys,
+    SeriesBuilder, SessionFilter, Store, StoreError, StoredEvent, Timer,
 };
 use serde::de::DeserializeOwned;
 use sqlx::{
@@ -134,6 +141,8 @@ pub struct PgStore {
     /// Seals webhook secrets on their way in and opens them on their way out. Every process
     /// sharing the database must have the same keys.
     keys: Arc<SecretKeys>,
+    /// Where the writers hand fresh deliveries to this process's worker.
+    handoff: Arc<Handoff>,
     /// Changes on their way to the group-commit writers (see [`group`]).
     writes: mpsc::Sender<group::Pending>,
     _tasks: Arc<AbortOnDrop>,
@@ -148,7 +157,7 @@ impl Drop for AbortOnDrop {
     }
 }
 
-type Work<'c, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'c>>;
+pub(crate) type Work<'c, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'c>>;
 
 impl PgStore {
     /// Connects a pool to `url` (`postgres://user:password@host:port/database`), runs the
@@ -191,11 +200,20 @@ impl PgStore {
             vec![tokio::spawn(listen(listener, work.clone())), tokio::spawn(notify(pool.clone(), announce.clone()))];
         let (writes, queue) = mpsc::channel(group::MAX_BATCH * group::WRITERS);
         let queue = Arc::new(tokio::sync::Mutex::new(queue));
-        let wake = group::Wake { work: work.clone(), announce: announce.clone() };
+        let handoff = Arc::new(Handoff::default());
+        let wake = group::Wake { work: work.clone(), announce: announce.clone(), handoff: handoff.clone() };
         for _ in 0..group::WRITERS {
             tasks.push(tokio::spawn(group::writer(pool.clone(), queue.clone(), wake.clone())));
         }
-        Ok(PgStore { pool, work, announce, keys: Arc::new(keys), writes, _tasks: Arc::new(AbortOnDrop(tasks)) })
+        Ok(PgStore {
+            pool,
+            work,
+            announce,
+            handoff,
+            keys: Arc::new(keys),
+            writes,
+            _tasks: Arc::new(AbortOnDrop(tasks)),
+        })
     }
 
     /// A webhook row, its secrets opened.
@@ -352,6 +370,10 @@ impl Store for PgStore {
 
     fn work_signal(&self) -> Arc<Notify> {
         self.work.clone()
+    }
+
+    fn local_deliveries(&self, lease: Millis) -> Option<mpsc::UnboundedReceiver<Vec<ClaimedDelivery>>> {
+        Some(self.handoff.register(lease))
     }
 
     async fn insert_company(&self, company: &Company) -> Result<(), StoreError> {

@@ -1,11 +1,9 @@
 //! Companies, API keys and lifecycle changes (`apply`): aggregates with their version checks,
 //! timers, and the outbox.
 
-use screenhook_domain::{
-    ApiKey, Change, Company, CompanyId, CompanyTest, DomainEvent, Expected, LiveInterview, Timestamp,
-};
+use screenhook_domain::{ApiKey, Company, CompanyId, CompanyTest, DomainEvent, Expected, LiveInterview, Timestamp};
 use screenhook_store::{
-    Applied, CertifyImported, CertifyRecord, StoreError, StoredEvent, new_event_id,
+    CertifyImported, CertifyRecord, StoreError, StoredEvent, new_event_id,
     rows::{DocumentRow, EventRow, InterviewRow, RowKey, TestRow},
 };
 use sqlx::{PgConnection, PgPool, Row};
@@ -92,14 +90,6 @@ pub(crate) async fn revoke_api_key(
         .await
         .map_err(db)?;
     Ok(true)
-}
-
-/// Applies one change in the caller's transaction: a group of one (see [`group`]), so a change
-/// alone and a change in a group are written by the same statements. Returns what was
-/// committed and whether any delivery was queued (the caller then wakes the workers).
-pub(crate) async fn apply(conn: &mut PgConnection, change: &Change) -> Result<(Applied, bool), StoreError> {
-    let (mut applied, queued) = group::apply_all(conn, &[change]).await?;
-    Ok((applied.pop().unwrap_or_default(), queued))
 }
 
 /// Inserts the events in firing order and returns them with their outbox positions.
@@ -286,7 +276,8 @@ pub(crate) async fn import_certify(
             .map_err(db)?;
             record.existed(existing)
         } else {
-            match apply(conn, &change).await {
+            // An import fires no events, so it queues nothing to lease.
+            match group::apply_all(conn, &[&change], None).await {
                 Ok(_) => Ok(CertifyImported::Written),
                 Err(err @ StoreError::Conflict { aggregate: crate::RETRYABLE, .. }) => return Err(err),
                 Err(err @ (StoreError::Conflict { .. } | StoreError::InvalidChange(_))) => Err(err),

@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 
 use rusqlite::{Connection, types::Value};
-use screenhook_domain::{Change, CompanyTestSession, Expected, Millis, Timestamp, WebhookId};
+use screenhook_domain::{Change, CompanyTestSession, Expected, Timestamp, WebhookId};
 use screenhook_store::{
     Applied, ClaimedDelivery, StoreError, StoredEvent, new_event_id,
     rows::{EventRow, SessionRow, TimerRow},
@@ -30,12 +30,12 @@ type AggregateKey = (&'static str, String);
 type Current = HashMap<AggregateKey, Option<(String, u64)>>;
 
 /// Applies `changes` in one go. `Ok` carries each change's own outcome, in order.
-/// With `lease`, the ready deliveries the batch fans out are written leased to this process and
+/// With `lease_until`, the ready deliveries the batch fans out are written leased to this process and
 /// pushed onto `leased`, to be handed to the local worker once the batch commits.
 pub(crate) fn apply_batch(
     conn: &Connection,
     changes: &[Change],
-    lease: Option<Millis>,
+    lease_until: Option<Timestamp>,
     leased: &mut Vec<ClaimedDelivery>,
 ) -> Result<Vec<Result<Applied, StoreError>>, Failure> {
     let mut current = read_versions(conn, changes)?;
@@ -83,7 +83,7 @@ pub(crate) fn apply_batch(
         }
     }
 
-    let mut applied = insert_events(conn, changes, &accepted, lease, leased)?;
+    let mut applied = insert_events(conn, changes, &accepted, lease_until, leased)?;
     for index in accepted.into_iter().rev() {
         outcomes[index] = Some(Ok(applied.pop().expect("one Applied per accepted change")));
     }
@@ -318,7 +318,7 @@ fn insert_events(
     conn: &Connection,
     changes: &[Change],
     accepted: &[usize],
-    lease: Option<Millis>,
+    lease_until: Option<Timestamp>,
     leased: &mut Vec<ClaimedDelivery>,
 ) -> Result<Vec<Applied>, Failure> {
     let mut rows = Vec::new();
@@ -359,7 +359,6 @@ fn insert_events(
     }
     let first = seqs.values().min().copied().unwrap_or(0);
     let last = seqs.values().max().copied().unwrap_or(0);
-    let lease_until = lease.map(|lease| wall_clock_now().plus(lease));
     let fanned = fan_out_range(conn, first, last, lease_until)?;
     if !fanned.is_empty() {
         let events: HashMap<i64, &StoredEvent> = stored.iter().flatten().map(|e| (e.seq, e)).collect();
@@ -419,12 +418,4 @@ fn fan_out_range(
         }
     }
     Ok(leased)
-}
-
-/// Real time, for leases: how long this process may hold a delivery is wall-clock time
-/// whatever clock the companies run on.
-fn wall_clock_now() -> Timestamp {
-    let ms =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
-    Timestamp::from_millis(ms)
 }

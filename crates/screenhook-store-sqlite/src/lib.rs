@@ -45,8 +45,8 @@ use screenhook_domain::{
 };
 use screenhook_store::{
     Applied, AtsIdType, AttemptRecord, AttemptRow, CertifyImported, CertifyRecord, ClaimedDelivery, DeliveryBucket,
-    DeliveryFilter, DeliveryRow, HealthPolicy, Notification, Page, Purged, QueueStats, SecretKeys, SeriesBuilder,
-    SessionFilter, StoreError, StoredEvent, Timer,
+    DeliveryFilter, DeliveryRow, Handoff, HealthPolicy, Notification, Page, Purged, QueueStats, SecretKeys,
+    SeriesBuilder, SessionFilter, StoreError, StoredEvent, Timer,
 };
 use serde::de::DeserializeOwned;
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -67,7 +67,7 @@ pub struct SqliteStore {
     reads: Arc<read::ReadPool>,
     writer: mpsc::Sender<WriteJob>,
     work: Arc<Notify>,
-    handoff: Arc<writer::Handoff>,
+    handoff: Arc<Handoff>,
     /// Seals webhook secrets on their way in and opens them on their way out.
     keys: Arc<SecretKeys>,
 }
@@ -97,7 +97,7 @@ impl SqliteStore {
         .map_err(unavailable)??;
         let (writer, jobs) = mpsc::channel(4 * MAX_BATCH);
         let work = Arc::new(Notify::new());
-        let handoff = Arc::new(writer::Handoff::default());
+        let handoff = Arc::new(Handoff::default());
         let (thread_work, thread_handoff) = (work.clone(), handoff.clone());
         std::thread::Builder::new()
             .name("sqlite-writer".into())

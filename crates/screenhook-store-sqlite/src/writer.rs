@@ -1,14 +1,14 @@
 //! The single writer: a thread that batches every waiting job into one durable commit.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, ToSql, params};
 use screenhook_domain::{
-    ApiKey, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DomainEvent, Expected, LiveInterview, Millis,
+    ApiKey, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DomainEvent, Expected, LiveInterview,
     Timestamp,
 };
 use screenhook_store::{
-    Applied, CertifyImported, CertifyRecord, ClaimedDelivery, StoreError, StoredEvent, conflict, new_event_id,
+    Applied, CertifyImported, CertifyRecord, ClaimedDelivery, Handoff, StoreError, StoredEvent, conflict, new_event_id,
     rows::{DocumentRow, EventRow, InterviewRow, RowKey, SessionRow, TestRow, TimerRow},
 };
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -70,34 +70,6 @@ impl<T: Send + 'static> Completion for Reply<T> {
     }
 }
 
-/// Where freshly fanned-out deliveries go when a local worker asked for them.
-#[derive(Default)]
-pub(crate) struct Handoff(Mutex<Option<(mpsc::UnboundedSender<Vec<ClaimedDelivery>>, Millis)>>);
-
-impl Handoff {
-    pub(crate) fn register(&self, lease: Millis) -> mpsc::UnboundedReceiver<Vec<ClaimedDelivery>> {
-        let (to, from) = mpsc::unbounded_channel();
-        *self.0.lock().expect("not poisoned") = Some((to, lease));
-        from
-    }
-
-    /// The lease to write into fresh deliveries, when a worker listens.
-    pub(crate) fn lease(&self) -> Option<Millis> {
-        let handoff = self.0.lock().expect("not poisoned");
-        handoff.as_ref().filter(|(to, _)| !to.is_closed()).map(|(_, lease)| *lease)
-    }
-
-    fn send(&self, deliveries: Vec<ClaimedDelivery>) {
-        if deliveries.is_empty() {
-            return;
-        }
-        if let Some((to, _)) = self.0.lock().expect("not poisoned").as_ref() {
-            // A worker that went away leaves them leased; claims take them back later.
-            let _ = to.send(deliveries);
-        }
-    }
-}
-
 /// The writer thread's loop: until every sender is gone, take what waits and commit it.
 pub(crate) fn run(conn: Connection, mut jobs: mpsc::Receiver<WriteJob>, work: Arc<Notify>, handoff: Arc<Handoff>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -110,12 +82,12 @@ pub(crate) fn run(conn: Connection, mut jobs: mpsc::Receiver<WriteJob>, work: Ar
             }
         }
         let mut leased = Vec::new();
-        let lease = handoff.lease();
+        let lease_until = handoff.lease_until();
         // Changes written by the fast path with a worker listening hand their deliveries over;
         // without one, or on the change-by-change path, they leave work to claim. Other writes
         // say for themselves: a claim must not wake the workers, or idle workers claim forever.
-        let mut claimable = lease.is_none() && batch.iter().any(|job| matches!(job, WriteJob::Apply(..)));
-        let completions = commit_batch(&conn, batch.drain(..), lease, &mut leased, &mut claimable);
+        let mut claimable = lease_until.is_none() && batch.iter().any(|job| matches!(job, WriteJob::Apply(..)));
+        let completions = commit_batch(&conn, batch.drain(..), lease_until, &mut leased, &mut claimable);
         if completions.iter().any(|c| c.succeeded()) {
             // Only what committed is handed over.
             handoff.send(leased);
@@ -131,7 +103,7 @@ pub(crate) fn run(conn: Connection, mut jobs: mpsc::Receiver<WriteJob>, work: Ar
 fn commit_batch(
     conn: &Connection,
     batch: impl Iterator<Item = WriteJob>,
-    lease: Option<Millis>,
+    lease_until: Option<Timestamp>,
     leased: &mut Vec<ClaimedDelivery>,
     claimable: &mut bool,
 ) -> Vec<Box<dyn Completion>> {
@@ -157,7 +129,7 @@ fn commit_batch(
         tracing::warn!(%message, "a batch of writes was not attempted");
         return done;
     }
-    let written = apply_changes(conn, changes, replies, &mut done, lease, leased, claimable)
+    let written = apply_changes(conn, changes, replies, &mut done, lease_until, leased, claimable)
         .and_then(|()| runs.into_iter().try_for_each(|run| in_savepoint(conn, run, &mut done)))
         .and_then(|()| conn.execute_batch("COMMIT").map_err(|err| format!("commit failed: {err}")));
     match written {
@@ -181,7 +153,7 @@ fn apply_changes(
     changes: Vec<Change>,
     replies: Vec<oneshot::Sender<Result<Applied, StoreError>>>,
     done: &mut Vec<Box<dyn Completion>>,
-    lease: Option<Millis>,
+    lease_until: Option<Timestamp>,
     leased: &mut Vec<ClaimedDelivery>,
     claimable: &mut bool,
 ) -> Result<(), String> {
@@ -189,7 +161,7 @@ fn apply_changes(
         return Ok(());
     }
     conn.execute_batch("SAVEPOINT batch").map_err(|err| format!("could not open a savepoint: {err}"))?;
-    match crate::batch::apply_batch(conn, &changes, lease, leased) {
+    match crate::batch::apply_batch(conn, &changes, lease_until, leased) {
         Ok(results) => {
             conn.execute_batch("RELEASE batch").map_err(|err| format!("could not close a savepoint: {err}"))?;
             for (reply, result) in replies.into_iter().zip(results) {

@@ -50,6 +50,7 @@ macro_rules! conformance_tests {
             events_fan_out_to_subscribed_webhooks_only,
             webhook_secrets_come_back_as_saved_and_reseal_only_what_is_stale,
             claimed_deliveries_carry_their_event_and_are_recorded,
+            fresh_deliveries_are_handed_over_leased_once_committed,
             a_session_events_are_delivered_in_order,
             a_failure_pauses_the_webhook_until_one_probe_succeeds,
             stale_claims_cannot_record,
@@ -962,6 +963,50 @@ pub async fn claimed_deliveries_carry_their_event_and_are_recorded(store: Arc<dy
     assert_eq!((attempts[0].attempt, attempts[0].status, attempts[0].latency_ms), (1, Some(200), 3));
     // Even after the lease, a delivered delivery is not claimed again.
     assert!(claim(&*store, T0.plus(Millis::days(1))).await.is_empty());
+}
+
+/// Real time, as leases are: a handed-over delivery is held until the wall clock passes its lease.
+fn wall_clock_now() -> Timestamp {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970");
+    Timestamp::from_millis(now.as_millis() as i64)
+}
+
+pub async fn fresh_deliveries_are_handed_over_leased_once_committed(store: Arc<dyn Store>) {
+    store.insert_company(&company("acme")).await.unwrap();
+    store.insert_webhook(&webhook("acme", "wh", &EventKind::ALL)).await.unwrap();
+    let mut handed = store.local_deliveries(LEASE).expect("both stores hand fresh deliveries over");
+    let (_, session) = seed(&*store, "acme", "s1").await;
+    fire(&*store, &session, EventKind::CompanyTestSessionStarted).await;
+
+    let fresh = handed.try_recv().expect("handed over by the time the commit returns");
+    assert_eq!(fresh.len(), 1, "the second event waits behind the first: not handed over");
+    let delivery = &fresh[0];
+    assert_eq!((delivery.claim, delivery.attempts, delivery.probe), (1, 0, false));
+    assert_eq!(delivery.event.kind, EventKind::CompanyTestSessionCreated);
+    assert_eq!(delivery.event.payload, json!({ "testSessionId": "s1", "testId": "acme-test" }));
+    assert!(handed.try_recv().is_err());
+    assert!(claim(&*store, wall_clock_now()).await.is_empty(), "leased to this process: nobody claims it");
+
+    // Recorded under the handed-over claim, it frees its session's next delivery, which any
+    // process may claim.
+    store.record_attempts(vec![record(delivery, T0, AttemptResult::Delivered)], &policy()).await.unwrap();
+    let next = claim(&*store, wall_clock_now()).await;
+    assert_eq!(next.iter().map(|c| c.event.kind).collect::<Vec<_>>(), [EventKind::CompanyTestSessionStarted]);
+    store.record_attempts(vec![record(&next[0], T0, AttemptResult::Delivered)], &policy()).await.unwrap();
+
+    // What a worker never finishes comes back once its lease ends, under a new claim.
+    let (_, other) = seed(&*store, "acme", "s2").await;
+    let unfinished = handed.try_recv().expect("handed over")[0].clone();
+    assert_eq!(unfinished.event.session_id.as_ref(), Some(&other.id));
+    let after_lease = claim(&*store, wall_clock_now().plus(LEASE).plus(Millis::SECOND)).await;
+    assert_eq!(after_lease.iter().map(|c| c.delivery_id).collect::<Vec<_>>(), [unfinished.delivery_id]);
+    assert!(after_lease[0].claim > unfinished.claim, "the old claim can no longer record");
+
+    // With no worker listening, fresh deliveries are left for claims.
+    drop(handed);
+    seed(&*store, "acme", "s3").await;
+    let claimed = claim(&*store, T0).await;
+    assert_eq!(claimed.iter().map(|c| c.event.session_id.clone().unwrap().to_string()).collect::<Vec<_>>(), ["s3"]);
 }
 
 pub async fn released_deliveries_are_claimable_again_unless_claimed_since(store: Arc<dyn Store>) {

@@ -37,6 +37,7 @@ use screenhook_domain::{
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod delivery;
+pub mod handoff;
 pub mod rows;
 pub mod sealed;
 
@@ -45,6 +46,7 @@ pub use delivery::{
     DeliveryState, FailureOutcome, HealthPolicy, MAX_SERIES_BUCKETS, Notification, OwnerEmail, Purged, QueueBucket,
     QueueGauge, QueueStats, SeriesBuilder,
 };
+pub use handoff::Handoff;
 pub use sealed::{KeyError, SecretKeys};
 
 /// Errors a store reports. Callers match on these; anything else is `Unavailable`.
@@ -254,11 +256,11 @@ pub trait Store: Send + Sync + 'static {
     /// Workers still poll as a fallback, since retries fall due by time alone.
     fn work_signal(&self) -> std::sync::Arc<tokio::sync::Notify>;
 
-    /// For a store only this process writes to: deliveries its commits make due are leased to
-    /// this process as they are written (for `lease`) and handed over in memory, with their
-    /// events, once durable — a local worker need not claim them back from the database. What
-    /// the receiver does not finish comes back through claims when the lease expires.
-    /// `None` (the default) where several processes share the store and claims are the only way.
+    /// Deliveries this process's commits make ready are written leased to it (for `lease`,
+    /// see [`Handoff`]) and handed over in memory, with their events, once durable: a local
+    /// worker need not claim them back from the database. What the receiver does not finish
+    /// comes back through claims, in any process, when the lease expires. Only one receiver
+    /// listens at a time; `None` (the default) for a store that leaves everything to claims.
     fn local_deliveries(&self, lease: Millis) -> Option<tokio::sync::mpsc::UnboundedReceiver<Vec<ClaimedDelivery>>> {
         let _ = lease;
         None

@@ -61,13 +61,39 @@ pub fn cpu_seconds() -> f64 {
 
 /// Seconds of CPU process `pid` ("self" for this one) has used, from /proc.
 fn cpu_seconds_of(pid: &str) -> f64 {
+    let (own, _) = cpu_ticks(pid);
+    own / 100.0
+}
+
+/// Clock ticks of process `pid`: its own (utime + stime) and its waited-for children's
+/// (cutime + cstime).
+fn cpu_ticks(pid: &str) -> (f64, f64) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name (which may contain spaces) start at the last ')'.
     let fields: Vec<&str> =
         stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
     let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-    (ticks(11) + ticks(12)) / 100.0
+    // utime, stime, cutime and cstime are fields 14 to 17 of the line, 12 to 15 after the name.
+    (ticks(11) + ticks(12), ticks(13) + ticks(14))
+}
+
+/// Seconds of CPU every `postgres` process on this machine has used, when the database runs
+/// here: the live processes' own, plus what the postmaster collected from those that ended
+/// (a connection's backend that exits moves its time into its parent's children's time).
+/// `None` when no PostgreSQL process is visible.
+fn postgres_cpu_seconds() -> Option<f64> {
+    let mut total = None;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        if !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        if std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "postgres") {
+            let (own, children) = cpu_ticks(&pid);
+            *total.get_or_insert(0.0) += (own + children) / 100.0;
+        }
+    }
+    total
 }
 
 pub fn transitions(args: TransitionsArgs) -> anyhow::Result<()> {
@@ -437,12 +463,15 @@ pub fn deliveries(args: DeliveriesArgs) -> anyhow::Result<()> {
         }
         let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
         let cpu_of = |servers: &[Server]| servers.iter().map(Server::cpu_seconds).sum::<f64>();
+        let postgres = matches!(database, Database::Postgres(_));
         let cpu_before = cpu_of(&servers);
+        let postgres_before = if postgres { postgres_cpu_seconds() } else { None };
         let started = Instant::now();
         let sent = fire(&args, &bases, &key, &test_id).await?;
         let ingest = started.elapsed().as_secs_f64();
         wait_for(&arrivals, n, Duration::from_secs(600)).await?;
         let cpu = cpu_of(&servers) - cpu_before;
+        let postgres_cpu = postgres_before.zip(postgres_cpu_seconds()).map(|(before, after)| after - before);
         for server in servers {
             server.stop()?;
         }
@@ -472,11 +501,16 @@ pub fn deliveries(args: DeliveriesArgs) -> anyhow::Result<()> {
             percentile(&latencies, 0.99),
             percentile(&latencies, 1.0)
         );
-        println!(
-            "  server CPU        {:.0} µs per event (API, storage, delivery{})",
-            cpu * 1e6 / n as f64,
-            if matches!(database, Database::Postgres(_)) { "; PostgreSQL's own CPU not included" } else { "" }
-        );
+        println!("  server CPU        {:.0} µs per event (API, storage, delivery)", cpu * 1e6 / n as f64);
+        match postgres_cpu {
+            Some(pg) => println!(
+                "  PostgreSQL CPU    {:.0} µs per event ({:.0} µs with the server's)",
+                pg * 1e6 / n as f64,
+                (cpu + pg) * 1e6 / n as f64
+            ),
+            None if postgres => println!("  PostgreSQL CPU    not measured (no postgres process on this machine)"),
+            None => {}
+        }
         println!("  missing / dup     {} / {}", n - seqs.len().min(n), arrived.len() - seqs.len());
         Ok(())
     })

@@ -18,7 +18,10 @@ use std::{
 };
 
 use screenhook_domain::{Change, CompanyTestSession, Expected, Timestamp};
-use screenhook_store::{Applied, ClaimedDelivery, Handoff, StoreError, StoredEvent, check_version, conflict};
+use screenhook_store::{
+    Applied, ClaimedDelivery, Handoff, StoreError, StoredEvent, conflict,
+    rows::{SessionRow, TimerRow},
+};
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
@@ -173,11 +176,17 @@ pub(crate) async fn apply_all(
     }
     let sessions: Vec<(&CompanyTestSession, Expected)> =
         changes.iter().flat_map(|c| c.sessions.iter().map(|(s, e)| (s, *e))).collect();
+    let (mut inserts, mut updates) = (Vec::new(), Vec::new());
     for (session, expected) in &sessions {
-        check_version("test session", session.id.as_str(), session.version, *expected)?;
+        let row = SessionRow::of(session)?;
+        row.key.check(*expected)?;
+        match expected {
+            Expected::New => inserts.push(row),
+            Expected::Version(old) => updates.push((row, *old)),
+        }
     }
-    insert_sessions(conn, sessions.iter().filter(|(_, e)| *e == Expected::New).map(|(s, _)| *s).collect()).await?;
-    update_sessions(conn, sessions.iter().filter_map(|(s, e)| old_version(*e).map(|old| (*s, old))).collect()).await?;
+    insert_sessions(conn, inserts).await?;
+    update_sessions(conn, updates).await?;
     write_timers(conn, &sessions).await?;
 
     let events: Vec<_> = changes.iter().flat_map(|c| c.events.iter().cloned()).collect();
@@ -205,13 +214,6 @@ pub(crate) async fn apply_all(
     let mut stored = stored.into_iter();
     let applied = changes.iter().map(|c| Applied { events: stored.by_ref().take(c.events.len()).collect() }).collect();
     Ok(Written { applied, claimable: fanned.claimable, leased })
-}
-
-fn old_version(expected: Expected) -> Option<u64> {
-    match expected {
-        Expected::New => None,
-        Expected::Version(old) => Some(old),
-    }
 }
 
 /// Every guard of the batch in one statement, the tests held `FOR SHARE` to commit.
@@ -245,15 +247,15 @@ async fn check_guards(conn: &mut PgConnection, changes: &[&Change]) -> Result<()
     Ok(())
 }
 
-async fn insert_sessions(conn: &mut PgConnection, mut sessions: Vec<&CompanyTestSession>) -> Result<(), StoreError> {
-    if sessions.is_empty() {
+async fn insert_sessions(conn: &mut PgConnection, mut rows: Vec<SessionRow<'_>>) -> Result<(), StoreError> {
+    if rows.is_empty() {
         return Ok(());
     }
-    sessions.sort_unstable_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+    rows.sort_unstable_by(|a, b| a.key.id.cmp(b.key.id));
+    let first = rows[0].key;
+    let count = rows.len() as u64;
     let mut columns = SessionColumns::default();
-    for session in &sessions {
-        columns.push(session)?;
-    }
+    rows.into_iter().for_each(|row| columns.push(row));
     let inserted = sqlx::query(
         "INSERT INTO sessions (id, company_id, test_id, version, status, candidate_email, framework_id, \
          create_date, finish_date, greenhouse_candidate_id, greenhouse_application_id, verification_status, doc) \
@@ -263,38 +265,39 @@ async fn insert_sessions(conn: &mut PgConnection, mut sessions: Vec<&CompanyTest
     )
     .bind(&columns.ids)
     .bind(&columns.companies)
-    .bind(sessions.iter().map(|s| s.test_id.as_str()).collect::<Vec<_>>())
+    .bind(&columns.test_ids)
     .bind(&columns.versions)
     .bind(&columns.statuses)
-    .bind(sessions.iter().map(|s| s.candidate.email.as_str()).collect::<Vec<_>>())
-    .bind(sessions.iter().map(|s| s.framework_id.as_ref().map(|f| f.as_str())).collect::<Vec<_>>())
-    .bind(sessions.iter().map(|s| s.create_date.as_millis()).collect::<Vec<_>>())
+    .bind(&columns.candidate_emails)
+    .bind(&columns.framework_ids)
+    .bind(&columns.create_dates)
     .bind(&columns.finishes)
-    .bind(sessions.iter().map(|s| s.integrations.greenhouse_candidate_id.as_deref()).collect::<Vec<_>>())
-    .bind(sessions.iter().map(|s| s.integrations.greenhouse_application_id.as_deref()).collect::<Vec<_>>())
+    .bind(&columns.greenhouse_candidate_ids)
+    .bind(&columns.greenhouse_application_ids)
     .bind(&columns.verifications)
     .bind(&columns.docs)
     .execute(&mut *conn)
     .await
     .map_err(db)?
     .rows_affected();
-    if inserted != sessions.len() as u64 {
-        return Err(conflict("test session", sessions[0].id.as_str(), Expected::New));
+    if inserted != count {
+        return Err(first.conflict(Expected::New));
     }
     Ok(())
 }
 
-async fn update_sessions(
-    conn: &mut PgConnection,
-    mut sessions: Vec<(&CompanyTestSession, u64)>,
-) -> Result<(), StoreError> {
-    if sessions.is_empty() {
+async fn update_sessions(conn: &mut PgConnection, mut rows: Vec<(SessionRow<'_>, u64)>) -> Result<(), StoreError> {
+    if rows.is_empty() {
         return Ok(());
     }
-    sessions.sort_unstable_by(|a, b| a.0.id.as_str().cmp(b.0.id.as_str()));
+    rows.sort_unstable_by(|a, b| a.0.key.id.cmp(b.0.key.id));
+    let (first, old) = (rows[0].0.key, rows[0].1);
+    let count = rows.len() as u64;
     let mut columns = SessionColumns::default();
-    for (session, _) in &sessions {
-        columns.push(session)?;
+    let mut olds = Vec::with_capacity(rows.len());
+    for (row, old) in rows {
+        columns.push(row);
+        olds.push(old as i64);
     }
     let updated = sqlx::query(
         "UPDATE sessions s SET version = v.version, status = v.status, finish_date = v.finish_date, \
@@ -310,19 +313,19 @@ async fn update_sessions(
     .bind(&columns.finishes)
     .bind(&columns.verifications)
     .bind(&columns.docs)
-    .bind(sessions.iter().map(|(_, old)| *old as i64).collect::<Vec<_>>())
+    .bind(&olds)
     .execute(&mut *conn)
     .await
     .map_err(db)?
     .rows_affected();
-    if updated != sessions.len() as u64 {
-        let (first, old) = sessions[0];
-        return Err(conflict("test session", first.id.as_str(), Expected::Version(old)));
+    if updated != count {
+        return Err(first.conflict(Expected::Version(old)));
     }
     Ok(())
 }
 
-/// The session columns both the insert and the update write.
+/// Session rows, column by column: `unnest` takes one array per column. An update binds only
+/// the columns it rewrites.
 #[derive(Default)]
 struct SessionColumns<'a> {
     ids: Vec<&'a str>,
@@ -332,43 +335,54 @@ struct SessionColumns<'a> {
     finishes: Vec<Option<i64>>,
     verifications: Vec<Option<&'static str>>,
     docs: Vec<String>,
+    test_ids: Vec<&'a str>,
+    candidate_emails: Vec<&'a str>,
+    framework_ids: Vec<Option<&'a str>>,
+    create_dates: Vec<i64>,
+    greenhouse_candidate_ids: Vec<Option<&'a str>>,
+    greenhouse_application_ids: Vec<Option<&'a str>>,
 }
 
 impl<'a> SessionColumns<'a> {
-    fn push(&mut self, session: &'a CompanyTestSession) -> Result<(), StoreError> {
-        self.ids.push(session.id.as_str());
-        self.companies.push(session.company_id.as_str());
-        self.versions.push(session.version as i64);
-        self.statuses.push(session.status.as_str());
-        self.finishes.push(session.finish_date.map(|t| t.as_millis()));
-        self.verifications.push(session.verification_status.map(|v| v.as_str()));
-        self.docs.push(write::to_doc(session)?);
-        Ok(())
+    fn push(&mut self, row: SessionRow<'a>) {
+        self.ids.push(row.key.id);
+        self.companies.push(row.key.company_id);
+        self.versions.push(row.key.version);
+        self.statuses.push(row.status);
+        self.finishes.push(row.finish_date);
+        self.verifications.push(row.verification_status);
+        self.docs.push(row.doc);
+        self.test_ids.push(row.test_id);
+        self.candidate_emails.push(row.candidate_email);
+        self.framework_ids.push(row.framework_id);
+        self.create_dates.push(row.create_date);
+        self.greenhouse_candidate_ids.push(row.greenhouse_candidate_id);
+        self.greenhouse_application_ids.push(row.greenhouse_application_id);
     }
 }
 
 /// Each session's timer rewritten from its new state: one upsert for those with a deadline,
 /// one delete for the existing ones without.
 async fn write_timers(conn: &mut PgConnection, sessions: &[(&CompanyTestSession, Expected)]) -> Result<(), StoreError> {
-    let mut due: Vec<_> = sessions.iter().filter_map(|(s, _)| s.next_deadline().map(|d| (*s, d))).collect();
-    due.sort_unstable_by(|a, b| a.0.id.as_str().cmp(b.0.id.as_str()));
+    let mut due: Vec<TimerRow<'_>> = sessions.iter().filter_map(|(s, _)| TimerRow::of(s)).collect();
+    due.sort_unstable_by(|a, b| a.session_id.cmp(b.session_id));
     if !due.is_empty() {
         sqlx::query(
             "INSERT INTO timers (session_id, company_id, kind, due_at) \
              SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[]) \
              ON CONFLICT (session_id) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at",
         )
-        .bind(due.iter().map(|(s, _)| s.id.as_str()).collect::<Vec<_>>())
-        .bind(due.iter().map(|(s, _)| s.company_id.as_str()).collect::<Vec<_>>())
-        .bind(due.iter().map(|(_, d)| d.kind.as_str()).collect::<Vec<_>>())
-        .bind(due.iter().map(|(_, d)| d.due.as_millis()).collect::<Vec<_>>())
+        .bind(due.iter().map(|t| t.session_id).collect::<Vec<_>>())
+        .bind(due.iter().map(|t| t.company_id).collect::<Vec<_>>())
+        .bind(due.iter().map(|t| t.kind).collect::<Vec<_>>())
+        .bind(due.iter().map(|t| t.due_at).collect::<Vec<_>>())
         .execute(&mut *conn)
         .await
         .map_err(db)?;
     }
     let mut done: Vec<&str> = sessions
         .iter()
-        .filter(|(s, e)| *e != Expected::New && s.next_deadline().is_none())
+        .filter(|(s, e)| *e != Expected::New && TimerRow::of(s).is_none())
         .map(|(s, _)| s.id.as_str())
         .collect();
     if !done.is_empty() {

@@ -20,7 +20,9 @@ use screenhook_store::{
 };
 use sqlx::{PgConnection, PgPool, Row, postgres::PgRow};
 
-use crate::{EVENT_COLUMNS, QUEUE_LOCK_CLASS, db, decode_event, write::to_doc};
+use screenhook_store::rows::to_doc;
+
+use crate::{EVENT_COLUMNS, QUEUE_LOCK_CLASS, db, decode_event};
 
 /// The order key of an event `e`: its session, else its test, else the event alone.
 const ORDER_KEY_SQL: &str = "COALESCE(e.session_id, 'test:' || e.test_id, 'event:' || e.id)";

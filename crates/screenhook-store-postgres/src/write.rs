@@ -151,10 +151,6 @@ fn insert_error(err: sqlx::Error, key: &RowKey<'_>) -> StoreError {
     }
 }
 
-/// The document encoding every write of this store uses (webhooks and the group-commit
-/// writers take it from here).
-pub(crate) use screenhook_store::rows::to_doc;
-
 pub(crate) async fn write_test(
     conn: &mut PgConnection,
     test: &CompanyTest,

@@ -641,10 +641,10 @@ mod tests {
         assert!(queue.turns.is_empty() && queue.waiting.is_empty());
     }
 
-    /// The reference policy through the one health rule: owners hear after the 5th and 14th
-    /// consecutive failure and after every one from the 16th; the 25th disables the webhook.
+    /// CodeSignal's documented policy through the one health rule: owners hear after the 5th and
+    /// 14th consecutive failure and after every one from the 16th; the 25th disables the webhook.
     #[test]
-    fn the_reference_policy_emails_and_disables_as_documented() {
+    fn codesignals_policy_emails_and_disables_as_documented() {
         let policy = health_policy(&screenhook_webhooks::RetryPolicy::default(), &mut rand::rng());
         let attempt = screenhook_store::AttemptRecord {
             delivery_id: 1,

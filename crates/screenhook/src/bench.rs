@@ -255,11 +255,25 @@ impl Server {
         cpu_seconds_of(&self.child.id().to_string())
     }
 
+    fn peak_rss_mib(&self) -> f64 {
+        peak_rss_mib_of(&self.child.id().to_string())
+    }
+
     fn stop(mut self) -> anyhow::Result<()> {
         // SIGTERM: a graceful stop, so the worker records what it sent.
         std::process::Command::new("kill").arg(self.child.id().to_string()).status()?;
         self.child.wait()?;
         Ok(())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // A benchmark that failed half-way must not leave its servers running.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -433,23 +447,25 @@ pub fn deliveries(args: DeliveriesArgs) -> anyhow::Result<()> {
             let started = Instant::now();
             fire(&args, std::slice::from_ref(&api.base), &key, &test_id).await?;
             let ingest = started.elapsed().as_secs_f64();
-            let api_cpu = api.cpu_seconds();
+            let (api_cpu, api_rss) = (api.cpu_seconds(), api.peak_rss_mib());
             api.stop()?;
             anyhow::ensure!(arrivals.count() == 0, "an API-only server delivered something");
             let worker = Server::start(&database, "worker")?;
             let started = Instant::now();
-            wait_for(&arrivals, n, Duration::from_secs(600)).await?;
+            // A million-event backlog may take longer than ten minutes on a small machine.
+            wait_for(&arrivals, n, Duration::from_secs(600.max(n as u64 / 1000))).await?;
             let drained = started.elapsed().as_secs_f64();
-            let worker_cpu = worker.cpu_seconds();
+            let (worker_cpu, worker_rss) = (worker.cpu_seconds(), worker.peak_rss_mib());
             worker.stop()?;
             println!("backlog drain ({n} events, {})", database.label());
             println!(
-                "  ingest (API only)     {:.0} events/s, server CPU {:.0} µs/event",
+                "  ingest (API only)     {:.0} events/s, server CPU {:.0} µs/event, peak RSS {api_rss:.0} MiB",
                 n as f64 / ingest,
                 api_cpu * 1e6 / n as f64
             );
             println!(
-                "  drain (worker only)   {:.0} deliveries/s (from process start), server CPU {:.0} µs/delivery",
+                "  drain (worker only)   {:.0} deliveries/s (from process start), server CPU {:.0} µs/delivery, \
+                 peak RSS {worker_rss:.0} MiB",
                 n as f64 / drained,
                 worker_cpu * 1e6 / n as f64
             );
@@ -572,7 +588,12 @@ fn write_certify_export(path: &std::path::Path, lines: u64) -> anyhow::Result<()
 
 /// Peak resident memory of this process (VmHWM), in MiB.
 fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    peak_rss_mib_of("self")
+}
+
+/// The most resident memory process `pid` ("self" for this one) has held, from /proc.
+fn peak_rss_mib_of(pid: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let kib = status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))

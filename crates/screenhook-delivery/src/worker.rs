@@ -238,25 +238,8 @@ impl Worker {
 
     /// Runs until `shutdown`, then lets the requests in flight finish and records them.
     pub async fn run(self, shutdown: CancellationToken) {
-        let (records, mut to_record) = mpsc::unbounded_channel::<(WebhookId, Outcome)>();
-        let recorder = {
-            let worker = self.clone();
-            tokio::spawn(async move {
-                let mut batch = Vec::new();
-                while to_record.recv_many(&mut batch, 1024).await > 0 {
-                    // Every record is a durable commit on the same writer as new events: let a
-                    // few milliseconds of results share one, so they do not delay ingestion.
-                    tokio::time::sleep(RECORD_LINGER).await;
-                    while batch.len() < 4096 {
-                        match to_record.try_recv() {
-                            Ok(record) => batch.push(record),
-                            Err(_) => break,
-                        }
-                    }
-                    worker.record(std::mem::take(&mut batch)).await;
-                }
-            })
-        };
+        let (records, to_record) = mpsc::unbounded_channel::<(WebhookId, Outcome)>();
+        let recorder = tokio::spawn(self.clone().record_all(to_record));
         let signal = self.inner.store.work_signal();
         // Where the store hands fresh deliveries over in memory (single-process stores), they
         // arrive here already leased, with their events: no claim, no re-read.
@@ -277,14 +260,7 @@ impl Worker {
         tokio::pin!(poll);
         while !shutdown.is_cancelled() {
             while let Some(delivery) = queue.next(config.concurrency, config.per_webhook) {
-                let (worker, records, finished) = (self.clone(), records.clone(), finished.clone());
-                tokio::spawn(async move {
-                    let webhook = delivery.webhook_id.clone();
-                    let record = worker.attempt(delivery).await;
-                    let failed = record.as_ref().is_some_and(|r| r.result != AttemptResult::Delivered);
-                    let _ = records.send((webhook.clone(), Outcome::Attempted(record)));
-                    let _ = finished.send((webhook, failed));
-                });
+                tokio::spawn(self.clone().send_one(delivery, records.clone(), finished.clone()));
             }
             if look {
                 match self.claim().await {
@@ -315,17 +291,7 @@ impl Worker {
                 }
                 Some(first) = to_finish.recv() => {
                     for (webhook, failed) in std::iter::once(first).chain(std::iter::from_fn(|| to_finish.try_recv().ok())) {
-                        // A failure turns the webhook unhealthy: from now on it gets one probe
-                        // at a time, so what waits for it here is given back, not sent. Through
-                        // the recorder, so the failure (which pauses the webhook's queue) is
-                        // durable before these are claimable again.
-                        if failed {
-                            for d in queue.take_waiting(&webhook) {
-                                let given_back = Outcome::GivenBack { delivery_id: d.delivery_id, claim: d.claim };
-                                let _ = records.send((webhook.clone(), given_back));
-                            }
-                        }
-                        queue.finished(webhook, config.per_webhook);
+                        finished_one(&mut queue, webhook, failed, &records, config.per_webhook);
                     }
                 }
                 () = signal.notified() => look = true,
@@ -347,6 +313,38 @@ impl Worker {
                 "delivery results still unrecorded at shutdown; their leases will expire and they will be retried"
             );
         }
+    }
+
+    /// The recorder: writes results as they come, a few milliseconds' worth at a time, until
+    /// every sender is gone.
+    async fn record_all(self, mut to_record: mpsc::UnboundedReceiver<(WebhookId, Outcome)>) {
+        let mut batch = Vec::new();
+        while to_record.recv_many(&mut batch, 1024).await > 0 {
+            // Every record is a durable commit on the same writer as new events: let a few
+            // milliseconds of results share one, so they do not delay ingestion.
+            tokio::time::sleep(RECORD_LINGER).await;
+            while batch.len() < 4096 {
+                match to_record.try_recv() {
+                    Ok(record) => batch.push(record),
+                    Err(_) => break,
+                }
+            }
+            self.record(std::mem::take(&mut batch)).await;
+        }
+    }
+
+    /// One request: its result goes to the recorder, and its slot back to the loop.
+    async fn send_one(
+        self,
+        delivery: ClaimedDelivery,
+        records: mpsc::UnboundedSender<(WebhookId, Outcome)>,
+        finished: mpsc::UnboundedSender<(WebhookId, bool)>,
+    ) {
+        let webhook = delivery.webhook_id.clone();
+        let record = self.attempt(delivery).await;
+        let failed = record.as_ref().is_some_and(|r| r.result != AttemptResult::Delivered);
+        let _ = records.send((webhook.clone(), Outcome::Attempted(record)));
+        let _ = finished.send((webhook, failed));
     }
 
     async fn record(&self, batch: Vec<(WebhookId, Outcome)>) {
@@ -557,6 +555,26 @@ fn health_policy(retry: &RetryPolicy, rng: &mut impl rand::Rng) -> HealthPolicy 
 
 fn millis(duration: Duration) -> Millis {
     Millis::from_millis(duration.as_millis().min(i64::MAX as u128) as i64)
+}
+
+/// A request to `webhook` finished: its slot frees up. A failure turns the webhook unhealthy,
+/// so from now on it gets one probe at a time and what waits for it here is given back, not
+/// sent. Through the recorder, so the failure (which pauses the webhook's queue) is durable
+/// before these are claimable again.
+fn finished_one(
+    queue: &mut Dispatch,
+    webhook: WebhookId,
+    failed: bool,
+    records: &mpsc::UnboundedSender<(WebhookId, Outcome)>,
+    per_webhook: usize,
+) {
+    if failed {
+        for d in queue.take_waiting(&webhook) {
+            let given_back = Outcome::GivenBack { delivery_id: d.delivery_id, claim: d.claim };
+            let _ = records.send((webhook.clone(), given_back));
+        }
+    }
+    queue.finished(webhook, per_webhook);
 }
 
 #[cfg(test)]

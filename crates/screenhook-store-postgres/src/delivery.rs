@@ -24,8 +24,10 @@ use screenhook_store::rows::to_doc;
 
 use crate::{EVENT_COLUMNS, QUEUE_LOCK_CLASS, db, decode_event};
 
-/// The order key of an event `e`: its session, else its test, else the event alone.
-const ORDER_KEY_SQL: &str = "COALESCE(e.session_id, 'test:' || e.test_id, 'event:' || e.id)";
+/// The order key of an event `e`: its session, else its test, else its live interview, else the
+/// event alone (COALESCE stops at the first that is there, so only interview events are parsed).
+const ORDER_KEY_SQL: &str = "COALESCE(e.session_id, 'test:' || e.test_id, \
+     'interview:' || (e.payload::json ->> 'interviewId'), 'event:' || e.id)";
 
 /// A delivery just claimed; its event is read afterwards, for all claims at once.
 pub(crate) struct Claimed {

@@ -20,8 +20,10 @@ use rusqlite::{Connection, OptionalExtension, Row, params, types::Value};
 
 use crate::{Failure, batch::each_chunk, corrupt, decode_event, is_unique_violation, opt_int, opt_text, text};
 
-/// The order key of an event: its session, else its test, else the event alone.
-pub(crate) const ORDER_KEY_SQL: &str = "COALESCE(e.session_id, 'test:' || e.test_id, 'event:' || e.id)";
+/// The order key of an event: its session, else its test, else its live interview, else the
+/// event alone (COALESCE stops at the first that is there, so only interview events are parsed).
+pub(crate) const ORDER_KEY_SQL: &str = "COALESCE(e.session_id, 'test:' || e.test_id, \
+     'interview:' || json_extract(e.payload, '$.interviewId'), 'event:' || e.id)";
 
 /// Fans one committed event out to every live webhook of its company subscribed to its kind.
 /// Fresh deliveries are due at once (`next_attempt_at` 0), whatever clock the company runs on.

@@ -52,6 +52,7 @@ macro_rules! conformance_tests {
             claimed_deliveries_carry_their_event_and_are_recorded,
             fresh_deliveries_are_handed_over_leased_once_committed,
             a_session_events_are_delivered_in_order,
+            a_live_interview_events_are_delivered_in_order,
             a_failure_pauses_the_webhook_until_one_probe_succeeds,
             stale_claims_cannot_record,
             released_deliveries_are_claimable_again_unless_claimed_since,
@@ -1052,6 +1053,38 @@ pub async fn a_session_events_are_delivered_in_order(store: Arc<dyn Store>) {
     store.record_attempts(vec![record(&second[0], T0, AttemptResult::Delivered)], &policy()).await.unwrap();
     let third = claim(&*store, T0).await;
     assert_eq!(third.iter().map(|c| c.event.kind).collect::<Vec<_>>(), vec![EventKind::CompanyTestSessionFinished]);
+}
+
+pub async fn a_live_interview_events_are_delivered_in_order(store: Arc<dyn Store>) {
+    store.insert_company(&company("acme")).await.unwrap();
+    store.insert_webhook(&webhook("acme", "wh", &EventKind::ALL)).await.unwrap();
+    let interview_event = |kind, interview: &str| DomainEvent {
+        kind,
+        triggered_on: T0,
+        company_id: company_id("acme"),
+        session_id: None,
+        test_id: None,
+        payload: json!({ "interviewId": interview }),
+    };
+    for event in [
+        interview_event(EventKind::LiveInterviewFinished, "iv-1"),
+        interview_event(EventKind::LiveInterviewFeedbackUpdated, "iv-1"),
+        interview_event(EventKind::LiveInterviewFinished, "iv-2"),
+    ] {
+        store.apply(Change { events: vec![event], ..Change::default() }).await.unwrap();
+    }
+    let interview_of = |c: &ClaimedDelivery| c.event.payload["interviewId"].as_str().unwrap().to_owned();
+    let first = claim(&*store, T0).await;
+    let got: Vec<_> = first.iter().map(|c| (interview_of(c), c.event.kind)).collect();
+    assert_eq!(
+        got,
+        [("iv-1".to_owned(), EventKind::LiveInterviewFinished), ("iv-2".to_owned(), EventKind::LiveInterviewFinished)],
+        "one delivery per interview at a time"
+    );
+    let records = first.iter().map(|c| record(c, T0, AttemptResult::Delivered)).collect();
+    store.record_attempts(records, &policy()).await.unwrap();
+    let second = claim(&*store, T0).await;
+    assert_eq!(second.iter().map(|c| c.event.kind).collect::<Vec<_>>(), [EventKind::LiveInterviewFeedbackUpdated]);
 }
 
 pub async fn a_failure_pauses_the_webhook_until_one_probe_succeeds(store: Arc<dyn Store>) {

@@ -154,7 +154,7 @@ impl App {
             let shutdown = shutdown.clone();
             async move { shutdown.cancelled().await }
         });
-        supervise(server.into_future(), background, shutdown).await?;
+        supervise(server.into_future(), background, shutdown, STOP_GRACE).await?;
         tracing::info!("screenhook stopped");
         Ok(())
     }
@@ -331,12 +331,19 @@ impl Background {
     }
 }
 
+/// How long a stop may take once asked for: a webhook request may take 10 s and the worker
+/// then records what it sent, but a client holding a connection open must not keep the
+/// process alive for good.
+const STOP_GRACE: Duration = Duration::from_secs(60);
+
 /// Serves until `server` ends (after `shutdown`) and then waits for the background tasks; see
-/// [`App::run`] for what a background task ending first means.
+/// [`App::run`] for what a background task ending first means. What has not stopped within
+/// `grace` of the stop is dropped: in-flight deliveries keep their leases and go out again.
 async fn supervise(
     server: impl Future<Output = std::io::Result<()>>,
     mut background: Background,
     shutdown: CancellationToken,
+    grace: Duration,
 ) -> anyhow::Result<()> {
     let mut server = std::pin::pin!(server);
     let name_of = |background: &Background, id| background.names.get(&id).copied().unwrap_or("a background task");
@@ -363,16 +370,49 @@ async fn supervise(
         }
     }
     shutdown.cancel();
+    let deadline = tokio::time::Instant::now() + grace;
+    let mut overdue = Vec::new();
     if !served {
-        server_error = server.await.err();
-    }
-    while let Some(ended) = background.tasks.join_next_with_id().await {
-        // Cancelled tasks are not failures: only a panic is.
-        if let Err(err) = &ended
-            && err.is_panic()
-        {
-            panicked.get_or_insert(name_of(&background, err.id()));
+        match tokio::time::timeout_at(deadline, server).await {
+            Ok(result) => server_error = result.err(),
+            Err(_) => overdue.push("the HTTP server (open connections)"),
         }
+    }
+    loop {
+        match tokio::time::timeout_at(deadline, background.tasks.join_next_with_id()).await {
+            Ok(None) => break,
+            // Cancelled tasks are not failures: only a panic is.
+            Ok(Some(Err(err))) if err.is_panic() => {
+                panicked.get_or_insert(name_of(&background, err.id()));
+            }
+            Ok(Some(_)) => {}
+            Err(_) => {
+                // Aborted tasks end at their next await; those are the ones that overran.
+                background.tasks.abort_all();
+                while let Some(ended) = background.tasks.join_next_with_id().await {
+                    match ended {
+                        Err(err) if err.is_panic() => {
+                            panicked.get_or_insert(name_of(&background, err.id()));
+                        }
+                        Err(err) => overdue.push(name_of(&background, err.id())),
+                        Ok(_) => {}
+                    }
+                }
+                break;
+            }
+        }
+    }
+    if !overdue.is_empty() {
+        tracing::warn!(
+            ?overdue,
+            grace_seconds = grace.as_secs(),
+            "still running when the stop's grace ran out; dropped"
+        );
+        anyhow::bail!(
+            "{} did not stop within {} s of the stop and were dropped; their deliveries stay leased and go out again",
+            overdue.join(", "),
+            grace.as_secs()
+        );
     }
     if let Some(err) = server_error {
         return Err(anyhow::Error::new(err).context("HTTP server"));
@@ -523,7 +563,7 @@ mod tests {
         background.spawn("the delivery worker", until(&shutdown));
         let signal = shutdown.clone();
         tokio::spawn(async move { signal.cancel() });
-        supervise(server(&shutdown), background, shutdown).await.expect("a clean stop");
+        supervise(server(&shutdown), background, shutdown, STOP_GRACE).await.expect("a clean stop");
     }
 
     #[tokio::test]
@@ -539,10 +579,33 @@ mod tests {
             let mut background = Background::default();
             background.spawn("the scheduler", until(&shutdown));
             background.spawn("the delivery worker", dies);
-            let err = supervise(server(&shutdown), background, shutdown.clone()).await.unwrap_err().to_string();
+            let err =
+                supervise(server(&shutdown), background, shutdown.clone(), STOP_GRACE).await.unwrap_err().to_string();
             assert!(err.starts_with(&format!("the delivery worker {how} while the server was serving")), "{err}");
             assert!(shutdown.is_cancelled(), "the server and the other tasks were told to stop");
         }
+    }
+
+    #[tokio::test]
+    async fn a_stop_that_outlasts_its_grace_drops_what_is_left_and_says_what() {
+        let shutdown = CancellationToken::new();
+        let mut background = Background::default();
+        background.spawn("the scheduler", until(&shutdown));
+        background.spawn("the delivery worker", std::future::pending());
+        // A client that keeps a connection open: the server never finishes on its own.
+        let held_open = std::future::pending::<std::io::Result<()>>();
+        let signal = shutdown.clone();
+        tokio::spawn(async move { signal.cancel() });
+        let stopped = supervise(held_open, background, shutdown, Duration::from_millis(50));
+        let err = tokio::time::timeout(Duration::from_secs(30), stopped)
+            .await
+            .expect("the grace bounds the stop")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("the HTTP server (open connections), the delivery worker did not stop within"),
+            "{err}"
+        );
     }
 
     #[tokio::test]
@@ -556,7 +619,7 @@ mod tests {
             flag.store(true, std::sync::atomic::Ordering::SeqCst);
         });
         let failing = async { Err(std::io::Error::other("the listener failed")) };
-        let err = supervise(failing, background, shutdown.clone()).await.unwrap_err();
+        let err = supervise(failing, background, shutdown.clone(), STOP_GRACE).await.unwrap_err();
         assert_eq!(format!("{err:#}"), "HTTP server: the listener failed");
         assert!(stopped.load(std::sync::atomic::Ordering::SeqCst), "the worker finished before the answer");
     }

@@ -966,13 +966,9 @@ pub async fn claimed_deliveries_carry_their_event_and_are_recorded(store: Arc<dy
     assert!(claim(&*store, T0.plus(Millis::days(1))).await.is_empty());
 }
 
-/// Real time, as leases are: a handed-over delivery is held until the wall clock passes its lease.
-fn wall_clock_now() -> Timestamp {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970");
-    Timestamp::from_millis(now.as_millis() as i64)
-}
-
 pub async fn fresh_deliveries_are_handed_over_leased_once_committed(store: Arc<dyn Store>) {
+    // A handed-over delivery is held until the wall clock passes its lease.
+    use crate::handoff::wall_clock_now;
     store.insert_company(&company("acme")).await.unwrap();
     store.insert_webhook(&webhook("acme", "wh", &EventKind::ALL)).await.unwrap();
     let mut handed = store.local_deliveries(LEASE).expect("both stores hand fresh deliveries over");

@@ -36,9 +36,7 @@ impl Handoff {
     /// every lease: how long a process may hold a delivery is real time, whatever clock the
     /// companies run on.
     pub fn lease_until(&self) -> Option<Timestamp> {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        let now = Timestamp::from_millis(i64::try_from(now.as_millis()).unwrap_or(i64::MAX));
-        self.lease().map(|lease| now.plus(lease))
+        self.lease().map(|lease| wall_clock_now().plus(lease))
     }
 
     /// Hands committed deliveries over. A worker that went away in between leaves them leased;
@@ -51,6 +49,12 @@ impl Handoff {
             let _ = to.send(deliveries);
         }
     }
+}
+
+/// Real time, which leases are measured in.
+pub fn wall_clock_now() -> Timestamp {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    Timestamp::from_millis(i64::try_from(now.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

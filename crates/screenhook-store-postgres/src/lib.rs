@@ -83,8 +83,8 @@ use screenhook_domain::{
 };
 use screenhook_store::{
     Applied, AtsIdType, AttemptRecord, AttemptRow, CertifyImported, CertifyRecord, ClaimedDelivery, DeliveryBucket,
-    DeliveryFilter, DeliveryRow, Handoff, HealthPolicy, Notification, Page, Purged, QueueStats, SecretKeys,
-    SeriesBuilder, SessionFilter, Store, StoreError, StoredEvent, Timer,
+    DeliveryFilter, DeliveryRow, Handoff, HealthPolicy, Notification, Page, Purged, QueueStats, RESEAL_BATCH, Resealed,
+    SecretKeys, SeriesBuilder, SessionFilter, Store, StoreError, StoredEvent, Timer,
 };
 use serde::de::DeserializeOwned;
 use sqlx::{
@@ -260,6 +260,24 @@ impl PgStore {
         let row = query.fetch_optional(&self.pool).await.map_err(db)?;
         row.as_ref().map(decode_doc).transpose()
     }
+
+    /// Reads sessions, their tokens opened.
+    async fn fetch_sessions(
+        &self,
+        query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> Result<Vec<CompanyTestSession>, StoreError> {
+        let stored: Vec<CompanyTestSession> = self.fetch_docs(query).await?;
+        stored.into_iter().map(|session| self.keys.open_session(session)).collect()
+    }
+
+    /// Reads one session, its tokens opened.
+    async fn fetch_session(
+        &self,
+        query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> Result<Option<CompanyTestSession>, StoreError> {
+        let stored: Option<CompanyTestSession> = self.fetch_doc(query).await?;
+        stored.map(|session| self.keys.open_session(session)).transpose()
+    }
 }
 
 /// Runs `work` in a transaction and commits it, running it again when it was chosen as a
@@ -433,7 +451,7 @@ impl Store for PgStore {
     }
 
     async fn session(&self, company: &CompanyId, id: &SessionId) -> Result<Option<CompanyTestSession>, StoreError> {
-        self.fetch_doc(
+        self.fetch_session(
             sqlx::query("SELECT doc FROM sessions WHERE id = $1 AND company_id = $2")
                 .bind(id.as_str())
                 .bind(company.as_str()),
@@ -442,7 +460,7 @@ impl Store for PgStore {
     }
 
     async fn session_unscoped(&self, id: &SessionId) -> Result<Option<CompanyTestSession>, StoreError> {
-        self.fetch_doc(sqlx::query("SELECT doc FROM sessions WHERE id = $1").bind(id.as_str())).await
+        self.fetch_session(sqlx::query("SELECT doc FROM sessions WHERE id = $1").bind(id.as_str())).await
     }
 
     async fn sessions_of_test(
@@ -451,7 +469,7 @@ impl Store for PgStore {
         test: &TestId,
         page: Page,
     ) -> Result<Vec<CompanyTestSession>, StoreError> {
-        self.fetch_docs(
+        self.fetch_sessions(
             sqlx::query(
                 "SELECT doc FROM sessions WHERE company_id = $1 AND test_id = $2 \
                  ORDER BY finish_date IS NULL, finish_date DESC, create_date DESC, id DESC LIMIT $3 OFFSET $4",
@@ -499,7 +517,7 @@ impl Store for PgStore {
         if let Some(verification) = filter.verification {
             query = query.bind(verification.as_str());
         }
-        self.fetch_docs(query.bind(i64::from(page.first)).bind(i64::from(page.offset))).await
+        self.fetch_sessions(query.bind(i64::from(page.first)).bind(i64::from(page.offset))).await
     }
 
     async fn pending_session_for(
@@ -508,7 +526,7 @@ impl Store for PgStore {
         test: &TestId,
         email: &str,
     ) -> Result<Option<CompanyTestSession>, StoreError> {
-        self.fetch_doc(
+        self.fetch_session(
             sqlx::query(
                 "SELECT doc FROM sessions WHERE company_id = $1 AND test_id = $2 AND candidate_email = $3 \
                  AND status = 'pending' ORDER BY create_date DESC, id DESC LIMIT 1",
@@ -525,7 +543,7 @@ impl Store for PgStore {
         email: &str,
         framework: &FrameworkId,
     ) -> Result<Vec<CompanyTestSession>, StoreError> {
-        self.fetch_docs(
+        self.fetch_sessions(
             sqlx::query(
                 "SELECT doc FROM sessions WHERE candidate_email = $1 AND framework_id = $2 \
                  ORDER BY create_date, id",
@@ -550,7 +568,7 @@ impl Store for PgStore {
                 "SELECT doc FROM sessions WHERE company_id = $1 AND greenhouse_candidate_id = $2 ORDER BY create_date DESC, id"
             }
         };
-        self.fetch_docs(sqlx::query(sql).bind(company.as_str()).bind(id)).await
+        self.fetch_sessions(sqlx::query(sql).bind(company.as_str()).bind(id)).await
     }
 
     async fn interview(&self, company: &CompanyId, id: &InterviewId) -> Result<Option<LiveInterview>, StoreError> {
@@ -562,7 +580,8 @@ impl Store for PgStore {
         .await
     }
 
-    async fn apply(&self, change: Change) -> Result<Applied, StoreError> {
+    async fn apply(&self, mut change: Change) -> Result<Applied, StoreError> {
+        self.keys.seal_change(&mut change)?;
         let (reply, answer) = tokio::sync::oneshot::channel();
         let stopped = || StoreError::Unavailable("the store's writers have stopped".into());
         self.writes.send(group::Pending { change, reply }).await.map_err(|_| stopped())?;
@@ -571,8 +590,9 @@ impl Store for PgStore {
 
     async fn import_certify(
         &self,
-        records: Vec<CertifyRecord>,
+        mut records: Vec<CertifyRecord>,
     ) -> Result<Vec<Result<CertifyImported, StoreError>>, StoreError> {
+        self.keys.seal_records(&mut records)?;
         self.transaction(records.as_slice(), |conn, records| Box::pin(write::import_certify(conn, records))).await
     }
 
@@ -717,8 +737,28 @@ impl Store for PgStore {
         row.as_ref().map(|row| self.opened(row)).transpose()
     }
 
-    async fn reseal_secrets(&self) -> Result<u64, StoreError> {
-        self.transaction(&*self.keys, |conn, keys| Box::pin(delivery::reseal_secrets(conn, keys))).await
+    async fn reseal_secrets(&self) -> Result<Resealed, StoreError> {
+        let webhooks =
+            self.transaction(&*self.keys, |conn, keys| Box::pin(delivery::reseal_secrets(conn, keys))).await?;
+        // The scan locks nothing; each batch locks only its stale rows, in its own transaction.
+        let (mut sessions, mut after) = (0, String::new());
+        loop {
+            let stale: Vec<String> = sqlx::query_scalar(
+                "SELECT id FROM sessions WHERE id > $1 AND strpos(doc, $2) = 0 ORDER BY id LIMIT $3",
+            )
+            .bind(&after)
+            .bind(self.keys.current_session_marker())
+            .bind(i64::from(RESEAL_BATCH))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+            let Some(last) = stale.last().cloned() else { break };
+            let batch = (self.keys.clone(), stale);
+            sessions +=
+                self.transaction(&batch, |conn, (keys, ids)| Box::pin(write::reseal_sessions(conn, keys, ids))).await?;
+            after = last;
+        }
+        Ok(Resealed { webhooks, sessions })
     }
 
     async fn restore_webhook(&self, company: &CompanyId, id: &WebhookId, now: Timestamp) -> Result<bool, StoreError> {
@@ -1023,32 +1063,51 @@ mod tests {
 
     screenhook_store::conformance_tests!(fresh_store);
 
-    /// Secrets are ciphertext in the table, and a key rotation is: the new key current, the
-    /// old one previous, a reseal, then the old key dropped.
+    /// Secrets and session tokens are ciphertext in the tables, and a key rotation is: the new
+    /// key current, the old one previous, a reseal, then the old key dropped.
     #[tokio::test]
-    async fn webhook_secrets_are_sealed_in_the_table_and_survive_a_key_rotation() {
-        use screenhook_store::conformance::{seed, webhook};
+    async fn secrets_are_sealed_in_the_tables_and_survive_a_key_rotation() {
+        use screenhook_domain::{Change, CompanyTestSession, Expected};
+        use screenhook_store::{
+            RESEAL_BATCH, Resealed,
+            conformance::{seed, session_with_result, webhook},
+        };
         let Some(schema) = fresh_schema().await else { return };
         let options = || PgOptions { max_connections: 2, migrate: true, schema: Some(schema.name.clone()) };
         let (old, new) = ([1u8; 32], [2u8; 32]);
         let store = PgStore::connect(&schema.url, options(), SecretKeys::new(&old, &[])).await.unwrap();
-        seed(&store, "acme", "s1").await;
+        let (_, pending) = seed(&store, "acme", "s1").await;
         let hook = webhook("acme", "wh", &EventKind::ALL);
         let secret = hook.secret.clone().unwrap();
         store.insert_webhook(&hook).await.unwrap();
+        // More sessions than one reseal batch, so the rotation below takes several.
+        let many: Vec<CompanyTestSession> = (0..RESEAL_BATCH + 20)
+            .map(|n| session_with_result(&format!("m{n:04}"), &format!("m{n:04}.link-{n}"), &format!("report-{n}")))
+            .collect();
+        let sessions = many.iter().map(|s| (s.clone(), Expected::New)).collect();
+        store.apply(Change { sessions, ..Change::default() }).await.unwrap();
         let raw: String = sqlx::query_scalar("SELECT doc FROM webhooks").fetch_one(&store.pool).await.unwrap();
         assert!(!raw.contains(&secret) && raw.contains("sealed:v1:"), "{raw}");
+        let docs: Vec<String> = sqlx::query_scalar("SELECT doc FROM sessions").fetch_all(&store.pool).await.unwrap();
+        for token in [pending.candidate_token.as_str(), "m0007.link-7", "report-7"] {
+            assert!(!docs.iter().any(|doc| doc.contains(token)), "{token} is in the table");
+        }
 
         let rotated = PgStore::connect(&schema.url, options(), SecretKeys::new(&new, &[old])).await.unwrap();
         assert_eq!(rotated.webhook_unscoped(&hook.id).await.unwrap().unwrap().0.secret, hook.secret);
-        assert_eq!(rotated.reseal_secrets().await.unwrap(), 1);
-        assert_eq!(rotated.reseal_secrets().await.unwrap(), 0, "nothing left under the old key");
+        assert_eq!(rotated.session_unscoped(&many[7].id).await.unwrap().as_ref(), Some(&many[7]));
+        let everything = Resealed { webhooks: 1, sessions: u64::from(RESEAL_BATCH) + 21 };
+        assert_eq!(rotated.reseal_secrets().await.unwrap(), everything);
+        assert_eq!(rotated.reseal_secrets().await.unwrap(), Resealed::default(), "nothing left under the old key");
 
         let only_new = PgStore::connect(&schema.url, options(), SecretKeys::new(&new, &[])).await.unwrap();
         assert_eq!(only_new.webhook_unscoped(&hook.id).await.unwrap().unwrap().0.secret, hook.secret);
+        assert_eq!(only_new.session_unscoped(&pending.id).await.unwrap(), Some(pending.clone()));
         let only_old = PgStore::connect(&schema.url, options(), SecretKeys::new(&old, &[])).await.unwrap();
         let err = only_old.webhook_unscoped(&hook.id).await.unwrap_err().to_string();
         assert!(err.contains("which is not configured"), "{err}");
+        let err = only_old.session_unscoped(&pending.id).await.unwrap_err().to_string();
+        assert!(err.contains("test session s1: its candidate token is sealed with key"), "{err}");
     }
 
     /// Migrating a database that already holds sessions fills their new verification column

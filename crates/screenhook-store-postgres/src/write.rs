@@ -3,8 +3,8 @@
 
 use screenhook_domain::{ApiKey, Company, CompanyId, CompanyTest, DomainEvent, Expected, LiveInterview, Timestamp};
 use screenhook_store::{
-    CertifyImported, CertifyRecord, StoreError, StoredEvent, new_event_id,
-    rows::{DocumentRow, EventRow, InterviewRow, RowKey, TestRow},
+    CertifyImported, CertifyRecord, SecretKeys, StoreError, StoredEvent, new_event_id,
+    rows::{DocumentRow, EventRow, InterviewRow, RowKey, TestRow, to_doc},
 };
 use sqlx::{PgConnection, PgPool, Row};
 
@@ -285,4 +285,35 @@ pub(crate) async fn import_certify(
         outcomes.push(outcome);
     }
     Ok(outcomes)
+}
+
+/// Seals the tokens of these sessions under the current key, checked again under each row's
+/// lock, so a session written since the scan is left as it now is. The version stays: the
+/// session did not change, only how its tokens are kept.
+pub(crate) async fn reseal_sessions(
+    conn: &mut PgConnection,
+    keys: &SecretKeys,
+    ids: &[String],
+) -> Result<u64, StoreError> {
+    let rows = sqlx::query("SELECT id, doc FROM sessions WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+        .bind(ids)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db)?;
+    let mut resealed = 0;
+    for row in rows {
+        let (id, doc): (String, String) = (row.try_get("id").map_err(db)?, row.try_get("doc").map_err(db)?);
+        let stored =
+            serde_json::from_str(&doc).map_err(|err| StoreError::Corrupt(format!("test session {id}: {err}")))?;
+        if let Some(session) = keys.reseal_session(stored)? {
+            sqlx::query("UPDATE sessions SET doc = $2 WHERE id = $1")
+                .bind(&id)
+                .bind(to_doc(&session)?)
+                .execute(&mut *conn)
+                .await
+                .map_err(db)?;
+            resealed += 1;
+        }
+    }
+    Ok(resealed)
 }

@@ -45,7 +45,7 @@ use screenhook_domain::{
 };
 use screenhook_store::{
     Applied, AtsIdType, AttemptRecord, AttemptRow, CertifyImported, CertifyRecord, ClaimedDelivery, DeliveryBucket,
-    DeliveryFilter, DeliveryRow, Handoff, HealthPolicy, Notification, Page, Purged, QueueStats, SecretKeys,
+    DeliveryFilter, DeliveryRow, Handoff, HealthPolicy, Notification, Page, Purged, QueueStats, Resealed, SecretKeys,
     SeriesBuilder, SessionFilter, StoreError, StoredEvent, Timer,
 };
 use serde::de::DeserializeOwned;
@@ -157,6 +157,25 @@ impl SqliteStore {
         map: fn(&Row<'_>) -> Result<T, Failure>,
     ) -> Result<Option<T>, StoreError> {
         Ok(self.read_all(sql, params, map).await?.into_iter().next())
+    }
+
+    /// Reads one session, its tokens opened.
+    async fn read_session(
+        &self,
+        sql: &'static str,
+        params: Vec<Value>,
+    ) -> Result<Option<CompanyTestSession>, StoreError> {
+        Ok(self.read_sessions(sql, params).await?.into_iter().next())
+    }
+
+    /// Reads sessions, their tokens opened.
+    async fn read_sessions(
+        &self,
+        sql: impl AsRef<str> + Send + 'static,
+        params: Vec<Value>,
+    ) -> Result<Vec<CompanyTestSession>, StoreError> {
+        let stored: Vec<CompanyTestSession> = self.read_all(sql, params, decode_doc).await?;
+        stored.into_iter().map(|session| self.keys.open_session(session)).collect()
     }
 
     /// Reads every row with `map`.
@@ -404,16 +423,15 @@ impl screenhook_store::Store for SqliteStore {
     }
 
     async fn session(&self, company: &CompanyId, id: &SessionId) -> Result<Option<CompanyTestSession>, StoreError> {
-        self.read_one(
+        self.read_session(
             "SELECT doc FROM sessions WHERE id = ?1 AND company_id = ?2",
             vec![text(id.as_str()), text(company.as_str())],
-            decode_doc,
         )
         .await
     }
 
     async fn session_unscoped(&self, id: &SessionId) -> Result<Option<CompanyTestSession>, StoreError> {
-        self.read_one("SELECT doc FROM sessions WHERE id = ?1", vec![text(id.as_str())], decode_doc).await
+        self.read_session("SELECT doc FROM sessions WHERE id = ?1", vec![text(id.as_str())]).await
     }
 
     async fn sessions_of_test(
@@ -422,7 +440,7 @@ impl screenhook_store::Store for SqliteStore {
         test: &TestId,
         page: Page,
     ) -> Result<Vec<CompanyTestSession>, StoreError> {
-        self.read_all(
+        self.read_sessions(
             "SELECT doc FROM sessions WHERE company_id = ?1 AND test_id = ?2 \
              ORDER BY finish_date IS NULL, finish_date DESC, create_date DESC, id DESC LIMIT ?3 OFFSET ?4",
             vec![
@@ -431,7 +449,6 @@ impl screenhook_store::Store for SqliteStore {
                 Value::Integer(i64::from(page.first)),
                 Value::Integer(i64::from(page.offset)),
             ],
-            decode_doc,
         )
         .await
     }
@@ -464,7 +481,7 @@ impl screenhook_store::Store for SqliteStore {
         sql.push_str(" ORDER BY create_date DESC, id DESC LIMIT ? OFFSET ?");
         params.push(Value::Integer(i64::from(page.first)));
         params.push(Value::Integer(i64::from(page.offset)));
-        self.read_all(sql, params, decode_doc).await
+        self.read_sessions(sql, params).await
     }
 
     async fn pending_session_for(
@@ -473,11 +490,10 @@ impl screenhook_store::Store for SqliteStore {
         test: &TestId,
         email: &str,
     ) -> Result<Option<CompanyTestSession>, StoreError> {
-        self.read_one(
+        self.read_session(
             "SELECT doc FROM sessions WHERE company_id = ?1 AND test_id = ?2 AND candidate_email = ?3 \
              AND status = 'pending' ORDER BY create_date DESC, id DESC LIMIT 1",
             vec![text(company.as_str()), text(test.as_str()), text(email)],
-            decode_doc,
         )
         .await
     }
@@ -487,10 +503,9 @@ impl screenhook_store::Store for SqliteStore {
         email: &str,
         framework: &FrameworkId,
     ) -> Result<Vec<CompanyTestSession>, StoreError> {
-        self.read_all(
+        self.read_sessions(
             "SELECT doc FROM sessions WHERE candidate_email = ?1 AND framework_id = ?2 ORDER BY create_date, id",
             vec![text(email), text(framework.as_str())],
-            decode_doc,
         )
         .await
     }
@@ -509,7 +524,7 @@ impl screenhook_store::Store for SqliteStore {
                 "SELECT doc FROM sessions WHERE company_id = ?1 AND greenhouse_candidate_id = ?2 ORDER BY create_date DESC, id"
             }
         };
-        self.read_all(sql, vec![text(company.as_str()), text(id)], decode_doc).await
+        self.read_sessions(sql, vec![text(company.as_str()), text(id)]).await
     }
 
     async fn interview(&self, company: &CompanyId, id: &InterviewId) -> Result<Option<LiveInterview>, StoreError> {
@@ -521,7 +536,8 @@ impl screenhook_store::Store for SqliteStore {
         .await
     }
 
-    async fn apply(&self, change: Change) -> Result<Applied, StoreError> {
+    async fn apply(&self, mut change: Change) -> Result<Applied, StoreError> {
+        self.keys.seal_change(&mut change)?;
         let (to, answer) = oneshot::channel();
         self.writer.send(WriteJob::Apply(change, to)).await.map_err(|_| abandoned())?;
         answer.await.map_err(|_| abandoned())?
@@ -529,8 +545,9 @@ impl screenhook_store::Store for SqliteStore {
 
     async fn import_certify(
         &self,
-        records: Vec<CertifyRecord>,
+        mut records: Vec<CertifyRecord>,
     ) -> Result<Vec<Result<CertifyImported, StoreError>>, StoreError> {
+        self.keys.seal_records(&mut records)?;
         self.write(move |conn| writer::import_certify(conn, records)).await
     }
 
@@ -640,9 +657,20 @@ impl screenhook_store::Store for SqliteStore {
         .transpose()
     }
 
-    async fn reseal_secrets(&self) -> Result<u64, StoreError> {
+    async fn reseal_secrets(&self) -> Result<Resealed, StoreError> {
         let keys = self.keys.clone();
-        self.write(move |conn| delivery::reseal_secrets(conn, &keys)).await
+        let webhooks = self.write(move |conn| delivery::reseal_secrets(conn, &keys)).await?;
+        // Found on a read connection, so the writer is busy only for the rows it rewrites.
+        let (mut sessions, mut after) = (0, String::new());
+        loop {
+            let marker = self.keys.current_session_marker();
+            let stale = self.reads.run(move |conn| writer::stale_sessions(conn, &marker, &after)).await?;
+            let Some(last) = stale.last().cloned() else { break };
+            let keys = self.keys.clone();
+            sessions += self.write(move |conn| writer::reseal_sessions(conn, &keys, &stale)).await?;
+            after = last;
+        }
+        Ok(Resealed { webhooks, sessions })
     }
 
     async fn restore_webhook(&self, company: &CompanyId, id: &WebhookId, now: Timestamp) -> Result<bool, StoreError> {
@@ -852,29 +880,60 @@ mod tests {
 
     screenhook_store::conformance_tests!(fresh_store);
 
-    /// Secrets are ciphertext in the file, the default key lives beside it, and a key rotation
-    /// is: the new key current, the old one previous, a reseal, then the old key dropped.
+    /// Secrets and session tokens are ciphertext in the file, the default key lives beside it,
+    /// and a key rotation is: the new key current, the old one previous, a reseal, then the old
+    /// key dropped.
     #[tokio::test]
-    async fn webhook_secrets_are_sealed_in_the_file_and_survive_a_key_rotation() {
-        use screenhook_domain::EventKind;
+    async fn secrets_are_sealed_in_the_file_and_survive_a_key_rotation() {
+        use screenhook_domain::{Change, CompanyTestSession, EventKind, Expected, SessionId};
         use screenhook_store::{
-            SecretKeys,
-            conformance::{seed, webhook},
+            RESEAL_BATCH, Resealed, SecretKeys,
+            conformance::{seed, session_with_result, webhook},
         };
 
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("screenhook.db");
         let store = SqliteStore::open(&path).await.unwrap();
         assert!(dir.path().join("screenhook.key").exists(), "the default key is created beside the database");
-        seed(&store, "acme", "s1").await;
+        let (_, pending) = seed(&store, "acme", "s1").await;
         let hook = webhook("acme", "wh", &EventKind::ALL);
         let secret = hook.secret.clone().unwrap();
         store.insert_webhook(&hook).await.unwrap();
-        let raw = |path: &std::path::Path| -> String {
+        // More sessions than one reseal batch, so the rotation below takes several.
+        let many: Vec<CompanyTestSession> = (0..RESEAL_BATCH + 20)
+            .map(|n| session_with_result(&format!("m{n:04}"), &format!("m{n:04}.link-{n}"), &format!("report-{n}")))
+            .collect();
+        let sessions = many.iter().map(|s| (s.clone(), Expected::New)).collect();
+        store.apply(Change { sessions, ..Change::default() }).await.unwrap();
+        let raw = |path: &std::path::Path, sql: &str| -> String {
             let conn = rusqlite::Connection::open(path).unwrap();
-            conn.query_row("SELECT doc FROM webhooks", [], |row| row.get(0)).unwrap()
+            let docs: Vec<String> =
+                conn.prepare(sql).unwrap().query_map([], |row| row.get(0)).unwrap().map(Result::unwrap).collect();
+            docs.join("\n")
         };
-        assert!(!raw(&path).contains(&secret) && raw(&path).contains("sealed:v1:"), "{}", raw(&path));
+        let webhooks = raw(&path, "SELECT doc FROM webhooks");
+        assert!(!webhooks.contains(&secret) && webhooks.contains("sealed:v1:"), "{webhooks}");
+        let docs = raw(&path, "SELECT doc FROM sessions");
+        for token in [pending.candidate_token.as_str(), "m0007.link-7", "report-7"] {
+            assert!(!docs.contains(token), "{token} is in the file");
+        }
+        // A session written before sealing existed holds its token in clear; it reads as it is.
+        let legacy = CompanyTestSession {
+            id: SessionId::parse("legacy").unwrap(),
+            candidate_token: "legacy.clear".into(),
+            ..pending.clone()
+        };
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute(
+                "INSERT INTO sessions (id, company_id, test_id, version, status, candidate_email, create_date, doc) \
+                 VALUES ('legacy', 'acme', 'acme-test', 1, 'pending', 'l@example.com', 0, ?1)",
+                [serde_json::to_string(&legacy).unwrap()],
+            )
+            .unwrap();
+        assert_eq!(store.session_unscoped(&legacy.id).await.unwrap(), Some(legacy.clone()));
+        assert_eq!(store.reseal_secrets().await.unwrap(), Resealed { webhooks: 0, sessions: 1 });
+        assert!(!raw(&path, "SELECT doc FROM sessions").contains("legacy.clear"), "sealed by the reseal");
         drop(store);
 
         let old = std::fs::read_to_string(dir.path().join("screenhook.key")).unwrap();
@@ -885,16 +944,25 @@ mod tests {
         };
         let rotated = SqliteStore::open_with_keys(&path, keys(&new, &[old.trim()])).await.unwrap();
         assert_eq!(rotated.webhook_unscoped(&hook.id).await.unwrap().unwrap().0.secret, hook.secret);
-        assert_eq!(rotated.reseal_secrets().await.unwrap(), 1);
-        assert_eq!(rotated.reseal_secrets().await.unwrap(), 0, "nothing left under the old key");
+        assert_eq!(rotated.session_unscoped(&many[7].id).await.unwrap().as_ref(), Some(&many[7]));
+        let everything = Resealed { webhooks: 1, sessions: u64::from(RESEAL_BATCH) + 20 + 2 };
+        assert_eq!(rotated.reseal_secrets().await.unwrap(), everything);
+        assert_eq!(rotated.reseal_secrets().await.unwrap(), Resealed::default(), "nothing left under the old key");
         drop(rotated);
 
         let only_new = SqliteStore::open_with_keys(&path, keys(&new, &[])).await.unwrap();
         assert_eq!(only_new.webhook_unscoped(&hook.id).await.unwrap().unwrap().0.secret, hook.secret);
+        assert_eq!(only_new.session_unscoped(&legacy.id).await.unwrap(), Some(legacy));
+        assert_eq!(
+            only_new.session_unscoped(&many[RESEAL_BATCH as usize].id).await.unwrap().as_ref(),
+            Some(&many[500])
+        );
         drop(only_new);
         let only_old = SqliteStore::open_with_keys(&path, keys(old.trim(), &[])).await.unwrap();
         let err = only_old.webhook_unscoped(&hook.id).await.unwrap_err().to_string();
         assert!(err.contains("which is not configured"), "{err}");
+        let err = only_old.session_unscoped(&pending.id).await.unwrap_err().to_string();
+        assert!(err.contains("test session s1: its candidate token is sealed with key"), "{err}");
     }
 
     /// The change-by-change path (taken when a batch cannot be written at once) writes every

@@ -8,8 +8,9 @@ use screenhook_domain::{
     Timestamp,
 };
 use screenhook_store::{
-    Applied, CertifyImported, CertifyRecord, ClaimedDelivery, Handoff, StoreError, StoredEvent, conflict, new_event_id,
-    rows::{DocumentRow, EventRow, InterviewRow, RowKey, SessionRow, TestRow, TimerRow},
+    Applied, CertifyImported, CertifyRecord, ClaimedDelivery, Handoff, RESEAL_BATCH, SecretKeys, StoreError,
+    StoredEvent, conflict, new_event_id,
+    rows::{DocumentRow, EventRow, InterviewRow, RowKey, SessionRow, TestRow, TimerRow, to_doc},
 };
 use tokio::sync::{Notify, mpsc, oneshot};
 
@@ -357,6 +358,37 @@ fn write_session(conn: &Connection, session: &CompanyTestSession, expected: Expe
     ];
     let update = params![id, company_id, version, row.status, row.finish_date, row.verification_status, row.doc];
     write_row(conn, row.key, expected, (INSERT, insert), (UPDATE, update))
+}
+
+/// The next sessions after `after` (by id) whose document lacks `marker`: those whose tokens
+/// are not sealed under the current key (see [`SecretKeys::current_session_marker`]).
+pub(crate) fn stale_sessions(conn: &Connection, marker: &str, after: &str) -> Result<Vec<String>, Failure> {
+    let mut statement =
+        conn.prepare_cached("SELECT id FROM sessions WHERE id > ?1 AND instr(doc, ?2) = 0 ORDER BY id LIMIT ?3")?;
+    let ids = statement.query_map(params![after, marker, RESEAL_BATCH], |row| row.get(0))?;
+    Ok(ids.collect::<Result<_, _>>()?)
+}
+
+/// Seals the tokens of these sessions under the current key, checked again here, in the one
+/// writer, so a session written since the scan is left as it now is. The version stays: the
+/// session did not change, only how its tokens are kept.
+pub(crate) fn reseal_sessions(conn: &Connection, keys: &SecretKeys, ids: &[String]) -> Result<u64, Failure> {
+    let mut resealed = 0;
+    for id in ids {
+        let doc: Option<String> = conn
+            .prepare_cached("SELECT doc FROM sessions WHERE id = ?1")?
+            .query_row([id], |row| row.get(0))
+            .optional()?;
+        let Some(doc) = doc else { continue };
+        let stored =
+            serde_json::from_str(&doc).map_err(|err| StoreError::Corrupt(format!("test session {id}: {err}")))?;
+        if let Some(session) = keys.reseal_session(stored)? {
+            conn.prepare_cached("UPDATE sessions SET doc = ?2 WHERE id = ?1")?
+                .execute(params![id, to_doc(&session)?])?;
+            resealed += 1;
+        }
+    }
+    Ok(resealed)
 }
 
 /// Rewrites the session's timer from its new state, in the same transaction.

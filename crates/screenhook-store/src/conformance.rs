@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::{
     AtsIdType, AttemptRecord, AttemptResult, CertifyImported, CertifyRecord, ClaimedDelivery, DeliveryBucket,
-    DeliveryFilter, DeliveryState, HealthPolicy, MAX_SERIES_BUCKETS, Page, Purged, QueueBucket, QueueStats,
+    DeliveryFilter, DeliveryState, HealthPolicy, MAX_SERIES_BUCKETS, Page, Purged, QueueBucket, QueueStats, Resealed,
     SessionFilter, Store, StoreError,
 };
 
@@ -49,6 +49,7 @@ macro_rules! conformance_tests {
             company_sessions_are_scoped_to_the_company,
             events_fan_out_to_subscribed_webhooks_only,
             webhook_secrets_come_back_as_saved_and_reseal_only_what_is_stale,
+            session_tokens_come_back_from_every_read_as_written,
             claimed_deliveries_carry_their_event_and_are_recorded,
             fresh_deliveries_are_handed_over_leased_once_committed,
             a_session_events_are_delivered_in_order,
@@ -171,6 +172,31 @@ pub fn session_of(test: &CompanyTest, id: &str, email: &str) -> CompanyTestSessi
         reactivated_session: None,
         candidate_token: format!("{id}.secret-{id}"),
         certify_request_id: None,
+    }
+}
+
+/// A finished session `id` of the acme test with a result, with the given tokens.
+pub fn session_with_result(id: &str, candidate_token: &str, report_token: &str) -> CompanyTestSession {
+    let session = session_of(&test_of("acme", "acme-test"), id, "jane@example.com");
+    CompanyTestSession {
+        status: SessionStatus::Over,
+        start_date: Some(T0),
+        finish_date: Some(T0.plus(Millis::minutes(30))),
+        candidate_token: candidate_token.into(),
+        result: Some(screenhook_domain::TestResult {
+            score: 900,
+            max_score: 1000,
+            coding_score_2023: Some(540),
+            legacy_coding_score: Some(780),
+            skill_areas: vec![],
+            duration: Millis::minutes(30),
+            report_access_token: report_token.into(),
+            source_session_id: session.id.clone(),
+            started_at: T0,
+            finished_at: T0.plus(Millis::minutes(30)),
+            plagiarism: None,
+        }),
+        ..session
     }
 }
 
@@ -935,9 +961,35 @@ pub async fn webhook_secrets_come_back_as_saved_and_reseal_only_what_is_stale(st
     store.insert_webhook(&unsigned).await.unwrap();
     assert_eq!(store.webhook(&company_id("acme"), &hook.id).await.unwrap().unwrap().0, hook);
     assert_eq!(store.webhook_unscoped(&unsigned.id).await.unwrap().unwrap().0, unsigned);
-    assert_eq!(store.reseal_secrets().await.unwrap(), 0, "written under the current key");
+    assert_eq!(store.reseal_secrets().await.unwrap(), Resealed::default(), "written under the current key");
     store.delete_webhook(&company_id("acme"), &hook.id).await.unwrap();
-    assert_eq!(store.reseal_secrets().await.unwrap(), 0);
+    assert_eq!(store.reseal_secrets().await.unwrap(), Resealed::default());
+}
+
+/// The stores seal a session's tokens on the way in; every read opens them again, and a
+/// reseal finds nothing to do under the key that wrote them.
+pub async fn session_tokens_come_back_from_every_read_as_written(store: Arc<dyn Store>) {
+    let (test, pending) = seed(&*store, "acme", "s1").await;
+    let finished = CompanyTestSession { version: 1, ..session_with_result("s2", "s2.candidate", "report-s2") };
+    store.apply(Change { sessions: vec![(finished.clone(), Expected::New)], ..Change::default() }).await.unwrap();
+    let acme = company_id("acme");
+    assert_eq!(store.session(&acme, &pending.id).await.unwrap(), Some(pending.clone()));
+    assert_eq!(store.session_unscoped(&finished.id).await.unwrap(), Some(finished.clone()));
+    let page = Page { first: 10, offset: 0 };
+    let listed = store.company_sessions(&acme, &SessionFilter::default(), page).await.unwrap();
+    assert_eq!(listed, vec![finished.clone(), pending.clone()]);
+    assert_eq!(store.sessions_of_test(&acme, &test.id, page).await.unwrap(), vec![finished.clone(), pending.clone()]);
+    let email = &pending.candidate.email;
+    assert_eq!(store.pending_session_for(&acme, &test.id, email).await.unwrap(), Some(pending.clone()));
+
+    // An update seals again, under a fresh nonce, what the change carries.
+    let mut graded = finished.clone();
+    graded.version += 1;
+    graded.result.as_mut().unwrap().report_access_token = "report-s2-again".into();
+    let change = Change { sessions: vec![(graded.clone(), Expected::Version(finished.version))], ..Change::default() };
+    store.apply(change).await.unwrap();
+    assert_eq!(store.session(&acme, &graded.id).await.unwrap(), Some(graded));
+    assert_eq!(store.reseal_secrets().await.unwrap(), Resealed::default(), "written under the current key");
 }
 
 pub async fn claimed_deliveries_carry_their_event_and_are_recorded(store: Arc<dyn Store>) {

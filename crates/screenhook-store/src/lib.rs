@@ -134,6 +134,16 @@ pub struct Applied {
     pub events: Vec<StoredEvent>,
 }
 
+/// What [`Store::reseal_secrets`] rewrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Resealed {
+    pub webhooks: u64,
+    pub sessions: u64,
+}
+
+/// Sessions resealed per transaction.
+pub const RESEAL_BATCH: u32 = 500;
+
 /// A durable timer that is due.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Timer {
@@ -381,11 +391,13 @@ pub trait Store: Send + Sync + 'static {
     /// "Test and save" succeeded: the webhook is active again and its queue is due now.
     async fn restore_webhook(&self, company: &CompanyId, id: &WebhookId, now: Timestamp) -> Result<bool, StoreError>;
     /// Rewrites every stored webhook secret (of deleted webhooks too, which can be restored)
-    /// that is not sealed under the current key — sealed under a previous key, or written
-    /// before sealing existed — and returns how many webhooks changed. Servers run it at start,
-    /// so a key rotation is: make the new key current and the old one previous, restart, then
-    /// drop the old key. See [`sealed`].
-    async fn reseal_secrets(&self) -> Result<u64, StoreError>;
+    /// and every session's tokens that are not sealed under the current key — sealed under a
+    /// previous key, or written before sealing existed — and returns how many rows changed.
+    /// Servers run it at start, so a key rotation is: make the new key current and the old
+    /// one previous, restart, then drop the old key. Sessions are resealed in batches of
+    /// [`RESEAL_BATCH`], each its own transaction, so the API's writes go on in between.
+    /// See [`sealed`].
+    async fn reseal_secrets(&self) -> Result<Resealed, StoreError>;
 
     /// Leases up to `limit` due deliveries to the caller until `now + lease`: the next
     /// delivery of each session of each active webhook (skipping `saturated` webhooks), and

@@ -1,11 +1,14 @@
-//! Webhook secrets at rest. HMAC signing needs the raw secret, so it cannot be hashed like an
+//! Secrets at rest. HMAC signing needs a webhook's raw secret, so it cannot be hashed like an
 //! API key; it is sealed instead, with AES-256-GCM under the operator's key, before it reaches
-//! the database. A copied database file, a backup or a `pg_dump` holds only ciphertext.
+//! the database. A session's candidate-link token and report token cannot be hashed either:
+//! the API hands out `invitationUrl` on every read of a session, and the report link goes into
+//! its result events. They are sealed the same way. A copied database file, a backup or a
+//! `pg_dump` holds only ciphertext of all three.
 //!
 //! A sealed value reads `sealed:v1:<key id>:<base64 of nonce ‖ ciphertext ‖ tag>`. The nonce
 //! is random (96 bits: safe for far more secrets than a deployment will ever seal under one
-//! key). The associated data is the webhook's id, so a sealed secret copied onto another
-//! webhook's row does not open. The key id (8 hex digits of a SHA-256 of the key) names the
+//! key). The associated data is the webhook's id (a session's id and the token's field), so a
+//! sealed value copied onto another row, or into the other field, does not open. The key id (8 hex digits of a SHA-256 of the key) names the
 //! key that sealed it, which is what makes **key rotation** work: the stores open values under
 //! the current key or any previous one, and [`Store::reseal_secrets`](crate::Store) rewrites
 //! everything under the current key, after which the previous key can be dropped.
@@ -18,7 +21,7 @@ use std::{fmt, io::Write as _, path::Path};
 use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use screenhook_domain::{Webhook, WebhookId};
+use screenhook_domain::{Change, CompanyTestSession, Webhook, WebhookId};
 use sha2::{Digest, Sha256};
 
 use crate::StoreError;
@@ -150,27 +153,37 @@ impl SecretKeys {
 
     /// Seals `plain` for the webhook `owner`.
     pub fn seal(&self, owner: &WebhookId, plain: &str) -> Result<String, StoreError> {
+        self.seal_for(owner.as_str(), plain)
+    }
+
+    /// Opens what [`seal`](Self::seal) wrote for `owner`, under whichever configured key sealed
+    /// it; a value from before sealing existed is returned as it is.
+    pub fn open(&self, owner: &WebhookId, stored: &str) -> Result<String, StoreError> {
+        self.open_for(&Sealed { owner: &format!("webhook {owner}"), field: "secret", aad: owner.as_str() }, stored)
+    }
+
+    /// Seals `plain` bound to `aad`: it opens only with the same associated data.
+    fn seal_for(&self, aad: &str, plain: &str) -> Result<String, StoreError> {
         let key = self.key()?;
         let mut data = plain.as_bytes().to_vec();
         let nonce = key
             .aead
-            .seal_in_place_append_tag(Aad::from(owner.as_str().as_bytes()), &mut data)
+            .seal_in_place_append_tag(Aad::from(aad.as_bytes()), &mut data)
             .expect("sealing into a growable buffer cannot fail");
         let mut out = nonce.as_ref().to_vec();
         out.extend_from_slice(&data);
         Ok(format!("{PREFIX}{}:{}", key.id, BASE64.encode(out)))
     }
 
-    /// Opens what [`seal`](Self::seal) wrote for `owner`, under whichever configured key sealed
-    /// it; a value from before sealing existed is returned as it is.
-    pub fn open(&self, owner: &WebhookId, stored: &str) -> Result<String, StoreError> {
+    fn open_for(&self, what: &Sealed<'_>, stored: &str) -> Result<String, StoreError> {
         let Some(rest) = stored.strip_prefix(PREFIX) else { return Ok(stored.to_owned()) };
-        let corrupt = |why: &str| StoreError::Corrupt(format!("webhook {owner}: its sealed secret {why}"));
+        let Sealed { owner, field, aad } = what;
+        let corrupt = |why: &str| StoreError::Corrupt(format!("{owner}: its sealed {field} {why}"));
         let (id, body) = rest.split_once(':').ok_or_else(|| corrupt("has no key id"))?;
         self.key()?;
         let key = self.all().find(|k| k.id == id).ok_or_else(|| {
             StoreError::Unavailable(format!(
-                "webhook {owner}: its secret is sealed with key {id}, which is not configured \
+                "{owner}: its {field} is sealed with key {id}, which is not configured \
                  (configured: {}); add that key as a previous secrets key",
                 self.all().map(|k| k.id.as_str()).collect::<Vec<_>>().join(", ")
             ))
@@ -184,7 +197,7 @@ impl SecretKeys {
         let mut data = sealed.to_vec();
         let plain = key
             .aead
-            .open_in_place(nonce, Aad::from(owner.as_str().as_bytes()), &mut data)
+            .open_in_place(nonce, Aad::from(aad.as_bytes()), &mut data)
             .map_err(|_| corrupt(&format!("does not open with key {id} (altered, or moved from another row)")))?;
         String::from_utf8(plain.to_vec()).map_err(|_| corrupt("is not UTF-8"))
     }
@@ -221,6 +234,86 @@ impl SecretKeys {
     pub fn needs_reseal(&self, stored: &Webhook) -> bool {
         stored.secret.iter().chain(stored.retired_secrets.iter().map(|r| &r.secret)).any(|s| !self.is_current(s))
     }
+
+    /// The session as it is stored: its candidate-link token and its report token sealed,
+    /// each bound to the session and the field, so neither opens on another row or as the
+    /// other token.
+    pub fn seal_session(&self, session: &mut CompanyTestSession) -> Result<(), StoreError> {
+        let id = session.id.as_str();
+        session.candidate_token = self.seal_for(&session_aad(id, CANDIDATE), &session.candidate_token)?;
+        if let Some(result) = &mut session.result {
+            result.report_access_token = self.seal_for(&session_aad(id, REPORT), &result.report_access_token)?;
+        }
+        Ok(())
+    }
+
+    /// The session as it was before [`seal_session`](Self::seal_session).
+    pub fn open_session(&self, mut stored: CompanyTestSession) -> Result<CompanyTestSession, StoreError> {
+        let owner = format!("test session {}", stored.id);
+        let id = stored.id.as_str();
+        let (candidate, report) = (session_aad(id, CANDIDATE), session_aad(id, REPORT));
+        let token = Sealed { owner: &owner, field: "candidate token", aad: &candidate };
+        let candidate_token = self.open_for(&token, &stored.candidate_token)?;
+        if let Some(result) = &mut stored.result {
+            let token = Sealed { owner: &owner, field: "report token", aad: &report };
+            result.report_access_token = self.open_for(&token, &result.report_access_token)?;
+        }
+        stored.candidate_token = candidate_token;
+        Ok(stored)
+    }
+
+    /// Whether a token of a stored session is not sealed under the current key.
+    pub fn session_needs_reseal(&self, stored: &CompanyTestSession) -> bool {
+        !self.is_current(&stored.candidate_token)
+            || stored.result.as_ref().is_some_and(|r| !self.is_current(&r.report_access_token))
+    }
+
+    /// The stored session sealed anew under the current key, or `None` when it already is.
+    pub fn reseal_session(&self, stored: CompanyTestSession) -> Result<Option<CompanyTestSession>, StoreError> {
+        if !self.session_needs_reseal(&stored) {
+            return Ok(None);
+        }
+        let mut session = self.open_session(stored)?;
+        self.seal_session(&mut session)?;
+        Ok(Some(session))
+    }
+
+    /// Seals the tokens of every session a change writes (see [`seal_session`](Self::seal_session)).
+    pub fn seal_change(&self, change: &mut Change) -> Result<(), StoreError> {
+        change.sessions.iter_mut().try_for_each(|(session, _)| self.seal_session(session))
+    }
+
+    /// Seals the tokens of every session imported Certify records write.
+    pub fn seal_records(&self, records: &mut [crate::CertifyRecord]) -> Result<(), StoreError> {
+        for record in records {
+            if let crate::CertifyRecord::Request { sessions, .. } = record {
+                sessions.iter_mut().try_for_each(|session| self.seal_session(session))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The marker a session's document holds when its candidate token is sealed under the
+    /// current key: what a reseal's scan looks for, so it reads only the rows it must rewrite.
+    pub fn current_session_marker(&self) -> String {
+        format!("\"candidate_token\":\"{PREFIX}{}:", self.current_id())
+    }
+}
+
+/// A sealed value's owner and field, named in errors, and its associated data.
+struct Sealed<'a> {
+    owner: &'a str,
+    field: &'a str,
+    aad: &'a str,
+}
+
+const CANDIDATE: &str = "candidate_token";
+const REPORT: &str = "report_access_token";
+
+/// Distinct from any webhook id (those hold no space), so a webhook secret never opens as a
+/// session's token or the other way round.
+fn session_aad(session: &str, field: &str) -> String {
+    format!("test session {session} {field}")
 }
 
 fn decode_key(what: &str, text: &str) -> Result<[u8; KEY_LEN], KeyError> {
@@ -262,6 +355,35 @@ mod tests {
         assert!(rotated.is_current(&rotated.seal(&id("wh_a"), "s3cret").unwrap()));
         assert_eq!(rotated.open(&id("wh_a"), "legacy-plain").unwrap(), "legacy-plain");
         assert!(!rotated.is_current("legacy-plain"));
+    }
+
+    #[test]
+    fn a_sessions_tokens_are_sealed_bound_to_it_and_open_to_what_was_written() {
+        use screenhook_domain::SessionId;
+        let keys = SecretKeys::new(&[1; 32], &[]);
+        let session = crate::conformance::session_with_result("s1", "s1.candidate-secret", "report-secret");
+        let mut stored = session.clone();
+        keys.seal_session(&mut stored).unwrap();
+        let doc = serde_json::to_string(&stored).unwrap();
+        assert!(!doc.contains("candidate-secret") && !doc.contains("report-secret"), "{doc}");
+        assert!(doc.contains(&keys.current_session_marker()), "the reseal's marker is in the document");
+        assert!(!keys.session_needs_reseal(&stored));
+        assert_eq!(keys.open_session(stored.clone()).unwrap(), session);
+
+        let mut moved = stored.clone();
+        moved.id = SessionId::parse("s2").unwrap();
+        let err = keys.open_session(moved).unwrap_err().to_string();
+        assert!(err.contains("test session s2: its sealed candidate token does not open"), "{err}");
+        let mut swapped = stored.clone();
+        let report = swapped.result.as_ref().unwrap().report_access_token.clone();
+        swapped.candidate_token = report;
+        assert!(keys.open_session(swapped).is_err(), "a report token does not open as the candidate token");
+
+        let rotated = SecretKeys::new(&[2; 32], &[[1; 32]]);
+        assert!(rotated.session_needs_reseal(&stored));
+        assert_eq!(rotated.open_session(stored).unwrap(), session);
+        assert!(rotated.session_needs_reseal(&session), "tokens from before sealing are read as they are");
+        assert_eq!(rotated.open_session(session.clone()).unwrap(), session);
     }
 
     #[test]

@@ -295,12 +295,13 @@ pub async fn open_store(config: &Config, migrate: bool, serving: bool) -> anyhow
     Ok(Arc::new(store))
 }
 
-/// Moves every webhook secret under the current key: what makes a key rotation finish, and
-/// what seals secrets written before sealing existed.
-pub async fn reseal(store: &dyn Store, key_id: &str) -> anyhow::Result<u64> {
-    let resealed = store.reseal_secrets().await.context("resealing webhook secrets under secrets.key")?;
-    if resealed > 0 {
-        tracing::info!(resealed, key = key_id, "webhook secrets resealed under the current key");
+/// Moves every webhook secret and session token under the current key: what makes a key
+/// rotation finish, and what seals secrets written before sealing existed.
+pub async fn reseal(store: &dyn Store, key_id: &str) -> anyhow::Result<screenhook_store::Resealed> {
+    let resealed = store.reseal_secrets().await.context("resealing secrets under secrets.key")?;
+    if resealed != screenhook_store::Resealed::default() {
+        let (webhooks, sessions) = (resealed.webhooks, resealed.sessions);
+        tracing::info!(webhooks, sessions, key = key_id, "secrets resealed under the current key");
     }
     Ok(resealed)
 }

@@ -373,8 +373,8 @@ impl Config {
         if self.postgres_url().is_some() {
             // No key is made up here: one printed in this message would end up in logs.
             return Ok(SecretKeys::unset(
-                "secrets.key: PostgreSQL needs the key webhook secrets are sealed with, the same in every \
-                 process (secrets.key, SCREENHOOK_SECRETS__KEY, or secrets.key_file); make one with \
+                "secrets.key: PostgreSQL needs the key webhook secrets and candidate links are sealed with, \
+                 the same in every process (secrets.key, SCREENHOOK_SECRETS__KEY, or secrets.key_file); make one with \
                  `screenhook secrets generate-key`",
             ));
         }

@@ -39,6 +39,10 @@ pub const EXIT_REFUSED: u8 = 2;
 
 pub fn run(args: ImportCertifyArgs) -> anyhow::Result<ExitCode> {
     let config = args.database.config()?;
+    if let Some(why) = config.secret_keys()?.missing().filter(|_| !args.dry_run) {
+        // Imported sessions carry candidate links, which are stored sealed.
+        anyhow::bail!("{why}");
+    }
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {
         let store = app::open_store(&config, false, false).await?;
         let company = CompanyId::parse(&args.company).map_err(|err| anyhow::anyhow!("--company: {err}"))?;

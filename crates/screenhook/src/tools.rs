@@ -108,7 +108,9 @@ pub fn run_secrets(database: &DatabaseArgs, command: SecretsCommand) -> anyhow::
             tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
                 let store = app::open_store(&config, false, false).await?;
                 let resealed = app::reseal(&*store, &key).await?;
-                println!("{resealed} webhook(s) resealed under key {key} in {}", app::database_label(&config));
+                let (webhooks, sessions) = (resealed.webhooks, resealed.sessions);
+                let database = app::database_label(&config);
+                println!("{webhooks} webhook(s) and {sessions} session(s) resealed under key {key} in {database}");
                 Ok(())
             })
         }

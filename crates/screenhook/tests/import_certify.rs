@@ -19,9 +19,12 @@ const BAD_LINE: &str = r#"{"kind":"certificationRequest","id":"r3","testId":"gca
 fn target(args: &mut Command, database: &Database<'_>) {
     match database {
         Database::Sqlite(path) => args.arg("--database").arg(path).env_remove("SCREENHOOK_DATABASE__URL"),
-        Database::Postgres(url) => args.arg("--database-url").arg(url),
+        Database::Postgres(url) => args.arg("--database-url").arg(url).env("SCREENHOOK_SECRETS__KEY", PG_KEY),
     };
 }
+
+/// The key the PostgreSQL journey seals candidate links with (32 bytes of base64).
+const PG_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 enum Database<'a> {
     Sqlite(&'a Path),
@@ -105,11 +108,24 @@ async fn import_certify_on_postgres() {
         .output()
         .unwrap();
     assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
-    // The import writes no webhook, so the store needs no secrets key.
-    let keys = screenhook_store::SecretKeys::unset("the import touches no webhook secret");
+    let keys = screenhook_store::SecretKeys::parse(("key", PG_KEY), &[]).unwrap();
     let store = screenhook_store_postgres::PgStore::connect(&database.url, Default::default(), keys).await.unwrap();
     screenhook_engine::bootstrap::ensure_sandbox(&store, &screenhook_engine::SystemClock).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
+    // The import writes candidate links, sealed: without the key it refuses before reading.
+    let file = write(dir.path(), "export.jsonl", EXPORT);
+    let out = Command::new(env!("CARGO_BIN_EXE_screenhook"))
+        .args(["import-certify", "--company", "sandbox", "--database-url", &database.url])
+        .arg(&file)
+        .env_remove("SCREENHOOK_SECRETS__KEY")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("secrets.key: PostgreSQL needs the key"), "{err}");
+    let sandbox = screenhook_domain::CompanyId::parse(screenhook_engine::bootstrap::SANDBOX_COMPANY).unwrap();
+    let gca = screenhook_domain::StandardizedTestId::parse("gca").unwrap();
+    let imported = screenhook_store::Store::certify_test(&store, &sandbox, &gca).await.unwrap();
+    assert!(imported.is_none(), "nothing was imported");
     let url = database.url.clone();
     tokio::task::spawn_blocking(move || journey(&Database::Postgres(&url), dir.path())).await.unwrap();
 }

@@ -189,7 +189,7 @@ async fn sigterm_during_deliveries_finishes_the_requests_in_flight_and_records_t
 
 /// Nothing that signs a delivery or opens the API is in the database file, its WAL or the
 /// logs (at debug level): not the webhook's secret, not the one a rotation keeps signing, not
-/// an API key. Read while the server runs (the WAL holds the recent writes) and after it stops.
+/// an API key, not a candidate's link. Read while the server runs (the WAL holds the recent writes) and after it stops.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_are_in_neither_the_database_file_nor_its_wal_nor_the_logs() {
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -237,8 +237,22 @@ async fn secrets_are_in_neither_the_database_file_nor_its_wal_nor_the_logs() {
 
     // Deliveries go out signed with both secrets, so both were read back and used.
     let test_id = create_test(&http, &server.base, &sandbox_key).await;
-    invite(&http, &server.base, &sandbox_key, &test_id, 2).await;
+    let invited = invite(&http, &server.base, &sandbox_key, &test_id, 2).await;
     let received = receiver.wait_for(4).await;
+    // The candidate opens the link, and the API reads the link back from the stored session.
+    let link_token = |n: usize| invited[n].1.rsplit_once("/c/").expect("a candidate link").1.to_owned();
+    let (session, link) = &invited[0];
+    let page = http.get(format!("{}/c/{}", server.base, link_token(0))).send().await.expect("the candidate page");
+    assert_eq!(page.status(), 200);
+    let read = graphql(
+        &http,
+        &server.base,
+        &sandbox_key,
+        "query($id: ID!) { companyTestSession(id: $id) { invitationUrl } }",
+        json!({ "id": session }),
+    )
+    .await;
+    assert_eq!(read["companyTestSession"]["invitationUrl"].as_str(), Some(link.as_str()));
     let delivery = received.iter().find(|r| !r.body.is_empty()).expect("a delivery");
     assert_eq!(delivery.header("webhook-signature").map(|s| s.split(' ').count()), Some(2));
 
@@ -249,6 +263,8 @@ async fn secrets_are_in_neither_the_database_file_nor_its_wal_nor_the_logs() {
         ("the sandbox API key's secret part", sandbox_key.splitn(3, '_').nth(2).unwrap().to_owned()),
         ("the created API key", api_key.clone()),
         ("the created API key's secret part", api_key.splitn(3, '_').nth(2).unwrap().to_owned()),
+        ("a candidate link's secret", link_token(0).split_once('.').unwrap().1.to_owned()),
+        ("another candidate link's secret", link_token(1).split_once('.').unwrap().1.to_owned()),
     ];
     let dump = |when: &str| {
         let mut files = vec![("the database file", std::fs::read(&db).expect("the database file"))];
@@ -324,9 +340,9 @@ async fn the_secrets_key_is_rotated_with_a_reseal() {
     let current = SecretKeys::parse(("new", &new), &[]).unwrap().current_id().to_owned();
     let (ok, out, err) = secrets(&database, &["reseal"], &rotating);
     assert!(ok, "{err}");
-    assert!(out.starts_with(&format!("1 webhook(s) resealed under key {current}")), "{out}");
+    assert!(out.starts_with(&format!("1 webhook(s) and 0 session(s) resealed under key {current}")), "{out}");
     let (_, out, _) = secrets(&database, &["reseal"], &rotating);
-    assert!(out.starts_with("0 webhook(s)"), "{out}");
+    assert!(out.starts_with("0 webhook(s) and 0 session(s)"), "{out}");
 
     let only_new = SecretKeys::parse(("new", &new), &[]).unwrap();
     let store = screenhook_store_sqlite::SqliteStore::open_with_keys(&db, only_new).await.unwrap();

@@ -22,7 +22,10 @@ use sqlx::{PgConnection, PgPool, Row, postgres::PgRow};
 
 use screenhook_store::rows::to_doc;
 
-use crate::{EVENT_COLUMNS, QUEUE_LOCK_CLASS, db, decode_event};
+use crate::{
+    EVENT_COLUMNS, QUEUE_LOCK_CLASS, db, decode_event,
+    floor::{self, Position},
+};
 
 /// The order key of an event `e`: its session, else its test, else its live interview, else the
 /// event alone (COALESCE stops at the first that is there, so only interview events are parsed).
@@ -314,36 +317,50 @@ pub(crate) async fn restore_webhook(
 }
 
 /// Claims due deliveries of active webhooks in one statement: rows another process is
-/// claiming or recording are skipped, never waited for.
+/// claiming or recording are skipped, never waited for. The lease is the only change, to no
+/// indexed column, so each row is rewritten on its page (see migration 0004). With `after`,
+/// only rows past that position in the due index are looked at (see [`crate::floor`]); the
+/// answer also says the position of the last row taken.
 pub(crate) async fn claim_ready(
     pool: &PgPool,
     now: Timestamp,
     lease: Millis,
     limit: u32,
     saturated: &[WebhookId],
-) -> Result<Vec<Claimed>, StoreError> {
+    after: Option<Position>,
+) -> Result<(Vec<Claimed>, Option<Position>), StoreError> {
     let saturated: Vec<&str> = saturated.iter().map(|w| w.as_str()).collect();
+    // Every row is past (-1, 0): one statement shape whether or not there is a floor.
+    let (after_at, after_id) = after.unwrap_or((-1, 0));
     let rows = sqlx::query(
         // MATERIALIZED: the locking subquery runs once, so the LIMIT holds whatever plan the
         // UPDATE gets.
         "WITH due AS MATERIALIZED ( \
              SELECT id FROM deliveries \
-             WHERE state = 'ready' AND NOT paused AND due_at <= $1 AND webhook_id <> ALL($4) \
-             ORDER BY due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             WHERE state = 'ready' AND NOT paused AND next_attempt_at <= $1 AND lease_until <= $1 \
+               AND (next_attempt_at, id) > ($5, $6) AND webhook_id <> ALL($4) \
+             ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
          UPDATE deliveries d SET lease_until = $2, claim = d.claim + 1 FROM due WHERE d.id = due.id \
-         RETURNING d.id, d.claim, d.attempts, d.webhook_id, d.event_seq",
+         RETURNING d.id, d.claim, d.attempts, d.webhook_id, d.event_seq, d.next_attempt_at",
     )
     .bind(now.as_millis())
     .bind(now.plus(lease).as_millis())
     .bind(i64::from(limit))
     .bind(saturated)
+    .bind(after_at)
+    .bind(after_id)
     .fetch_all(pool)
     .await
     .map_err(db)?;
+    let mut last = None;
+    for row in &rows {
+        let at: Position = (row.try_get("next_attempt_at").map_err(db)?, row.try_get("id").map_err(db)?);
+        last = last.max(Some(at));
+    }
     let mut claimed: Vec<Claimed> = rows.iter().map(|row| claimed_row(row, false)).collect::<Result<_, _>>()?;
     // RETURNING does not follow the subquery's order.
     claimed.sort_by_key(|c| c.delivery_id);
-    Ok(claimed)
+    Ok((claimed, last))
 }
 
 /// Claims one probe for each unhealthy webhook whose probe is due, in the caller's
@@ -442,7 +459,7 @@ pub(crate) async fn record(
     conn: &mut PgConnection,
     attempts: &[AttemptRecord],
     policy: &HealthPolicy,
-) -> Result<(), StoreError> {
+) -> Result<Vec<Position>, StoreError> {
     let ids: Vec<i64> = attempts.iter().map(|a| a.delivery_id).collect();
     let keys: Vec<i32> =
         sqlx::query_scalar("SELECT hashtext(webhook_id || '|' || order_key) FROM deliveries WHERE id = ANY($1)")
@@ -458,14 +475,15 @@ pub(crate) async fn record(
     // each webhook's own attempts keep their order.
     let mut ordered: Vec<&AttemptRecord> = attempts.iter().collect();
     ordered.sort_by(|a, b| a.webhook_id.as_str().cmp(b.webhook_id.as_str()));
+    let mut promoted = Vec::new();
     for attempt in ordered {
-        record_one(conn, attempt, policy).await?;
+        promoted.extend(record_one(conn, attempt, policy).await?);
     }
-    Ok(())
+    Ok(promoted)
 }
 
 /// The all-delivered fast path: the same effects as [`record_one`] for each attempt.
-async fn record_delivered(conn: &mut PgConnection, attempts: &[AttemptRecord]) -> Result<(), StoreError> {
+async fn record_delivered(conn: &mut PgConnection, attempts: &[AttemptRecord]) -> Result<Vec<Position>, StoreError> {
     let ids: Vec<i64> = attempts.iter().map(|a| a.delivery_id).collect();
     let claims: Vec<i64> = attempts.iter().map(|a| a.claim).collect();
     let statuses: Vec<Option<i64>> = attempts.iter().map(|a| a.status.map(i64::from)).collect();
@@ -486,7 +504,7 @@ async fn record_delivered(conn: &mut PgConnection, attempts: &[AttemptRecord]) -
     .await
     .map_err(db)?;
     if updated.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let mut recorded: HashMap<i64, (i64, String)> = HashMap::with_capacity(updated.len());
     for row in &updated {
@@ -509,25 +527,29 @@ async fn record_delivered(conn: &mut PgConnection, attempts: &[AttemptRecord]) -
     }
     log.insert(conn).await?;
     // Each finished delivery's session moves up: its next waiting delivery becomes ready.
-    sqlx::query(
+    let promoted = sqlx::query_as(
         "UPDATE deliveries d SET state = 'ready', paused = (w.state <> 'active') \
          FROM webhooks w \
          WHERE w.id = d.webhook_id AND d.id IN ( \
              SELECT (SELECT q.id FROM deliveries q \
                      WHERE q.webhook_id = k.webhook_id AND q.order_key = k.order_key AND q.state = 'waiting' \
                      ORDER BY q.id LIMIT 1) \
-             FROM unnest($1::text[], $2::text[]) AS k(webhook_id, order_key))",
+             FROM unnest($1::text[], $2::text[]) AS k(webhook_id, order_key)) \
+         RETURNING d.next_attempt_at, d.id",
     )
     .bind(queue_webhooks)
     .bind(queue_keys)
-    .execute(&mut *conn)
+    .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
     webhooks.sort_unstable();
+    let mut promoted: Vec<Position> = promoted;
     for webhook in webhooks {
-        webhook_succeeded(conn, webhook).await?;
+        if webhook_succeeded(conn, webhook).await? {
+            promoted.push(floor::HEAD);
+        }
     }
-    Ok(())
+    Ok(promoted)
 }
 
 /// Rows for the attempt log, inserted in one statement.
@@ -576,7 +598,12 @@ impl AttemptLog {
     }
 }
 
-async fn record_one(conn: &mut PgConnection, attempt: &AttemptRecord, policy: &HealthPolicy) -> Result<(), StoreError> {
+/// Records one attempt; the positions of the rows it made due (see [`crate::floor`]).
+async fn record_one(
+    conn: &mut PgConnection,
+    attempt: &AttemptRecord,
+    policy: &HealthPolicy,
+) -> Result<Vec<Position>, StoreError> {
     let (state, next_attempt_at, finished_at) = match attempt.result {
         AttemptResult::Delivered => ("delivered", None, Some(attempt.at.as_millis())),
         AttemptResult::RetryAt(at) => ("ready", Some(at.as_millis()), None),
@@ -600,7 +627,7 @@ async fn record_one(conn: &mut PgConnection, attempt: &AttemptRecord, policy: &H
     .map_err(db)?;
     // Another worker claimed it after our lease ran out (or the webhook was deleted): its
     // outcome stands, ours is dropped.
-    let Some(updated) = updated else { return Ok(()) };
+    let Some(updated) = updated else { return Ok(Vec::new()) };
     let order_key: String = updated.try_get("order_key").map_err(db)?;
     let attempt_no: i64 = updated.try_get("attempts").map_err(db)?;
     let paused: bool = updated.try_get("paused").map_err(db)?;
@@ -609,28 +636,35 @@ async fn record_one(conn: &mut PgConnection, attempt: &AttemptRecord, policy: &H
     log.push(attempt, attempt_no);
     log.insert(conn).await?;
 
+    let mut readied = Vec::new();
     if state != "ready" {
         // Finished (delivered or given up): the session's next delivery moves up.
-        sqlx::query(
+        let promoted: Option<Position> = sqlx::query_as(
             "UPDATE deliveries SET state = 'ready', paused = $3 WHERE id = \
              (SELECT id FROM deliveries WHERE webhook_id = $1 AND order_key = $2 AND state = 'waiting' \
-              ORDER BY id LIMIT 1)",
+              ORDER BY id LIMIT 1) \
+             RETURNING next_attempt_at, id",
         )
         .bind(attempt.webhook_id.as_str())
         .bind(&order_key)
         .bind(paused)
-        .execute(&mut *conn)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(db)?;
+        readied.extend(promoted);
     }
     if attempt.result == AttemptResult::Delivered {
-        webhook_succeeded(conn, attempt.webhook_id.as_str()).await
+        if webhook_succeeded(conn, attempt.webhook_id.as_str()).await? {
+            readied.push(floor::HEAD);
+        }
     } else {
-        webhook_failed(conn, attempt, policy).await
+        webhook_failed(conn, attempt, policy).await?;
     }
+    Ok(readied)
 }
 
-async fn webhook_succeeded(conn: &mut PgConnection, webhook: &str) -> Result<(), StoreError> {
+/// The webhook's health after a success; whether its queue was paused and is due again.
+async fn webhook_succeeded(conn: &mut PgConnection, webhook: &str) -> Result<bool, StoreError> {
     // A disabled webhook stays disabled until someone tests and saves it.
     let recovered = sqlx::query(
         "UPDATE webhooks SET state = CASE WHEN state = 'disabled' THEN 'disabled' ELSE 'active' END, \
@@ -645,9 +679,10 @@ async fn webhook_succeeded(conn: &mut PgConnection, webhook: &str) -> Result<(),
         let state: String = row.try_get("state").map_err(db)?;
         if state == "active" {
             set_paused(conn, webhook, false).await?;
+            return Ok(true);
         }
     }
-    Ok(())
+    Ok(false)
 }
 
 async fn webhook_failed(

@@ -70,6 +70,7 @@
 //! notification costs the others one poll interval).
 
 mod delivery;
+mod floor;
 mod group;
 mod write;
 
@@ -145,6 +146,8 @@ pub struct PgStore {
     handoff: Arc<Handoff>,
     /// Changes on their way to the group-commit writers (see [`group`]).
     writes: mpsc::Sender<group::Pending>,
+    /// Where this process's next claim starts (see [`floor`]).
+    claim_floor: Arc<std::sync::Mutex<floor::ClaimFloor>>,
     _tasks: Arc<AbortOnDrop>,
 }
 
@@ -212,6 +215,7 @@ impl PgStore {
             handoff,
             keys: Arc::new(keys),
             writes,
+            claim_floor: Arc::default(),
             _tasks: Arc::new(AbortOnDrop(tasks)),
         })
     }
@@ -222,8 +226,14 @@ impl PgStore {
         Ok((self.keys.open_webhook(webhook)?, health))
     }
 
-    /// Deliveries were made due: wake this process's workers now and every process's soon.
+    fn floor(&self) -> std::sync::MutexGuard<'_, floor::ClaimFloor> {
+        self.claim_floor.lock().expect("not poisoned")
+    }
+
+    /// Deliveries were made due: wake this process's workers now and every process's soon,
+    /// and look for them from the head of the queue (they may be behind the floor).
     fn work_is_due(&self) {
+        self.floor().clear();
         self.work.notify_one();
         self.announce.notify_one();
     }
@@ -780,7 +790,17 @@ impl Store for PgStore {
         limit: u32,
         saturated: &[WebhookId],
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
-        let mut claimed = delivery::claim_ready(&self.pool, now, lease, limit, saturated).await?;
+        let started = std::time::Instant::now();
+        let after = self.floor().get(started);
+        let (mut claimed, mut last) = delivery::claim_ready(&self.pool, now, lease, limit, saturated, after).await?;
+        if after.is_some() && claimed.len() < limit as usize {
+            // Past the floor the backlog ran out: what is due behind it is taken too.
+            let rest = limit - claimed.len() as u32;
+            let (behind, _) = delivery::claim_ready(&self.pool, now, lease, rest, saturated, None).await?;
+            claimed.extend(behind);
+            last = None;
+        }
+        self.floor().claimed(started, claimed.len() == limit as usize, last);
         claimed.extend(
             self.transaction(&(now, lease), |conn, (now, lease)| Box::pin(delivery::claim_probes(conn, *now, *lease)))
                 .await?,
@@ -794,13 +814,19 @@ impl Store for PgStore {
         if attempts.is_empty() {
             return Ok(());
         }
-        self.transaction(&(attempts, policy), |conn, (attempts, policy)| {
-            Box::pin(delivery::record(conn, attempts, policy))
-        })
-        .await?;
-        // The next deliveries of these sessions may be ready now; this process's workers
-        // recorded them and go on draining.
-        self.work.notify_one();
+        let readied = self
+            .transaction(&(attempts, policy), |conn, (attempts, policy)| {
+                Box::pin(delivery::record(conn, attempts, policy))
+            })
+            .await?;
+        // The next deliveries of these sessions are ready now (or a paused queue is due
+        // again): this process's workers recorded them and go on draining. Nothing else a
+        // record does makes work due now, and a claim for nothing costs a walk past the
+        // backlogs of every webhook left out of it.
+        if !readied.is_empty() {
+            self.floor().lower(readied);
+            self.work.notify_one();
+        }
         Ok(())
     }
 

@@ -53,6 +53,7 @@ macro_rules! conformance_tests {
             claimed_deliveries_carry_their_event_and_are_recorded,
             fresh_deliveries_are_handed_over_leased_once_committed,
             a_session_events_are_delivered_in_order,
+            deliveries_due_behind_full_claims_are_not_left_behind,
             a_live_interview_events_are_delivered_in_order,
             a_failure_pauses_the_webhook_until_one_probe_succeeds,
             stale_claims_cannot_record,
@@ -1101,6 +1102,55 @@ pub async fn a_session_events_are_delivered_in_order(store: Arc<dyn Store>) {
     store.record_attempts(vec![record(&second[0], T0, AttemptResult::Delivered)], &policy()).await.unwrap();
     let third = claim(&*store, T0).await;
     assert_eq!(third.iter().map(|c| c.event.kind).collect::<Vec<_>>(), vec![EventKind::CompanyTestSessionFinished]);
+}
+
+/// Claims that come back full (a backlog) do not leave behind what becomes due before the rows
+/// they took: a delivery promoted behind its session's previous one is in the very next claim,
+/// and deliveries whose leases ran out are taken again before the queue is empty.
+pub async fn deliveries_due_behind_full_claims_are_not_left_behind(store: Arc<dyn Store>) {
+    store.insert_company(&company("acme")).await.unwrap();
+    store.insert_webhook(&webhook("acme", "wh", &EventKind::ALL)).await.unwrap();
+    let (_, first) = seed(&*store, "acme", "s0").await;
+    fire(&*store, &first, EventKind::CompanyTestSessionStarted).await;
+    for n in 1..=6 {
+        seed(&*store, "acme", &format!("s{n}")).await;
+    }
+    let two = |now: Timestamp| {
+        let store = store.clone();
+        async move { store.claim_deliveries(now, LEASE, 2, &[]).await.unwrap() }
+    };
+    let what = |claimed: &[ClaimedDelivery]| -> Vec<(String, EventKind)> {
+        claimed.iter().map(|c| (c.event.session_id.as_ref().unwrap().to_string(), c.event.kind)).collect()
+    };
+    let created = |s: &str| (s.to_owned(), EventKind::CompanyTestSessionCreated);
+
+    let full = two(T0).await;
+    assert_eq!(what(&full), vec![created("s0"), created("s1")]);
+    store.record_attempts(vec![record(&full[0], T0, AttemptResult::Delivered)], &policy()).await.unwrap();
+    let next = two(T0).await;
+    assert_eq!(what(&next)[0], ("s0".to_owned(), EventKind::CompanyTestSessionStarted), "promoted behind the claims");
+    let mut taken: Vec<(String, EventKind)> = what(&next);
+    taken.extend(what(&two(T0).await));
+    assert_eq!(
+        taken,
+        vec![(first.id.to_string(), EventKind::CompanyTestSessionStarted), created("s2"), created("s3"), created("s4")]
+    );
+
+    // Every lease runs out: all of them are due again, behind s5 and s6, which never were taken.
+    let later = T0.plus(LEASE).plus(Millis::from_millis(1));
+    let mut again = Vec::new();
+    loop {
+        let claimed = two(later).await;
+        if claimed.is_empty() {
+            break;
+        }
+        again.extend(what(&claimed));
+    }
+    again.sort();
+    let mut expected = vec![created("s1"), created("s2"), created("s3"), created("s4"), created("s5"), created("s6")];
+    expected.push(("s0".to_owned(), EventKind::CompanyTestSessionStarted));
+    expected.sort();
+    assert_eq!(again, expected, "nothing due was left behind");
 }
 
 pub async fn a_live_interview_events_are_delivered_in_order(store: Arc<dyn Store>) {

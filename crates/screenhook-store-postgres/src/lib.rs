@@ -84,7 +84,7 @@ use screenhook_domain::{
 };
 use screenhook_store::{
     Applied, AtsIdType, AttemptRecord, AttemptRow, CertifyImported, CertifyRecord, ClaimedDelivery, DeliveryBucket,
-    DeliveryFilter, DeliveryRow, Handoff, HealthPolicy, Notification, Page, Purged, QueueStats, RESEAL_BATCH, Resealed,
+    DeliveryFilter, DeliveryRow, Handoff, HealthPolicy, Notification, Page, Purged, QueueStats, RESEAL_BATCH,
     SecretKeys, SeriesBuilder, SessionFilter, Store, StoreError, StoredEvent, Timer,
 };
 use serde::de::DeserializeOwned;
@@ -747,9 +747,11 @@ impl Store for PgStore {
         row.as_ref().map(|row| self.opened(row)).transpose()
     }
 
-    async fn reseal_secrets(&self) -> Result<Resealed, StoreError> {
-        let webhooks =
-            self.transaction(&*self.keys, |conn, keys| Box::pin(delivery::reseal_secrets(conn, keys))).await?;
+    async fn reseal_webhooks(&self) -> Result<u64, StoreError> {
+        self.transaction(&*self.keys, |conn, keys| Box::pin(delivery::reseal_secrets(conn, keys))).await
+    }
+
+    async fn reseal_sessions(&self) -> Result<u64, StoreError> {
         // The scan locks nothing; each batch locks only its stale rows, in its own transaction.
         let (mut sessions, mut after) = (0, String::new());
         loop {
@@ -768,7 +770,7 @@ impl Store for PgStore {
                 self.transaction(&batch, |conn, (keys, ids)| Box::pin(write::reseal_sessions(conn, keys, ids))).await?;
             after = last;
         }
-        Ok(Resealed { webhooks, sessions })
+        Ok(sessions)
     }
 
     async fn restore_webhook(&self, company: &CompanyId, id: &WebhookId, now: Timestamp) -> Result<bool, StoreError> {
@@ -790,8 +792,11 @@ impl Store for PgStore {
         limit: u32,
         saturated: &[WebhookId],
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        // A claim that leaves webhooks out passes their due rows by, so it neither starts at
+        // the floor nor moves it: behind the floor, everything due was taken.
+        let floored = saturated.is_empty();
         let started = std::time::Instant::now();
-        let after = self.floor().get(started);
+        let after = if floored { self.floor().get(started) } else { None };
         let (mut claimed, mut last) = delivery::claim_ready(&self.pool, now, lease, limit, saturated, after).await?;
         if after.is_some() && claimed.len() < limit as usize {
             // Past the floor the backlog ran out: what is due behind it is taken too.
@@ -800,7 +805,9 @@ impl Store for PgStore {
             claimed.extend(behind);
             last = None;
         }
-        self.floor().claimed(started, claimed.len() == limit as usize, last);
+        if floored {
+            self.floor().claimed(started, claimed.len() == limit as usize, last);
+        }
         claimed.extend(
             self.transaction(&(now, lease), |conn, (now, lease)| Box::pin(delivery::claim_probes(conn, *now, *lease)))
                 .await?,

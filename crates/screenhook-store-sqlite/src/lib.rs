@@ -45,7 +45,7 @@ use screenhook_domain::{
 };
 use screenhook_store::{
     Applied, AtsIdType, AttemptRecord, AttemptRow, CertifyImported, CertifyRecord, ClaimedDelivery, DeliveryBucket,
-    DeliveryFilter, DeliveryRow, Handoff, HealthPolicy, Notification, Page, Purged, QueueStats, Resealed, SecretKeys,
+    DeliveryFilter, DeliveryRow, Handoff, HealthPolicy, Notification, Page, Purged, QueueStats, SecretKeys,
     SeriesBuilder, SessionFilter, StoreError, StoredEvent, Timer,
 };
 use serde::de::DeserializeOwned;
@@ -657,9 +657,12 @@ impl screenhook_store::Store for SqliteStore {
         .transpose()
     }
 
-    async fn reseal_secrets(&self) -> Result<Resealed, StoreError> {
+    async fn reseal_webhooks(&self) -> Result<u64, StoreError> {
         let keys = self.keys.clone();
-        let webhooks = self.write(move |conn| delivery::reseal_secrets(conn, &keys)).await?;
+        self.write(move |conn| delivery::reseal_secrets(conn, &keys)).await
+    }
+
+    async fn reseal_sessions(&self) -> Result<u64, StoreError> {
         // Found on a read connection, so the writer is busy only for the rows it rewrites.
         let (mut sessions, mut after) = (0, String::new());
         loop {
@@ -670,7 +673,7 @@ impl screenhook_store::Store for SqliteStore {
             sessions += self.write(move |conn| writer::reseal_sessions(conn, &keys, &stale)).await?;
             after = last;
         }
-        Ok(Resealed { webhooks, sessions })
+        Ok(sessions)
     }
 
     async fn restore_webhook(&self, company: &CompanyId, id: &WebhookId, now: Timestamp) -> Result<bool, StoreError> {

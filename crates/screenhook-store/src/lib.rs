@@ -391,13 +391,19 @@ pub trait Store: Send + Sync + 'static {
     /// "Test and save" succeeded: the webhook is active again and its queue is due now.
     async fn restore_webhook(&self, company: &CompanyId, id: &WebhookId, now: Timestamp) -> Result<bool, StoreError>;
     /// Rewrites every stored webhook secret (of deleted webhooks too, which can be restored)
-    /// and every session's tokens that are not sealed under the current key — sealed under a
-    /// previous key, or written before sealing existed — and returns how many rows changed.
-    /// Servers run it at start, so a key rotation is: make the new key current and the old
-    /// one previous, restart, then drop the old key. Sessions are resealed in batches of
-    /// [`RESEAL_BATCH`], each its own transaction, so the API's writes go on in between.
-    /// See [`sealed`].
-    async fn reseal_secrets(&self) -> Result<Resealed, StoreError>;
+    /// that is not sealed under the current key — sealed under a previous key, or written
+    /// before sealing existed — and returns how many webhooks changed. See [`sealed`].
+    async fn reseal_webhooks(&self) -> Result<u64, StoreError>;
+    /// The same for every session's tokens, found by a scan that locks nothing and rewritten
+    /// in batches of [`RESEAL_BATCH`], each its own transaction, so the API's writes go on in
+    /// between; a session's version does not change. Returns how many sessions changed.
+    async fn reseal_sessions(&self) -> Result<u64, StoreError>;
+    /// Both: what makes a key rotation finish. Servers run it at start (the sessions in the
+    /// background), so a key rotation is: make the new key current and the old one previous,
+    /// restart, then drop the old key.
+    async fn reseal_secrets(&self) -> Result<Resealed, StoreError> {
+        Ok(Resealed { webhooks: self.reseal_webhooks().await?, sessions: self.reseal_sessions().await? })
+    }
 
     /// Leases up to `limit` due deliveries to the caller until `now + lease`: the next
     /// delivery of each session of each active webhook (skipping `saturated` webhooks), and

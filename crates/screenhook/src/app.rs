@@ -270,7 +270,7 @@ pub async fn open_store(config: &Config, migrate: bool, serving: bool) -> anyhow
         let store = PgStore::connect(url, options, keys).await.context("connecting to PostgreSQL (database.url)")?;
         let store: Arc<dyn Store> = Arc::new(store);
         if serving {
-            reseal(&*store, &key_id).await?;
+            reseal_at_start(&store, key_id).await?;
         }
         return Ok(store);
     }
@@ -289,10 +289,32 @@ pub async fn open_store(config: &Config, migrate: bool, serving: bool) -> anyhow
             tracing::info!(released, "deliveries left in flight by a previous run are due again");
         }
     }
+    let store: Arc<dyn Store> = Arc::new(store);
     if serving {
-        reseal(&store, &key_id).await?;
+        reseal_at_start(&store, key_id).await?;
     }
-    Ok(Arc::new(store))
+    Ok(store)
+}
+
+/// What a start reseals: the webhooks before serving (a handful of rows, and a secret under a
+/// key that is not configured stops the start, naming the key), the sessions in the background
+/// (a scan of every session: about a second per million, and serving need not wait for it).
+async fn reseal_at_start(store: &Arc<dyn Store>, key_id: String) -> anyhow::Result<()> {
+    let webhooks = store.reseal_webhooks().await.context("resealing webhook secrets under secrets.key")?;
+    if webhooks > 0 {
+        tracing::info!(webhooks, key = key_id, "webhook secrets resealed under the current key");
+    }
+    let store = store.clone();
+    tokio::spawn(async move {
+        match store.reseal_sessions().await {
+            Ok(0) => {}
+            Ok(sessions) => tracing::info!(sessions, key = key_id, "session tokens resealed under the current key"),
+            Err(err) => {
+                tracing::warn!(%err, "resealing session tokens under secrets.key failed; run `screenhook secrets reseal`")
+            }
+        }
+    });
+    Ok(())
 }
 
 /// Moves every webhook secret and session token under the current key: what makes a key

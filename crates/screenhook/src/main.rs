@@ -86,8 +86,8 @@ enum Command {
         #[command(subcommand)]
         command: tools::CompaniesCommand,
     },
-    /// Make a key for sealing webhook secrets at rest, or reseal them under the current key
-    /// (see docs/OPERATIONS.md, "Secrets at rest"). Every server start reseals too.
+    /// Make a key for sealing webhook secrets and session tokens at rest, or reseal them under
+    /// the current key (see docs/OPERATIONS.md, "Secrets at rest"). Every server start reseals too.
     ///
     /// Example: screenhook secrets generate-key
     /// Example: SCREENHOOK_SECRETS__KEY=… SCREENHOOK_SECRETS__PREVIOUS_KEYS=… screenhook secrets reseal

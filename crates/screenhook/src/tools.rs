@@ -87,8 +87,8 @@ pub fn print_lifecycle(format: LifecycleFormat) {
 pub enum SecretsCommand {
     /// Print a fresh key (32 random bytes, base64) for secrets.key.
     GenerateKey,
-    /// Rewrite every webhook secret not sealed under secrets.key (sealed under one of
-    /// secrets.previous_keys, or stored before sealing) and say how many changed.
+    /// Rewrite every webhook secret and session token not sealed under secrets.key (sealed
+    /// under one of secrets.previous_keys, or stored before sealing) and say how many changed.
     Reseal,
 }
 

@@ -77,27 +77,27 @@ pub(crate) async fn fan_out(
     seqs: &[i64],
     lease_until: Option<Timestamp>,
 ) -> Result<FannedOut, StoreError> {
-    let targets = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT DISTINCT w.id AS webhook_id, hashtext(w.id || '|' || {ORDER_KEY_SQL}) AS lock_key \
-         FROM events e \
-         JOIN webhook_subscriptions s ON s.company_id = e.company_id AND s.event = e.kind \
-         JOIN webhooks w ON w.id = s.webhook_id AND NOT w.deleted \
-         WHERE e.seq = ANY($1)"
+    // The queues the events go to, locked in one statement (in key order, as `lock_queues`
+    // takes them) as they are found.
+    let mut webhooks: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT webhook_id FROM ( \
+             SELECT DISTINCT w.id AS webhook_id, hashtext(w.id || '|' || {ORDER_KEY_SQL}) AS lock_key \
+             FROM events e \
+             JOIN webhook_subscriptions s ON s.company_id = e.company_id AND s.event = e.kind \
+             JOIN webhooks w ON w.id = s.webhook_id AND NOT w.deleted \
+             WHERE e.seq = ANY($1) ORDER BY lock_key) AS queue, \
+         LATERAL (SELECT pg_advisory_xact_lock($2, queue.lock_key)) AS locked"
     )))
     .bind(seqs)
+    .bind(QUEUE_LOCK_CLASS)
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;
-    if targets.is_empty() {
+    if webhooks.is_empty() {
         return Ok(FannedOut::default());
     }
-    let mut webhooks = Vec::with_capacity(targets.len());
-    let mut keys = Vec::with_capacity(targets.len());
-    for row in &targets {
-        webhooks.push(row.try_get::<String, _>("webhook_id").map_err(db)?);
-        keys.push(row.try_get::<i32, _>("lock_key").map_err(db)?);
-    }
-    lock_queues(conn, keys).await?;
+    webhooks.sort_unstable();
+    webhooks.dedup();
     // A later statement than the locks, so its snapshot holds what their last holders
     // committed. Only the webhooks whose queues are locked are fanned out to: one subscribed
     // in between simply subscribed after these events.
@@ -461,13 +461,18 @@ pub(crate) async fn record(
     policy: &HealthPolicy,
 ) -> Result<Vec<Position>, StoreError> {
     let ids: Vec<i64> = attempts.iter().map(|a| a.delivery_id).collect();
-    let keys: Vec<i32> =
-        sqlx::query_scalar("SELECT hashtext(webhook_id || '|' || order_key) FROM deliveries WHERE id = ANY($1)")
-            .bind(&ids)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db)?;
-    lock_queues(conn, keys).await?;
+    // Their queues' locks, found and taken in one statement, in key order as `lock_queues`
+    // takes them.
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock($2, queue.lock_key) FROM ( \
+             SELECT DISTINCT hashtext(webhook_id || '|' || order_key) AS lock_key FROM deliveries \
+             WHERE id = ANY($1) ORDER BY lock_key) AS queue",
+    )
+    .bind(&ids)
+    .bind(QUEUE_LOCK_CLASS)
+    .execute(&mut *conn)
+    .await
+    .map_err(db)?;
     if attempts.iter().all(|a| a.result == AttemptResult::Delivered) {
         return record_delivered(conn, attempts).await;
     }
@@ -488,12 +493,16 @@ async fn record_delivered(conn: &mut PgConnection, attempts: &[AttemptRecord]) -
     let claims: Vec<i64> = attempts.iter().map(|a| a.claim).collect();
     let statuses: Vec<Option<i64>> = attempts.iter().map(|a| a.status.map(i64::from)).collect();
     let ats: Vec<i64> = attempts.iter().map(|a| a.at.as_millis()).collect();
-    // Only deliveries still held under this claim count (fencing), as in `record_one`.
+    // Only deliveries still held under this claim count (fencing), as in `record_one`. A held
+    // delivery is ready with `lease_until > 0` (records, releases and cancels all clear it);
+    // that test, unlike `state = 'ready'`, matches no partial index, so the planner looks the
+    // rows up by key instead of walking `deliveries_queue`, whose dead entries pile up
+    // between vacuums.
     let updated = sqlx::query(
         "UPDATE deliveries d SET state = 'delivered', attempts = d.attempts + 1, lease_until = 0, \
                 last_status = v.status, last_error = NULL, finished_at = v.at \
          FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[]) AS v(id, claim, status, at) \
-         WHERE d.id = v.id AND d.claim = v.claim AND d.state = 'ready' \
+         WHERE d.id = v.id AND d.claim = v.claim AND d.lease_until > 0 \
          RETURNING d.id, d.attempts, d.order_key",
     )
     .bind(ids)
@@ -530,11 +539,11 @@ async fn record_delivered(conn: &mut PgConnection, attempts: &[AttemptRecord]) -
     let promoted = sqlx::query_as(
         "UPDATE deliveries d SET state = 'ready', paused = (w.state <> 'active') \
          FROM webhooks w \
-         WHERE w.id = d.webhook_id AND d.id IN ( \
+         WHERE w.id = d.webhook_id AND d.id = ANY(ARRAY( \
              SELECT (SELECT q.id FROM deliveries q \
                      WHERE q.webhook_id = k.webhook_id AND q.order_key = k.order_key AND q.state = 'waiting' \
                      ORDER BY q.id LIMIT 1) \
-             FROM unnest($1::text[], $2::text[]) AS k(webhook_id, order_key)) \
+             FROM unnest($1::text[], $2::text[]) AS k(webhook_id, order_key))) \
          RETURNING d.next_attempt_at, d.id",
     )
     .bind(queue_webhooks)
@@ -612,7 +621,7 @@ async fn record_one(
     let updated = sqlx::query(
         "UPDATE deliveries SET state = $3, attempts = attempts + 1, next_attempt_at = COALESCE($4, next_attempt_at), \
                 lease_until = 0, last_status = $5, last_error = $6, finished_at = $7 \
-         WHERE id = $1 AND claim = $2 AND state = 'ready' \
+         WHERE id = $1 AND claim = $2 AND lease_until > 0 \
          RETURNING order_key, attempts, paused",
     )
     .bind(attempt.delivery_id)

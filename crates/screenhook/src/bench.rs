@@ -167,7 +167,7 @@ pub fn transitions(args: TransitionsArgs) -> anyhow::Result<()> {
     })
 }
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct DeliveriesArgs {
     /// Events to fire (each a createCompanyTestSession mutation, each delivered once).
     #[arg(long, default_value_t = 20_000)]
@@ -351,13 +351,19 @@ async fn prepare(database: &Database, receiver: &str) -> anyhow::Result<(String,
     Ok((key.token, test.id.to_string()))
 }
 
-/// Fires `events` invitations, connection k to server k mod n; returns each sequence
-/// number's send time.
-async fn fire(args: &DeliveriesArgs, bases: &[String], key: &str, test_id: &str) -> anyhow::Result<Vec<Instant>> {
+/// Fires the invitations numbered `seqs`, connection k to server k mod n; returns each one's
+/// send time, by its place in `seqs`.
+async fn fire(
+    args: &DeliveriesArgs,
+    bases: &[String],
+    key: &str,
+    test_id: &str,
+    seqs: std::ops::Range<u64>,
+) -> anyhow::Result<Vec<Instant>> {
     let http = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
     let sent: Arc<Vec<std::sync::OnceLock<Instant>>> =
-        Arc::new((0..args.events).map(|_| std::sync::OnceLock::new()).collect());
-    let next = Arc::new(AtomicU64::new(0));
+        Arc::new(seqs.clone().map(|_| std::sync::OnceLock::new()).collect());
+    let next = Arc::new(AtomicU64::new(seqs.start));
     let batch = args.batch.clamp(1, 10);
     let pacing = args.rate.map(|rate| Duration::from_secs_f64(batch as f64 / rate as f64));
     let started = Instant::now();
@@ -366,7 +372,7 @@ async fn fire(args: &DeliveriesArgs, bases: &[String], key: &str, test_id: &str)
         let base = &bases[connection % bases.len()];
         let (http, sent, next) = (http.clone(), sent.clone(), next.clone());
         let (url, auth, test_id) = (format!("{base}/graphql"), format!("Bearer {key}"), test_id.to_owned());
-        let total = args.events;
+        let (origin, total) = (seqs.start, seqs.end);
         tasks.push(tokio::spawn(async move {
             loop {
                 let first = next.fetch_add(batch, Ordering::Relaxed);
@@ -375,7 +381,7 @@ async fn fire(args: &DeliveriesArgs, bases: &[String], key: &str, test_id: &str)
                 }
                 if let Some(gap) = pacing {
                     // Open loop: request k leaves at k * gap, whoever sends it.
-                    let due = started + gap * (first / batch) as u32;
+                    let due = started + gap * ((first - origin) / batch) as u32;
                     tokio::time::sleep_until(due.into()).await;
                 }
                 let ops: Vec<serde_json::Value> = (first..(first + batch).min(total))
@@ -395,7 +401,7 @@ async fn fire(args: &DeliveriesArgs, bases: &[String], key: &str, test_id: &str)
                 let body = if batch == 1 { ops[0].to_string() } else { serde_json::Value::Array(ops).to_string() };
                 let at = Instant::now();
                 for seq in first..(first + batch).min(total) {
-                    let _ = sent[seq as usize].set(at);
+                    let _ = sent[(seq - origin) as usize].set(at);
                 }
                 let res = http.post(&url).header("authorization", &auth).header("content-type", "application/json").body(body).send().await?;
                 let status = res.status();
@@ -408,6 +414,34 @@ async fn fire(args: &DeliveriesArgs, bases: &[String], key: &str, test_id: &str)
         task.await??;
     }
     Ok(sent.iter().map(|t| *t.get().expect("every event was sent")).collect())
+}
+
+/// Events fired, delivered and forgotten before a steady-state run is measured.
+const WARM_UP_EVENTS: u64 = 2_000;
+
+/// Brings a fresh database to where a running installation is: connections open, tables
+/// holding rows, and on PostgreSQL statistics that say so. Without the `ANALYZE` (which
+/// autovacuum runs within a real installation's first minute), each server connection keeps
+/// the plans it made while the tables were empty — sequential scans that grow with them.
+async fn warm_up(
+    args: &DeliveriesArgs,
+    database: &Database,
+    bases: &[String],
+    key: &str,
+    test_id: &str,
+    arrivals: &Arrivals,
+) -> anyhow::Result<()> {
+    // Numbered past the measured events, so a late arrival cannot pass for one of them.
+    let seqs = args.events..args.events + WARM_UP_EVENTS;
+    fire(&DeliveriesArgs { rate: None, ..args.clone() }, bases, key, test_id, seqs).await?;
+    wait_for(arrivals, WARM_UP_EVENTS as usize, Duration::from_secs(120)).await?;
+    if let Database::Postgres(url) = database {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(url).await?;
+        sqlx::raw_sql("ANALYZE").execute(&mut conn).await?;
+    }
+    arrivals.0.lock().expect("not poisoned").clear();
+    Ok(())
 }
 
 async fn wait_for(arrivals: &Arrivals, n: usize, timeout: Duration) -> anyhow::Result<()> {
@@ -445,7 +479,7 @@ pub fn deliveries(args: DeliveriesArgs) -> anyhow::Result<()> {
             let api = Server::start(&database, "api")?;
             api.ready(&http).await?;
             let started = Instant::now();
-            fire(&args, std::slice::from_ref(&api.base), &key, &test_id).await?;
+            fire(&args, std::slice::from_ref(&api.base), &key, &test_id, 0..args.events).await?;
             let ingest = started.elapsed().as_secs_f64();
             let (api_cpu, api_rss) = (api.cpu_seconds(), api.peak_rss_mib());
             api.stop()?;
@@ -478,12 +512,13 @@ pub fn deliveries(args: DeliveriesArgs) -> anyhow::Result<()> {
             server.ready(&http).await?;
         }
         let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
+        warm_up(&args, &database, &bases, &key, &test_id, &arrivals).await?;
         let cpu_of = |servers: &[Server]| servers.iter().map(Server::cpu_seconds).sum::<f64>();
         let postgres = matches!(database, Database::Postgres(_));
         let cpu_before = cpu_of(&servers);
         let postgres_before = if postgres { postgres_cpu_seconds() } else { None };
         let started = Instant::now();
-        let sent = fire(&args, &bases, &key, &test_id).await?;
+        let sent = fire(&args, &bases, &key, &test_id, 0..args.events).await?;
         let ingest = started.elapsed().as_secs_f64();
         wait_for(&arrivals, n, Duration::from_secs(600)).await?;
         let cpu = cpu_of(&servers) - cpu_before;

@@ -134,7 +134,7 @@ async fn commit(pool: &PgPool, batch: Vec<Pending>, wake: &Wake) {
     let lease_until = wake.handoff.lease_until();
     if batch.len() > 1 {
         let group = Group { changes: batch.iter().map(|p| &p.change).collect(), lease_until };
-        match crate::in_transaction(pool, &group, write).await {
+        match crate::in_transaction(pool, crate::Plans::Generic, &group, write).await {
             Ok(mut written) => {
                 wake.committed(&mut written);
                 for (pending, applied) in batch.into_iter().zip(written.applied) {
@@ -149,7 +149,7 @@ async fn commit(pool: &PgPool, batch: Vec<Pending>, wake: &Wake) {
     }
     for pending in batch {
         let group = Group { changes: vec![&pending.change], lease_until };
-        let result = crate::in_transaction(pool, &group, write).await.map(|mut written| {
+        let result = crate::in_transaction(pool, crate::Plans::Generic, &group, write).await.map(|mut written| {
             wake.committed(&mut written);
             written.applied.pop().unwrap_or_default()
         });

@@ -169,11 +169,6 @@ impl PgStore {
     pub async fn connect(url: &str, options: PgOptions, keys: SecretKeys) -> Result<PgStore, StoreError> {
         let mut connect = PgConnectOptions::from_str(url)
             .map_err(|err| StoreError::Unavailable(format!("the database URL is not valid: {err}")))?;
-        // Every statement here has one shape whatever its arguments (arrays through `unnest`),
-        // so a plan made once serves them all; left to choose, PostgreSQL plans many of them
-        // again at each call, a quarter of its CPU under load. Plans are made again when
-        // autovacuum's statistics change.
-        connect = connect.options([("plan_cache_mode", "force_generic_plan")]);
         if let Some(schema) = &options.schema {
             connect = connect.options([("search_path", schema.as_str())]);
         }
@@ -257,7 +252,7 @@ impl PgStore {
         arg: &A,
         work: for<'c> fn(&'c mut PgConnection, &'c A) -> Work<'c, T>,
     ) -> Result<T, StoreError> {
-        in_transaction(&self.pool, arg, work).await
+        in_transaction(&self.pool, Plans::Chosen, arg, work).await
     }
 
     async fn fetch_docs<T: DeserializeOwned>(
@@ -295,17 +290,36 @@ impl PgStore {
     }
 }
 
+/// How the statements of a transaction are planned.
+#[derive(Clone, Copy)]
+pub(crate) enum Plans {
+    /// PostgreSQL's choice, call by call.
+    Chosen,
+    /// One generic plan per statement, made once per connection (and again when autovacuum's
+    /// statistics change), for the batched writes and records: their statements have one
+    /// shape whatever their arguments (arrays through `unnest`), and left to choose,
+    /// PostgreSQL plans many of them again at every call, a quarter of its CPU under load.
+    /// Not for claims, whose best plan depends on where the floor is.
+    Generic,
+}
+
 /// Runs `work` in a transaction and commits it, running it again when it was chosen as a
 /// deadlock victim (it then wrote nothing).
 async fn in_transaction<A: Sync + ?Sized, T>(
     pool: &PgPool,
+    plans: Plans,
     arg: &A,
     work: for<'c> fn(&'c mut PgConnection, &'c A) -> Work<'c, T>,
 ) -> Result<T, StoreError> {
     let mut tries = 0;
     loop {
         tries += 1;
-        let mut tx = pool.begin().await.map_err(db)?;
+        let mut tx = match plans {
+            Plans::Chosen => pool.begin().await,
+            // One round trip: the simple protocol takes both statements at once.
+            Plans::Generic => pool.begin_with("BEGIN; SET LOCAL plan_cache_mode = force_generic_plan").await,
+        }
+        .map_err(db)?;
         let result = match work(&mut tx, arg).await {
             Ok(value) => tx.commit().await.map(|()| value).map_err(db),
             Err(err) => Err(err),
@@ -826,11 +840,10 @@ impl Store for PgStore {
         if attempts.is_empty() {
             return Ok(());
         }
-        let readied = self
-            .transaction(&(attempts, policy), |conn, (attempts, policy)| {
-                Box::pin(delivery::record(conn, attempts, policy))
-            })
-            .await?;
+        let readied = in_transaction(&self.pool, Plans::Generic, &(attempts, policy), |conn, (attempts, policy)| {
+            Box::pin(delivery::record(conn, attempts, policy))
+        })
+        .await?;
         // The next deliveries of these sessions are ready now (or a paused queue is due
         // again): this process's workers recorded them and go on draining. Nothing else a
         // record does makes work due now, and a claim for nothing costs a walk past the

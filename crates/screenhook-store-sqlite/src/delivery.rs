@@ -289,12 +289,13 @@ fn record_delivered(conn: &Connection, attempts: &[AttemptRecord]) -> Result<boo
             ]
         })
         .collect();
-    // Only deliveries still held under this claim count (fencing), as in `record_one`.
+    // Only deliveries still held under this claim count (fencing), as in `record_one`: ready
+    // with a lease, which records, releases and cancels all clear.
     let updated = each_chunk(
         conn,
         "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, lease_until = 0, \
                 last_status = v.column3, last_error = NULL, finished_at = v.column4 FROM (",
-        ") AS v WHERE deliveries.id = v.column1 AND deliveries.claim = v.column2 AND deliveries.state = 'ready' \
+        ") AS v WHERE deliveries.id = v.column1 AND deliveries.claim = v.column2 AND deliveries.lease_until > 0 \
          RETURNING deliveries.id, deliveries.attempts, deliveries.order_key",
         4,
         rows,
@@ -363,7 +364,7 @@ fn record_one(conn: &Connection, attempt: &AttemptRecord, policy: &HealthPolicy)
         .prepare_cached(
             "UPDATE deliveries SET state = ?3, attempts = attempts + 1, next_attempt_at = COALESCE(?4, next_attempt_at), \
                     lease_until = 0, last_status = ?5, last_error = ?6, finished_at = ?7 \
-             WHERE id = ?1 AND claim = ?2 AND state = 'ready' \
+             WHERE id = ?1 AND claim = ?2 AND lease_until > 0 \
              RETURNING order_key, attempts, paused",
         )?
         .query_row(

@@ -57,6 +57,7 @@ macro_rules! conformance_tests {
             a_live_interview_events_are_delivered_in_order,
             a_failure_pauses_the_webhook_until_one_probe_succeeds,
             stale_claims_cannot_record,
+            a_claim_records_once,
             released_deliveries_are_claimable_again_unless_claimed_since,
             consecutive_failures_disable_and_email_and_nothing_is_dropped,
             given_up_deliveries_free_their_session_and_can_be_recovered,
@@ -1264,6 +1265,30 @@ pub async fn stale_claims_cannot_record(store: Arc<dyn Store>) {
     assert_eq!((log[0].state, log[0].attempts), (DeliveryState::Delivered, 1));
     let (_, health) = store.webhook(&acme, &WebhookId::parse("wh").unwrap()).await.unwrap().unwrap();
     assert_eq!(health.consecutive_failures, 0);
+}
+
+pub async fn a_claim_records_once(store: Arc<dyn Store>) {
+    store.insert_company(&company("acme")).await.unwrap();
+    store.insert_webhook(&webhook("acme", "wh", &EventKind::ALL)).await.unwrap();
+    seed(&*store, "acme", "s1").await;
+    seed(&*store, "acme", "s2").await;
+    let acme = company_id("acme");
+    let held = claim(&*store, T0).await;
+    assert_eq!(held.len(), 2);
+    let retry = T0.plus(Millis::HOUR);
+    let outcome = record(&held[0], T0, AttemptResult::RetryAt(retry));
+    store.record_attempts(vec![outcome.clone()], &policy()).await.unwrap();
+    // The same result again (a worker that retried its record) or another one under the
+    // claim that recorded: the delivery is no longer held, so neither counts.
+    store.record_attempts(vec![outcome], &policy()).await.unwrap();
+    store.record_attempts(vec![record(&held[0], T0, AttemptResult::Delivered)], &policy()).await.unwrap();
+    // Nor does a result under a claim given back unattempted.
+    store.release_deliveries(&[(held[1].delivery_id, held[1].claim)]).await.unwrap();
+    store.record_attempts(vec![record(&held[1], T0, AttemptResult::Delivered)], &policy()).await.unwrap();
+    let log = store.deliveries(&acme, &DeliveryFilter { limit: 10, ..Default::default() }).await.unwrap();
+    let by_id = |id: i64| log.iter().find(|d| d.id == id).map(|d| (d.state, d.attempts)).unwrap();
+    assert_eq!(by_id(held[0].delivery_id), (DeliveryState::Ready, 1), "one attempt, waiting for its retry");
+    assert_eq!(by_id(held[1].delivery_id), (DeliveryState::Ready, 0), "released, never attempted");
 }
 
 pub async fn consecutive_failures_disable_and_email_and_nothing_is_dropped(store: Arc<dyn Store>) {

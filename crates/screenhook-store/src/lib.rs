@@ -416,8 +416,9 @@ pub trait Store: Send + Sync + 'static {
         saturated: &[WebhookId],
     ) -> Result<Vec<ClaimedDelivery>, StoreError>;
     /// Records attempts and their consequences (next attempt, the session's next delivery,
-    /// webhook health, owner emails) in one transaction. Results whose claim was superseded
-    /// are ignored.
+    /// webhook health, owner emails) in one transaction. A result counts only while its claim
+    /// still holds the delivery: one whose claim was superseded, already recorded or given
+    /// back is ignored.
     async fn record_attempts(&self, attempts: Vec<AttemptRecord>, policy: &HealthPolicy) -> Result<(), StoreError>;
     /// Gives back claimed deliveries that were not attempted, as `(delivery id, claim)`: they
     /// are claimable again at once under the usual rules (a paused one only as a probe). One

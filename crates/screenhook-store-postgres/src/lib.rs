@@ -295,8 +295,8 @@ impl PgStore {
 pub(crate) enum Plans {
     /// PostgreSQL's choice, call by call.
     Chosen,
-    /// One generic plan per statement, made once per connection (and again when autovacuum's
-    /// statistics change), for the batched writes and records: their statements have one
+    /// One generic plan per statement and connection (made again when the statistics change,
+    /// as autovacuum's analyze does), for the batched writes and records: their statements have one
     /// shape whatever their arguments (arrays through `unnest`), and left to choose,
     /// PostgreSQL plans many of them again at every call, a quarter of its CPU under load.
     /// Not for claims, whose best plan depends on where the floor is.

@@ -285,6 +285,17 @@ impl Arrivals {
     fn count(&self) -> usize {
         self.0.lock().expect("not poisoned").len()
     }
+
+    /// Distinct events numbered in `seqs` that arrived.
+    fn arrived_of(&self, seqs: &std::ops::Range<u64>) -> usize {
+        let arrived = self.0.lock().expect("not poisoned");
+        arrived
+            .iter()
+            .filter(|(seq, _)| seqs.contains(seq))
+            .map(|(seq, _)| *seq)
+            .collect::<std::collections::HashSet<u64>>()
+            .len()
+    }
 }
 
 async fn start_receiver(arrivals: Arrivals) -> anyhow::Result<String> {
@@ -433,8 +444,8 @@ async fn warm_up(
 ) -> anyhow::Result<()> {
     // Numbered past the measured events, so a late arrival cannot pass for one of them.
     let seqs = args.events..args.events + WARM_UP_EVENTS;
-    fire(&DeliveriesArgs { rate: None, ..args.clone() }, bases, key, test_id, seqs).await?;
-    wait_for(arrivals, WARM_UP_EVENTS as usize, Duration::from_secs(120)).await?;
+    fire(&DeliveriesArgs { rate: None, ..args.clone() }, bases, key, test_id, seqs.clone()).await?;
+    wait_for(arrivals, &seqs, Duration::from_secs(120)).await?;
     if let Database::Postgres(url) = database {
         use sqlx::Connection;
         let mut conn = sqlx::PgConnection::connect(url).await?;
@@ -444,10 +455,13 @@ async fn warm_up(
     Ok(())
 }
 
-async fn wait_for(arrivals: &Arrivals, n: usize, timeout: Duration) -> anyhow::Result<()> {
+/// Waits until every event numbered in `seqs` has arrived (a late warm-up delivery or a
+/// duplicate does not stand in for one).
+async fn wait_for(arrivals: &Arrivals, seqs: &std::ops::Range<u64>, timeout: Duration) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
-    while arrivals.count() < n {
-        anyhow::ensure!(Instant::now() < deadline, "only {} of {n} deliveries arrived", arrivals.count());
+    let n = seqs.clone().count();
+    while arrivals.arrived_of(seqs) < n {
+        anyhow::ensure!(Instant::now() < deadline, "only {} of {n} deliveries arrived", arrivals.arrived_of(seqs));
         let _ = tokio::time::timeout(Duration::from_millis(100), arrivals.1.notified()).await;
     }
     Ok(())
@@ -487,7 +501,7 @@ pub fn deliveries(args: DeliveriesArgs) -> anyhow::Result<()> {
             let worker = Server::start(&database, "worker")?;
             let started = Instant::now();
             // A million-event backlog may take longer than ten minutes on a small machine.
-            wait_for(&arrivals, n, Duration::from_secs(600.max(n as u64 / 1000))).await?;
+            wait_for(&arrivals, &(0..args.events), Duration::from_secs(600.max(n as u64 / 1000))).await?;
             let drained = started.elapsed().as_secs_f64();
             let (worker_cpu, worker_rss) = (worker.cpu_seconds(), worker.peak_rss_mib());
             worker.stop()?;
@@ -520,13 +534,15 @@ pub fn deliveries(args: DeliveriesArgs) -> anyhow::Result<()> {
         let started = Instant::now();
         let sent = fire(&args, &bases, &key, &test_id, 0..args.events).await?;
         let ingest = started.elapsed().as_secs_f64();
-        wait_for(&arrivals, n, Duration::from_secs(600)).await?;
+        wait_for(&arrivals, &(0..args.events), Duration::from_secs(600)).await?;
         let cpu = cpu_of(&servers) - cpu_before;
         let postgres_cpu = postgres_before.zip(postgres_cpu_seconds()).map(|(before, after)| after - before);
         for server in servers {
             server.stop()?;
         }
-        let arrived = arrivals.0.lock().expect("not poisoned").clone();
+        // A warm-up delivery that came late is none of the measured events.
+        let arrived: Vec<(u64, Instant)> =
+            arrivals.0.lock().expect("not poisoned").iter().filter(|(seq, _)| *seq < args.events).copied().collect();
         let last = arrived.iter().map(|(_, t)| *t).max().expect("deliveries arrived");
         let delivered_rate = n as f64 / (last - started).as_secs_f64();
         let mut latencies: Vec<f64> = arrived

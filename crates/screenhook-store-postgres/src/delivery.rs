@@ -318,7 +318,7 @@ pub(crate) async fn restore_webhook(
 
 /// Claims due deliveries of active webhooks in one statement: rows another process is
 /// claiming or recording are skipped, never waited for. The lease is the only change, to no
-/// indexed column, so each row is rewritten on its page (see migration 0004). With `after`,
+/// indexed column, so each row is rewritten on its page (see migrations 0004 and 0005). With `after`,
 /// only rows past that position in the due index are looked at (see [`crate::floor`]); the
 /// answer also says the position of the last row taken.
 pub(crate) async fn claim_ready(

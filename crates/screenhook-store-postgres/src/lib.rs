@@ -296,8 +296,8 @@ pub(crate) enum Plans {
     /// PostgreSQL's choice, call by call.
     Chosen,
     /// One generic plan per statement and connection (made again when the statistics change,
-    /// as autovacuum's analyze does), for the batched writes and records: their statements have one
-    /// shape whatever their arguments (arrays through `unnest`), and left to choose,
+    /// as autovacuum's analyze does), for the batched writes and records: their statements
+    /// have one shape whatever the batch (its rows go in as arrays), and left to choose,
     /// PostgreSQL plans many of them again at every call, a quarter of its CPU under load.
     /// Not for claims, whose best plan depends on where the floor is.
     Generic,

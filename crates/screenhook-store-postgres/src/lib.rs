@@ -78,16 +78,15 @@ use std::{future::Future, pin::Pin, str::FromStr, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use screenhook_domain::{
-    ApiKey, CertificationRequestId, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, EventId,
-    EventKind, FrameworkId, InterviewId, LiveInterview, Millis, SessionId, StandardizedTestId, TestId, Timestamp,
-    Webhook, WebhookHealth, WebhookId,
+    ApiKey, Change, Company, CompanyId, CompanyTestSession, DeadlineKind, EventId, EventKind, Millis, SessionId,
+    TestId, Timestamp, Webhook, WebhookHealth, WebhookId,
 };
+use screenhook_store::reads::{Param, TextRead};
 use screenhook_store::{
-    Applied, AtsIdType, AttemptRecord, AttemptRow, CertifyImported, CertifyRecord, ClaimedDelivery, DeliveryBucket,
-    DeliveryFilter, DeliveryRow, Handoff, HealthPolicy, Notification, Page, Purged, QueueStats, RESEAL_BATCH,
-    SecretKeys, SeriesBuilder, SessionFilter, Store, StoreError, StoredEvent, Timer,
+    Applied, AttemptRecord, AttemptRow, CertifyImported, CertifyRecord, ClaimedDelivery, DeliveryBucket,
+    DeliveryFilter, DeliveryRow, Handoff, HealthPolicy, Notification, Purged, QueueStats, RESEAL_BATCH, SecretKeys,
+    SeriesBuilder, Store, StoreError, StoredEvent, Timer,
 };
-use serde::de::DeserializeOwned;
 use sqlx::{
     PgConnection, Row,
     postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions, PgRow},
@@ -254,40 +253,6 @@ impl PgStore {
     ) -> Result<T, StoreError> {
         in_transaction(&self.pool, Plans::Chosen, arg, work).await
     }
-
-    async fn fetch_docs<T: DeserializeOwned>(
-        &self,
-        query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    ) -> Result<Vec<T>, StoreError> {
-        let rows = query.fetch_all(&self.pool).await.map_err(db)?;
-        rows.iter().map(decode_doc).collect()
-    }
-
-    async fn fetch_doc<T: DeserializeOwned>(
-        &self,
-        query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    ) -> Result<Option<T>, StoreError> {
-        let row = query.fetch_optional(&self.pool).await.map_err(db)?;
-        row.as_ref().map(decode_doc).transpose()
-    }
-
-    /// Reads sessions, their tokens opened.
-    async fn fetch_sessions(
-        &self,
-        query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    ) -> Result<Vec<CompanyTestSession>, StoreError> {
-        let stored: Vec<CompanyTestSession> = self.fetch_docs(query).await?;
-        stored.into_iter().map(|session| self.keys.open_session(session)).collect()
-    }
-
-    /// Reads one session, its tokens opened.
-    async fn fetch_session(
-        &self,
-        query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    ) -> Result<Option<CompanyTestSession>, StoreError> {
-        let stored: Option<CompanyTestSession> = self.fetch_doc(query).await?;
-        stored.map(|session| self.keys.open_session(session)).transpose()
-    }
 }
 
 /// How the statements of a transaction are planned.
@@ -377,11 +342,6 @@ pub(crate) fn db(err: sqlx::Error) -> StoreError {
     StoreError::Unavailable(err.to_string())
 }
 
-fn decode_doc<T: DeserializeOwned>(row: &PgRow) -> Result<T, StoreError> {
-    let doc: &str = row.try_get("doc").map_err(db)?;
-    serde_json::from_str(doc).map_err(|err| StoreError::Corrupt(err.to_string()))
-}
-
 pub(crate) fn decode_event(row: &PgRow) -> Result<StoredEvent, StoreError> {
     let corrupt = |what: &str, err: &dyn std::fmt::Display| StoreError::Corrupt(format!("event {what}: {err}"));
     let kind: &str = row.try_get("kind").map_err(db)?;
@@ -405,6 +365,21 @@ pub(crate) const EVENT_COLUMNS: &str = "seq, id, company_id, session_id, test_id
 
 #[async_trait]
 impl Store for PgStore {
+    async fn read_texts(&self, read: TextRead) -> Result<Vec<String>, StoreError> {
+        let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(read.sql));
+        for param in read.params {
+            query = match param {
+                Param::Text(text) => query.bind(text),
+                Param::Int(int) => query.bind(int),
+            };
+        }
+        query.fetch_all(&self.pool).await.map_err(db)
+    }
+
+    fn open_session(&self, stored: CompanyTestSession) -> Result<CompanyTestSession, StoreError> {
+        self.keys.open_session(stored)
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         // Bounded well below the pool's acquire timeout: a load balancer's health check should
         // hear "not ready" rather than time out.
@@ -431,181 +406,14 @@ impl Store for PgStore {
         write::update_company(&self.pool, company).await
     }
 
-    async fn company(&self, id: &CompanyId) -> Result<Option<Company>, StoreError> {
-        self.fetch_doc(sqlx::query("SELECT doc FROM companies WHERE id = $1").bind(id.as_str())).await
-    }
-
-    async fn companies(&self) -> Result<Vec<Company>, StoreError> {
-        self.fetch_docs(sqlx::query("SELECT doc FROM companies ORDER BY created_at, id")).await
-    }
-
     async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
         write::insert_api_key(&self.pool, key).await
-    }
-
-    async fn api_key(&self, public_id: &str) -> Result<Option<ApiKey>, StoreError> {
-        self.fetch_doc(sqlx::query("SELECT doc FROM api_keys WHERE public_id = $1").bind(public_id)).await
-    }
-
-    async fn api_keys(&self, company: &CompanyId) -> Result<Vec<ApiKey>, StoreError> {
-        self.fetch_docs(
-            sqlx::query("SELECT doc FROM api_keys WHERE company_id = $1 ORDER BY created_at, public_id")
-                .bind(company.as_str()),
-        )
-        .await
     }
 
     async fn revoke_api_key(&self, company: &CompanyId, public_id: &str, at: Timestamp) -> Result<bool, StoreError> {
         self.transaction(&(company, public_id, at), |conn, (company, public_id, at)| {
             Box::pin(write::revoke_api_key(conn, company, public_id, *at))
         })
-        .await
-    }
-
-    async fn test(&self, company: &CompanyId, id: &TestId) -> Result<Option<CompanyTest>, StoreError> {
-        self.fetch_doc(
-            sqlx::query("SELECT doc FROM tests WHERE id = $1 AND company_id = $2")
-                .bind(id.as_str())
-                .bind(company.as_str()),
-        )
-        .await
-    }
-
-    async fn tests(&self, company: &CompanyId) -> Result<Vec<CompanyTest>, StoreError> {
-        self.fetch_docs(
-            sqlx::query("SELECT doc FROM tests WHERE company_id = $1 AND status <> 'deleted' ORDER BY title, id")
-                .bind(company.as_str()),
-        )
-        .await
-    }
-
-    async fn session(&self, company: &CompanyId, id: &SessionId) -> Result<Option<CompanyTestSession>, StoreError> {
-        self.fetch_session(
-            sqlx::query("SELECT doc FROM sessions WHERE id = $1 AND company_id = $2")
-                .bind(id.as_str())
-                .bind(company.as_str()),
-        )
-        .await
-    }
-
-    async fn session_unscoped(&self, id: &SessionId) -> Result<Option<CompanyTestSession>, StoreError> {
-        self.fetch_session(sqlx::query("SELECT doc FROM sessions WHERE id = $1").bind(id.as_str())).await
-    }
-
-    async fn sessions_of_test(
-        &self,
-        company: &CompanyId,
-        test: &TestId,
-        page: Page,
-    ) -> Result<Vec<CompanyTestSession>, StoreError> {
-        self.fetch_sessions(
-            sqlx::query(
-                "SELECT doc FROM sessions WHERE company_id = $1 AND test_id = $2 \
-                 ORDER BY finish_date IS NULL, finish_date DESC, create_date DESC, id DESC LIMIT $3 OFFSET $4",
-            )
-            .bind(company.as_str())
-            .bind(test.as_str())
-            .bind(i64::from(page.first))
-            .bind(i64::from(page.offset)),
-        )
-        .await
-    }
-
-    async fn company_sessions(
-        &self,
-        company: &CompanyId,
-        filter: &SessionFilter,
-        page: Page,
-    ) -> Result<Vec<CompanyTestSession>, StoreError> {
-        // Only the filters set are in the statement, numbered in order, so each of the eight
-        // shapes is planned for its own index rather than for `($n IS NULL OR …)`.
-        let mut sql = String::from("SELECT doc FROM sessions WHERE company_id = $1");
-        let mut n = 1;
-        let mut next = || {
-            n += 1;
-            n
-        };
-        if filter.test.is_some() {
-            sql.push_str(&format!(" AND test_id = ${}", next()));
-        }
-        match filter.status {
-            Some(_) => sql.push_str(&format!(" AND status = ${}", next())),
-            None => sql.push_str(" AND status <> 'deleted'"),
-        }
-        if filter.verification.is_some() {
-            sql.push_str(&format!(" AND verification_status = ${}", next()));
-        }
-        sql.push_str(&format!(" ORDER BY create_date DESC, id DESC LIMIT ${} OFFSET ${}", next(), next()));
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(company.as_str());
-        if let Some(test) = &filter.test {
-            query = query.bind(test.as_str());
-        }
-        if let Some(status) = filter.status {
-            query = query.bind(status.as_str());
-        }
-        if let Some(verification) = filter.verification {
-            query = query.bind(verification.as_str());
-        }
-        self.fetch_sessions(query.bind(i64::from(page.first)).bind(i64::from(page.offset))).await
-    }
-
-    async fn pending_session_for(
-        &self,
-        company: &CompanyId,
-        test: &TestId,
-        email: &str,
-    ) -> Result<Option<CompanyTestSession>, StoreError> {
-        self.fetch_session(
-            sqlx::query(
-                "SELECT doc FROM sessions WHERE company_id = $1 AND test_id = $2 AND candidate_email = $3 \
-                 AND status = 'pending' ORDER BY create_date DESC, id DESC LIMIT 1",
-            )
-            .bind(company.as_str())
-            .bind(test.as_str())
-            .bind(email),
-        )
-        .await
-    }
-
-    async fn sessions_of_candidate(
-        &self,
-        email: &str,
-        framework: &FrameworkId,
-    ) -> Result<Vec<CompanyTestSession>, StoreError> {
-        self.fetch_sessions(
-            sqlx::query(
-                "SELECT doc FROM sessions WHERE candidate_email = $1 AND framework_id = $2 \
-                 ORDER BY create_date, id",
-            )
-            .bind(email)
-            .bind(framework.as_str()),
-        )
-        .await
-    }
-
-    async fn sessions_by_ats_id(
-        &self,
-        company: &CompanyId,
-        id_type: AtsIdType,
-        id: &str,
-    ) -> Result<Vec<CompanyTestSession>, StoreError> {
-        let sql = match id_type {
-            AtsIdType::GreenhouseApplicationId => {
-                "SELECT doc FROM sessions WHERE company_id = $1 AND greenhouse_application_id = $2 ORDER BY create_date DESC, id"
-            }
-            AtsIdType::GreenhouseCandidateId => {
-                "SELECT doc FROM sessions WHERE company_id = $1 AND greenhouse_candidate_id = $2 ORDER BY create_date DESC, id"
-            }
-        };
-        self.fetch_sessions(sqlx::query(sql).bind(company.as_str()).bind(id)).await
-    }
-
-    async fn interview(&self, company: &CompanyId, id: &InterviewId) -> Result<Option<LiveInterview>, StoreError> {
-        self.fetch_doc(
-            sqlx::query("SELECT doc FROM interviews WHERE id = $1 AND company_id = $2")
-                .bind(id.as_str())
-                .bind(company.as_str()),
-        )
         .await
     }
 
@@ -623,35 +431,6 @@ impl Store for PgStore {
     ) -> Result<Vec<Result<CertifyImported, StoreError>>, StoreError> {
         self.keys.seal_records(&mut records)?;
         self.transaction(records.as_slice(), |conn, records| Box::pin(write::import_certify(conn, records))).await
-    }
-
-    async fn certify_test(&self, company: &CompanyId, old: &StandardizedTestId) -> Result<Option<TestId>, StoreError> {
-        let id: Option<String> = sqlx::query_scalar(
-            "SELECT new_id FROM certify_ids WHERE company_id = $1 AND kind = 'test' AND old_id = $2",
-        )
-        .bind(company.as_str())
-        .bind(old.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        id.map(|id| TestId::parse(id).map_err(|e| StoreError::Corrupt(format!("certify_ids.new_id: {e}")))).transpose()
-    }
-
-    async fn certify_request(
-        &self,
-        company: &CompanyId,
-        old: &CertificationRequestId,
-    ) -> Result<Option<SessionId>, StoreError> {
-        let id: Option<String> = sqlx::query_scalar(
-            "SELECT new_id FROM certify_ids WHERE company_id = $1 AND kind = 'request' AND old_id = $2",
-        )
-        .bind(company.as_str())
-        .bind(old.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        id.map(|id| SessionId::parse(id).map_err(|e| StoreError::Corrupt(format!("certify_ids.new_id: {e}"))))
-            .transpose()
     }
 
     async fn due_timers(&self, now: Timestamp, limit: u32) -> Result<Vec<Timer>, StoreError> {

@@ -39,16 +39,15 @@ use std::{path::Path, sync::Arc, time::Duration};
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, Row, types::Value};
 use screenhook_domain::{
-    ApiKey, CertificationRequestId, Change, Company, CompanyId, CompanyTest, CompanyTestSession, DeadlineKind, EventId,
-    EventKind, FrameworkId, InterviewId, LiveInterview, Millis, SessionId, StandardizedTestId, TestId, Timestamp,
-    Webhook, WebhookHealth, WebhookId,
+    ApiKey, Change, Company, CompanyId, CompanyTestSession, DeadlineKind, EventId, EventKind, Millis, SessionId,
+    TestId, Timestamp, Webhook, WebhookHealth, WebhookId,
 };
+use screenhook_store::reads::{Param, TextRead};
 use screenhook_store::{
-    Applied, AtsIdType, AttemptRecord, AttemptRow, CertifyImported, CertifyRecord, ClaimedDelivery, DeliveryBucket,
-    DeliveryFilter, DeliveryRow, Handoff, HealthPolicy, Notification, Page, Purged, QueueStats, SecretKeys,
-    SeriesBuilder, SessionFilter, StoreError, StoredEvent, Timer,
+    Applied, AttemptRecord, AttemptRow, CertifyImported, CertifyRecord, ClaimedDelivery, DeliveryBucket,
+    DeliveryFilter, DeliveryRow, Handoff, HealthPolicy, Notification, Purged, QueueStats, SecretKeys, SeriesBuilder,
+    StoreError, StoredEvent, Timer,
 };
-use serde::de::DeserializeOwned;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 pub use writer::MAX_BATCH;
@@ -157,25 +156,6 @@ impl SqliteStore {
         map: fn(&Row<'_>) -> Result<T, Failure>,
     ) -> Result<Option<T>, StoreError> {
         Ok(self.read_all(sql, params, map).await?.into_iter().next())
-    }
-
-    /// Reads one session, its tokens opened.
-    async fn read_session(
-        &self,
-        sql: &'static str,
-        params: Vec<Value>,
-    ) -> Result<Option<CompanyTestSession>, StoreError> {
-        Ok(self.read_sessions(sql, params).await?.into_iter().next())
-    }
-
-    /// Reads sessions, their tokens opened.
-    async fn read_sessions(
-        &self,
-        sql: impl AsRef<str> + Send + 'static,
-        params: Vec<Value>,
-    ) -> Result<Vec<CompanyTestSession>, StoreError> {
-        let stored: Vec<CompanyTestSession> = self.read_all(sql, params, decode_doc).await?;
-        stored.into_iter().map(|session| self.keys.open_session(session)).collect()
     }
 
     /// Reads every row with `map`.
@@ -298,11 +278,6 @@ pub(crate) fn opt_int(value: Option<i64>) -> Value {
     value.map_or(Value::Null, Value::Integer)
 }
 
-fn decode_doc<T: DeserializeOwned>(row: &Row<'_>) -> Result<T, Failure> {
-    let doc: String = row.get("doc")?;
-    serde_json::from_str(&doc).map_err(|err| Failure::Store(StoreError::Corrupt(err.to_string())))
-}
-
 pub(crate) fn corrupt(what: impl std::fmt::Display) -> Failure {
     Failure::Store(StoreError::Corrupt(what.to_string()))
 }
@@ -347,6 +322,18 @@ pub(crate) use select_events;
 
 #[async_trait]
 impl screenhook_store::Store for SqliteStore {
+    async fn read_texts(&self, read: TextRead) -> Result<Vec<String>, StoreError> {
+        let params = read.params.into_iter().map(|param| match param {
+            Param::Text(text) => Value::Text(text),
+            Param::Int(int) => Value::Integer(int),
+        });
+        self.read_all(read.sql, params.collect(), |row| Ok(row.get(0)?)).await
+    }
+
+    fn open_session(&self, stored: CompanyTestSession) -> Result<CompanyTestSession, StoreError> {
+        self.keys.open_session(stored)
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.read_one("SELECT 1", vec![], |row| Ok(row.get::<_, i64>(0)?)).await?;
         if self.writer.is_closed() {
@@ -373,167 +360,14 @@ impl screenhook_store::Store for SqliteStore {
         self.write(move |conn| writer::update_company(conn, &company)).await
     }
 
-    async fn company(&self, id: &CompanyId) -> Result<Option<Company>, StoreError> {
-        self.read_one("SELECT doc FROM companies WHERE id = ?1", vec![text(id.as_str())], decode_doc).await
-    }
-
-    async fn companies(&self) -> Result<Vec<Company>, StoreError> {
-        self.read_all("SELECT doc FROM companies ORDER BY created_at, id", vec![], decode_doc).await
-    }
-
     async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
         let key = key.clone();
         self.write(move |conn| writer::insert_api_key(conn, &key)).await
     }
 
-    async fn api_key(&self, public_id: &str) -> Result<Option<ApiKey>, StoreError> {
-        self.read_one("SELECT doc FROM api_keys WHERE public_id = ?1", vec![text(public_id)], decode_doc).await
-    }
-
-    async fn api_keys(&self, company: &CompanyId) -> Result<Vec<ApiKey>, StoreError> {
-        self.read_all(
-            "SELECT doc FROM api_keys WHERE company_id = ?1 ORDER BY created_at, public_id",
-            vec![text(company.as_str())],
-            decode_doc,
-        )
-        .await
-    }
-
     async fn revoke_api_key(&self, company: &CompanyId, public_id: &str, at: Timestamp) -> Result<bool, StoreError> {
         let (company, public_id) = (company.clone(), public_id.to_owned());
         self.write(move |conn| writer::revoke_api_key(conn, &company, &public_id, at)).await
-    }
-
-    async fn test(&self, company: &CompanyId, id: &TestId) -> Result<Option<CompanyTest>, StoreError> {
-        self.read_one(
-            "SELECT doc FROM tests WHERE id = ?1 AND company_id = ?2",
-            vec![text(id.as_str()), text(company.as_str())],
-            decode_doc,
-        )
-        .await
-    }
-
-    async fn tests(&self, company: &CompanyId) -> Result<Vec<CompanyTest>, StoreError> {
-        self.read_all(
-            "SELECT doc FROM tests WHERE company_id = ?1 AND status <> 'deleted' ORDER BY title, id",
-            vec![text(company.as_str())],
-            decode_doc,
-        )
-        .await
-    }
-
-    async fn session(&self, company: &CompanyId, id: &SessionId) -> Result<Option<CompanyTestSession>, StoreError> {
-        self.read_session(
-            "SELECT doc FROM sessions WHERE id = ?1 AND company_id = ?2",
-            vec![text(id.as_str()), text(company.as_str())],
-        )
-        .await
-    }
-
-    async fn session_unscoped(&self, id: &SessionId) -> Result<Option<CompanyTestSession>, StoreError> {
-        self.read_session("SELECT doc FROM sessions WHERE id = ?1", vec![text(id.as_str())]).await
-    }
-
-    async fn sessions_of_test(
-        &self,
-        company: &CompanyId,
-        test: &TestId,
-        page: Page,
-    ) -> Result<Vec<CompanyTestSession>, StoreError> {
-        self.read_sessions(
-            "SELECT doc FROM sessions WHERE company_id = ?1 AND test_id = ?2 \
-             ORDER BY finish_date IS NULL, finish_date DESC, create_date DESC, id DESC LIMIT ?3 OFFSET ?4",
-            vec![
-                text(company.as_str()),
-                text(test.as_str()),
-                Value::Integer(i64::from(page.first)),
-                Value::Integer(i64::from(page.offset)),
-            ],
-        )
-        .await
-    }
-
-    async fn company_sessions(
-        &self,
-        company: &CompanyId,
-        filter: &SessionFilter,
-        page: Page,
-    ) -> Result<Vec<CompanyTestSession>, StoreError> {
-        // Only the filters set are in the statement (eight shapes, each cached), so each shape
-        // gets the plan of its own index: `(?n IS NULL OR …)` terms would let none be used.
-        let mut sql = String::from("SELECT doc FROM sessions WHERE company_id = ?");
-        let mut params = vec![text(company.as_str())];
-        if let Some(test) = &filter.test {
-            sql.push_str(" AND test_id = ?");
-            params.push(text(test.as_str()));
-        }
-        match filter.status {
-            Some(status) => {
-                sql.push_str(" AND status = ?");
-                params.push(text(status.as_str()));
-            }
-            None => sql.push_str(" AND status <> 'deleted'"),
-        }
-        if let Some(verification) = filter.verification {
-            sql.push_str(" AND verification_status = ?");
-            params.push(text(verification.as_str()));
-        }
-        sql.push_str(" ORDER BY create_date DESC, id DESC LIMIT ? OFFSET ?");
-        params.push(Value::Integer(i64::from(page.first)));
-        params.push(Value::Integer(i64::from(page.offset)));
-        self.read_sessions(sql, params).await
-    }
-
-    async fn pending_session_for(
-        &self,
-        company: &CompanyId,
-        test: &TestId,
-        email: &str,
-    ) -> Result<Option<CompanyTestSession>, StoreError> {
-        self.read_session(
-            "SELECT doc FROM sessions WHERE company_id = ?1 AND test_id = ?2 AND candidate_email = ?3 \
-             AND status = 'pending' ORDER BY create_date DESC, id DESC LIMIT 1",
-            vec![text(company.as_str()), text(test.as_str()), text(email)],
-        )
-        .await
-    }
-
-    async fn sessions_of_candidate(
-        &self,
-        email: &str,
-        framework: &FrameworkId,
-    ) -> Result<Vec<CompanyTestSession>, StoreError> {
-        self.read_sessions(
-            "SELECT doc FROM sessions WHERE candidate_email = ?1 AND framework_id = ?2 ORDER BY create_date, id",
-            vec![text(email), text(framework.as_str())],
-        )
-        .await
-    }
-
-    async fn sessions_by_ats_id(
-        &self,
-        company: &CompanyId,
-        id_type: AtsIdType,
-        id: &str,
-    ) -> Result<Vec<CompanyTestSession>, StoreError> {
-        let sql = match id_type {
-            AtsIdType::GreenhouseApplicationId => {
-                "SELECT doc FROM sessions WHERE company_id = ?1 AND greenhouse_application_id = ?2 ORDER BY create_date DESC, id"
-            }
-            AtsIdType::GreenhouseCandidateId => {
-                "SELECT doc FROM sessions WHERE company_id = ?1 AND greenhouse_candidate_id = ?2 ORDER BY create_date DESC, id"
-            }
-        };
-        self.read_sessions(sql, vec![text(company.as_str()), text(id)]).await
-    }
-
-    async fn interview(&self, company: &CompanyId, id: &InterviewId) -> Result<Option<LiveInterview>, StoreError> {
-        self.read_one(
-            "SELECT doc FROM interviews WHERE id = ?1 AND company_id = ?2",
-            vec![text(id.as_str()), text(company.as_str())],
-            decode_doc,
-        )
-        .await
     }
 
     async fn apply(&self, mut change: Change) -> Result<Applied, StoreError> {
@@ -549,28 +383,6 @@ impl screenhook_store::Store for SqliteStore {
     ) -> Result<Vec<Result<CertifyImported, StoreError>>, StoreError> {
         self.keys.seal_records(&mut records)?;
         self.write(move |conn| writer::import_certify(conn, records)).await
-    }
-
-    async fn certify_test(&self, company: &CompanyId, old: &StandardizedTestId) -> Result<Option<TestId>, StoreError> {
-        self.read_one(
-            "SELECT new_id FROM certify_ids WHERE company_id = ?1 AND kind = 'test' AND old_id = ?2",
-            vec![text(company.as_str()), text(old.as_str())],
-            |row| TestId::parse(row.get::<_, String>(0)?).map_err(|e| corrupt(format!("certify_ids.new_id: {e}"))),
-        )
-        .await
-    }
-
-    async fn certify_request(
-        &self,
-        company: &CompanyId,
-        old: &CertificationRequestId,
-    ) -> Result<Option<SessionId>, StoreError> {
-        self.read_one(
-            "SELECT new_id FROM certify_ids WHERE company_id = ?1 AND kind = 'request' AND old_id = ?2",
-            vec![text(company.as_str()), text(old.as_str())],
-            |row| SessionId::parse(row.get::<_, String>(0)?).map_err(|e| corrupt(format!("certify_ids.new_id: {e}"))),
-        )
-        .await
     }
 
     async fn due_timers(&self, now: Timestamp, limit: u32) -> Result<Vec<Timer>, StoreError> {

@@ -22,6 +22,8 @@
 //! - [`StoredEvent`], [`Timer`]: rows the store hands back; [`Page`] and [`SessionFilter`]:
 //!   what the lists take; [`CertifyRecord`] and [`CertifyImported`]: a Certify import's writes.
 //! - [`rows`]: the columns both stores write beside each aggregate's document, derived once.
+//! - [`reads`]: the statements of the reads that answer documents and ids, written once; the
+//!   trait's provided methods run them through [`Store::read_texts`].
 //! - [`delivery`]: webhook delivery rows: claims, attempts, the delivery log and its chart
 //!   ([`DeliveryBucket`]), owner emails.
 //! - `conformance` (feature `conformance`): the shared test suite and the
@@ -38,6 +40,7 @@ use screenhook_domain::{
 pub mod conformance;
 pub mod delivery;
 pub mod handoff;
+pub mod reads;
 pub mod rows;
 pub mod sealed;
 
@@ -276,32 +279,61 @@ pub trait Store: Send + Sync + 'static {
         None
     }
 
+    /// Each row's first column as text, for one of the statements in [`reads`]: the reads of
+    /// documents and ids below are provided on top of it.
+    async fn read_texts(&self, read: reads::TextRead) -> Result<Vec<String>, StoreError>;
+    /// A session as its row stores it, with the tokens sealed there opened.
+    fn open_session(&self, stored: CompanyTestSession) -> Result<CompanyTestSession, StoreError>;
+    /// The sessions a statement of [`reads`] selects, their tokens opened.
+    async fn read_sessions(&self, read: reads::TextRead) -> Result<Vec<CompanyTestSession>, StoreError> {
+        let stored: Vec<CompanyTestSession> = reads::documents(self.read_texts(read).await?)?;
+        stored.into_iter().map(|session| self.open_session(session)).collect()
+    }
+
     async fn insert_company(&self, company: &Company) -> Result<(), StoreError>;
     async fn update_company(&self, company: &Company) -> Result<(), StoreError>;
-    async fn company(&self, id: &CompanyId) -> Result<Option<Company>, StoreError>;
-    async fn companies(&self) -> Result<Vec<Company>, StoreError>;
+    async fn company(&self, id: &CompanyId) -> Result<Option<Company>, StoreError> {
+        reads::document(self.read_texts(reads::company(id)).await?)
+    }
+    async fn companies(&self) -> Result<Vec<Company>, StoreError> {
+        reads::documents(self.read_texts(reads::companies()).await?)
+    }
 
     async fn insert_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
     /// A key by its public id, revoked or not.
-    async fn api_key(&self, public_id: &str) -> Result<Option<ApiKey>, StoreError>;
-    async fn api_keys(&self, company: &CompanyId) -> Result<Vec<ApiKey>, StoreError>;
+    async fn api_key(&self, public_id: &str) -> Result<Option<ApiKey>, StoreError> {
+        reads::document(self.read_texts(reads::api_key(public_id)).await?)
+    }
+    async fn api_keys(&self, company: &CompanyId) -> Result<Vec<ApiKey>, StoreError> {
+        reads::documents(self.read_texts(reads::api_keys(company)).await?)
+    }
     /// Marks a key of `company` revoked; false when the company has no such live key.
     async fn revoke_api_key(&self, company: &CompanyId, public_id: &str, at: Timestamp) -> Result<bool, StoreError>;
 
-    async fn test(&self, company: &CompanyId, id: &TestId) -> Result<Option<CompanyTest>, StoreError>;
+    async fn test(&self, company: &CompanyId, id: &TestId) -> Result<Option<CompanyTest>, StoreError> {
+        reads::document(self.read_texts(reads::test(company, id)).await?)
+    }
     /// A company's tests ordered by title, excluding deleted ones.
-    async fn tests(&self, company: &CompanyId) -> Result<Vec<CompanyTest>, StoreError>;
+    async fn tests(&self, company: &CompanyId) -> Result<Vec<CompanyTest>, StoreError> {
+        reads::documents(self.read_texts(reads::tests(company)).await?)
+    }
 
-    async fn session(&self, company: &CompanyId, id: &SessionId) -> Result<Option<CompanyTestSession>, StoreError>;
+    async fn session(&self, company: &CompanyId, id: &SessionId) -> Result<Option<CompanyTestSession>, StoreError> {
+        Ok(self.read_sessions(reads::session(company, id)).await?.into_iter().next())
+    }
     /// A session by id alone: for the scheduler, which acts for every company.
-    async fn session_unscoped(&self, id: &SessionId) -> Result<Option<CompanyTestSession>, StoreError>;
+    async fn session_unscoped(&self, id: &SessionId) -> Result<Option<CompanyTestSession>, StoreError> {
+        Ok(self.read_sessions(reads::session_unscoped(id)).await?.into_iter().next())
+    }
     /// Sessions of one test, newest finish first (unfinished last, newest created first).
     async fn sessions_of_test(
         &self,
         company: &CompanyId,
         test: &TestId,
         page: Page,
-    ) -> Result<Vec<CompanyTestSession>, StoreError>;
+    ) -> Result<Vec<CompanyTestSession>, StoreError> {
+        self.read_sessions(reads::sessions_of_test(company, test, page)).await
+    }
     /// A company's sessions across all its tests (the console's Results page and Proctoring
     /// queue): those matching every filter set, newest created first (ties by id descending),
     /// one page of them. Deleted sessions only when the filter asks for them.
@@ -310,21 +342,27 @@ pub trait Store: Send + Sync + 'static {
         company: &CompanyId,
         filter: &SessionFilter,
         page: Page,
-    ) -> Result<Vec<CompanyTestSession>, StoreError>;
+    ) -> Result<Vec<CompanyTestSession>, StoreError> {
+        self.read_sessions(reads::company_sessions(company, filter, page)).await
+    }
     /// An invitation to `test` for `email` that is still pending (for `preferExisting`).
     async fn pending_session_for(
         &self,
         company: &CompanyId,
         test: &TestId,
         email: &str,
-    ) -> Result<Option<CompanyTestSession>, StoreError>;
+    ) -> Result<Option<CompanyTestSession>, StoreError> {
+        Ok(self.read_sessions(reads::pending_session_for(company, test, email)).await?.into_iter().next())
+    }
     /// A candidate's sessions of Certified Evaluations of one framework, across companies
     /// (results are the candidate's to re-share; attempts count against the cooldown).
     async fn sessions_of_candidate(
         &self,
         email: &str,
         framework: &FrameworkId,
-    ) -> Result<Vec<CompanyTestSession>, StoreError>;
+    ) -> Result<Vec<CompanyTestSession>, StoreError> {
+        self.read_sessions(reads::sessions_of_candidate(email, framework)).await
+    }
 
     /// Sessions carrying an ATS id (`atsCompanyTestSessions`), newest first.
     async fn sessions_by_ats_id(
@@ -332,9 +370,13 @@ pub trait Store: Send + Sync + 'static {
         company: &CompanyId,
         id_type: AtsIdType,
         id: &str,
-    ) -> Result<Vec<CompanyTestSession>, StoreError>;
+    ) -> Result<Vec<CompanyTestSession>, StoreError> {
+        self.read_sessions(reads::sessions_by_ats_id(company, id_type, id)).await
+    }
 
-    async fn interview(&self, company: &CompanyId, id: &InterviewId) -> Result<Option<LiveInterview>, StoreError>;
+    async fn interview(&self, company: &CompanyId, id: &InterviewId) -> Result<Option<LiveInterview>, StoreError> {
+        reads::document(self.read_texts(reads::interview(company, id)).await?)
+    }
 
     /// Commits the change atomically: all writes (checked against their expected versions),
     /// all events, and the timers of the written sessions — or nothing.
@@ -352,14 +394,18 @@ pub trait Store: Send + Sync + 'static {
         records: Vec<CertifyRecord>,
     ) -> Result<Vec<Result<CertifyImported, StoreError>>, StoreError>;
     /// The test a company's imported standardized test became.
-    async fn certify_test(&self, company: &CompanyId, old: &StandardizedTestId) -> Result<Option<TestId>, StoreError>;
+    async fn certify_test(&self, company: &CompanyId, old: &StandardizedTestId) -> Result<Option<TestId>, StoreError> {
+        reads::new_id(self.read_texts(reads::certify_test(company, old)).await?, TestId::parse)
+    }
     /// The session (the invitation, first of its retakes) a company's imported certification
     /// request became.
     async fn certify_request(
         &self,
         company: &CompanyId,
         old: &CertificationRequestId,
-    ) -> Result<Option<SessionId>, StoreError>;
+    ) -> Result<Option<SessionId>, StoreError> {
+        reads::new_id(self.read_texts(reads::certify_request(company, old)).await?, SessionId::parse)
+    }
 
     /// Timers due at `now`, earliest first.
     async fn due_timers(&self, now: Timestamp, limit: u32) -> Result<Vec<Timer>, StoreError>;

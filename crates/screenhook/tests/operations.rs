@@ -371,30 +371,23 @@ async fn the_secrets_key_is_rotated_with_a_reseal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_are_created_listed_and_revoked_on_sqlite() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let db = dir.path().join("screenhook.db");
-    let db = db.to_str().expect("a UTF-8 path");
-    keys_round_trip(Path::new(db), &[], &["--database", db]).await;
+    keys_round_trip(&SharedDatabase::sqlite()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_are_created_listed_and_revoked_on_postgres() {
-    let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
-        eprintln!("skipped: set TEST_DATABASE_URL to run `screenhook keys` against PostgreSQL");
-        return;
-    };
-    let database = support::PgDatabase::create(&admin).await;
-    let unused = tempfile::tempdir().expect("a temporary directory");
-    let env = [("SCREENHOOK_DATABASE__URL", database.url.as_str()), ("SCREENHOOK_SECRETS__KEY", SECRETS_KEY)];
-    keys_round_trip(&unused.path().join("unused.db"), &env, &["--database-url", &database.url]).await;
+    if let Some(database) = SharedDatabase::postgres("keys").await {
+        keys_round_trip(&database).await;
+    }
 }
 
 /// `screenhook keys` beside a running server on the same database: a created key works at
 /// once, is listed without its secret, and stops working once revoked.
-async fn keys_round_trip(server_db: &Path, server_env: &[(&str, &str)], database: &[&str]) {
+async fn keys_round_trip(shared: &SharedDatabase) {
     let http = client();
     // The first start creates the sandbox company.
-    let server = beside_the_tools(server_db, server_env).await;
+    let server = beside_the_tools(shared).await;
+    let database = &shared.flags()[..];
 
     let refused = keys(database, &["create", "--company", "nobody"]);
     assert!(!refused.status.success());
@@ -406,13 +399,7 @@ async fn keys_round_trip(server_db: &Path, server_env: &[(&str, &str)], database
     assert!(created.status.success(), "{created:?}");
     let token = String::from_utf8(created.stdout).expect("UTF-8").trim().to_owned();
     let public_id = token.strip_prefix("sk_").and_then(|t| t.split_once('_')).expect("sk_<public id>_<secret>").0;
-    let tests = |token: String| {
-        let (http, base) = (http.clone(), server.url());
-        async move {
-            let body = json!({ "query": "{ companyTests(first: 10) { totalCount } }" });
-            http.post(format!("{base}/graphql")).bearer_auth(token).json(&body).send().await.expect("a query").status()
-        }
-    };
+    let tests = |token: String| key_status(&http, server.url(), token);
     assert_eq!(tests(token.clone()).await, 200, "the new key works on the running server");
 
     let listed = keys(database, &["list"]);
@@ -435,29 +422,22 @@ async fn keys_round_trip(server_db: &Path, server_env: &[(&str, &str)], database
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn companies_are_created_renamed_disabled_and_enabled_on_sqlite() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let db = dir.path().join("screenhook.db");
-    let db = db.to_str().expect("a UTF-8 path");
-    companies_round_trip(Path::new(db), &[], &["--database", db]).await;
+    companies_round_trip(&SharedDatabase::sqlite()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn companies_are_created_renamed_disabled_and_enabled_on_postgres() {
-    let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
-        eprintln!("skipped: set TEST_DATABASE_URL to run `screenhook companies` against PostgreSQL");
-        return;
-    };
-    let database = support::PgDatabase::create(&admin).await;
-    let unused = tempfile::tempdir().expect("a temporary directory");
-    let env = [("SCREENHOOK_DATABASE__URL", database.url.as_str()), ("SCREENHOOK_SECRETS__KEY", SECRETS_KEY)];
-    companies_round_trip(&unused.path().join("unused.db"), &env, &["--database-url", &database.url]).await;
+    if let Some(database) = SharedDatabase::postgres("companies").await {
+        companies_round_trip(&database).await;
+    }
 }
 
 /// `screenhook companies` beside a running server: a new company's first key works at once; a
 /// disabled company's key and candidate links are refused, and work again once it is enabled.
-async fn companies_round_trip(server_db: &Path, server_env: &[(&str, &str)], database: &[&str]) {
+async fn companies_round_trip(shared: &SharedDatabase) {
     let http = client();
-    let server = beside_the_tools(server_db, server_env).await;
+    let server = beside_the_tools(shared).await;
+    let database = &shared.flags()[..];
     let sandbox_key = server.created_sandbox().expect("a fresh database").key.clone();
     let stderr = |out: &std::process::Output| String::from_utf8_lossy(&out.stderr).into_owned();
 
@@ -487,13 +467,7 @@ async fn companies_round_trip(server_db: &Path, server_env: &[(&str, &str)], dat
     let listed = String::from_utf8(companies(database, &["list"]).stdout).expect("UTF-8");
     assert!(listed.lines().any(|l| l == "acme\tactive\tproduction\tAcme Inc"), "{listed}");
 
-    let status = |token: String| {
-        let (http, base) = (http.clone(), server.url());
-        async move {
-            let body = json!({ "query": "{ companyTests(first: 10) { totalCount } }" });
-            http.post(format!("{base}/graphql")).bearer_auth(token).json(&body).send().await.expect("a query").status()
-        }
-    };
+    let status = |token: String| key_status(&http, server.url(), token);
     let page = |link: String| {
         let http = http.clone();
         async move { http.get(link).send().await.expect("the candidate page").status() }
@@ -521,11 +495,55 @@ async fn companies_round_trip(server_db: &Path, server_env: &[(&str, &str)], dat
 
 /// The server the tools run beside: what `serve` runs, in this process (the tools are the
 /// binary, each its own process, as an operator runs them).
-async fn beside_the_tools(db: &Path, env: &[(&str, &str)]) -> screenhook::Running {
-    let db = db.to_str().expect("a UTF-8 path");
-    let mut settings = vec![("SCREENHOOK_DATABASE__PATH", db), ("SCREENHOOK_DELIVERY__ALLOW_LOOPBACK", "true")];
-    settings.extend_from_slice(env);
+async fn beside_the_tools(shared: &SharedDatabase) -> screenhook::Running {
+    let mut settings = vec![("SCREENHOOK_DELIVERY__ALLOW_LOOPBACK", "true")];
+    settings.extend(shared.settings.iter().map(|(name, value)| (*name, value.as_str())));
     support::spawn_app(&settings).await
+}
+
+/// A database the server and the tools share: the server's settings and the tools' flags.
+struct SharedDatabase {
+    settings: Vec<(&'static str, String)>,
+    flags: Vec<String>,
+    _dir: tempfile::TempDir,
+    _postgres: Option<support::PgDatabase>,
+}
+
+impl SharedDatabase {
+    fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let db = dir.path().join("screenhook.db").to_str().expect("a UTF-8 path").to_owned();
+        let settings = vec![("SCREENHOOK_DATABASE__PATH", db.clone())];
+        Self { settings, flags: vec!["--database".into(), db], _dir: dir, _postgres: None }
+    }
+
+    /// `None`, after saying so, when `TEST_DATABASE_URL` is not set.
+    async fn postgres(tool: &str) -> Option<Self> {
+        let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
+            eprintln!("skipped: set TEST_DATABASE_URL to run `screenhook {tool}` against PostgreSQL");
+            return None;
+        };
+        let database = support::PgDatabase::create(&admin).await;
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let unused = dir.path().join("unused.db").to_str().expect("a UTF-8 path").to_owned();
+        let settings = vec![
+            ("SCREENHOOK_DATABASE__PATH", unused),
+            ("SCREENHOOK_DATABASE__URL", database.url.clone()),
+            ("SCREENHOOK_SECRETS__KEY", SECRETS_KEY.to_owned()),
+        ];
+        let flags = vec!["--database-url".into(), database.url.clone()];
+        Some(Self { settings, flags, _dir: dir, _postgres: Some(database) })
+    }
+
+    fn flags(&self) -> Vec<&str> {
+        self.flags.iter().map(String::as_str).collect()
+    }
+}
+
+/// What the running server answers a query made with `token`.
+async fn key_status(http: &reqwest::Client, base: String, token: String) -> reqwest::StatusCode {
+    let body = json!({ "query": "{ companyTests(first: 10) { totalCount } }" });
+    http.post(format!("{base}/graphql")).bearer_auth(token).json(&body).send().await.expect("a query").status()
 }
 
 fn companies(database: &[&str], args: &[&str]) -> std::process::Output {

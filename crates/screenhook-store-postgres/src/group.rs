@@ -22,10 +22,10 @@ use screenhook_store::{
     Applied, ClaimedDelivery, Handoff, StoreError, StoredEvent, conflict,
     rows::{SessionRow, TimerRow},
 };
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
-use crate::{OUTBOX_LOCK, db, delivery, write};
+use crate::{db, delivery, write};
 
 /// Most changes committed together.
 pub(crate) const MAX_BATCH: usize = 128;
@@ -164,7 +164,7 @@ pub(crate) async fn apply_all(
     changes: &[&Change],
     lease_until: Option<Timestamp>,
 ) -> Result<Written, StoreError> {
-    check_guards(conn, changes).await?;
+    write_sessions(conn, changes).await?;
     for change in changes {
         // Rare (a test created or edited, an interview scheduled): one statement each.
         for (test, expected) in &change.tests {
@@ -174,28 +174,12 @@ pub(crate) async fn apply_all(
             write::write_interview(conn, interview, *expected).await?;
         }
     }
-    let sessions: Vec<(&CompanyTestSession, Expected)> =
-        changes.iter().flat_map(|c| c.sessions.iter().map(|(s, e)| (s, *e))).collect();
-    let (mut inserts, mut updates) = (Vec::new(), Vec::new());
-    for (session, expected) in &sessions {
-        let row = SessionRow::of(session)?;
-        row.key.check(*expected)?;
-        match expected {
-            Expected::New => inserts.push(row),
-            Expected::Version(old) => updates.push((row, *old)),
-        }
-    }
-    insert_sessions(conn, inserts).await?;
-    update_sessions(conn, updates).await?;
-    write_timers(conn, &sessions).await?;
 
     let events: Vec<_> = changes.iter().flat_map(|c| c.events.iter().cloned()).collect();
     if events.is_empty() {
         let applied = changes.iter().map(|_| Applied::default()).collect();
         return Ok(Written { applied, claimable: false, leased: Vec::new() });
     }
-    // As for a change alone: the outbox lock shared to commit (see the crate docs).
-    sqlx::query("SELECT pg_advisory_xact_lock_shared($1)").bind(OUTBOX_LOCK).execute(&mut *conn).await.map_err(db)?;
     let stored = write::insert_events(conn, &events).await?;
     let seqs: Vec<i64> = stored.iter().map(|e| e.seq).collect();
     let fanned = delivery::fan_out(conn, &seqs, lease_until).await?;
@@ -216,109 +200,146 @@ pub(crate) async fn apply_all(
     Ok(Written { applied, claimable: fanned.claimable, leased })
 }
 
-/// Every guard of the batch in one statement, the tests held `FOR SHARE` to commit.
-async fn check_guards(conn: &mut PgConnection, changes: &[&Change]) -> Result<(), StoreError> {
+/// The guards, session rows and timers of a batch in one statement: one round trip, and one
+/// statement's work in PostgreSQL, where they were five. Its parts are CTEs on disjoint rows
+/// (the tests held, the sessions inserted, those updated, the timers set, those cleared), so
+/// they write what the five statements wrote; what they report is checked in the order those
+/// had: guards, then inserts, then updates.
+async fn write_sessions(conn: &mut PgConnection, changes: &[&Change]) -> Result<(), StoreError> {
     let mut guarded: Vec<(&str, &str)> =
         changes.iter().flat_map(|c| &c.guards).map(|g| (g.test_id.as_str(), g.company_id.as_str())).collect();
-    if guarded.is_empty() {
-        return Ok(());
-    }
     guarded.sort_unstable();
     guarded.dedup();
-    let (ids, companies): (Vec<&str>, Vec<&str>) = guarded.into_iter().unzip();
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT t.id, t.company_id, t.version FROM tests t \
-         JOIN unnest($1::text[], $2::text[]) AS g(id, company_id) ON t.id = g.id AND t.company_id = g.company_id \
-         ORDER BY t.id FOR SHARE OF t",
-    )
-    .bind(&ids)
-    .bind(&companies)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(db)?;
+    let sessions: Vec<(&CompanyTestSession, Expected)> =
+        changes.iter().flat_map(|c| c.sessions.iter().map(|(s, e)| (s, *e))).collect();
+    let (mut inserts, mut updates) = (Vec::new(), Vec::new());
+    for (session, expected) in &sessions {
+        let row = SessionRow::of(session)?;
+        row.key.check(*expected)?;
+        match expected {
+            Expected::New => inserts.push(row),
+            Expected::Version(old) => updates.push((row, *old)),
+        }
+    }
+    inserts.sort_unstable_by(|a, b| a.key.id.cmp(b.key.id));
+    updates.sort_unstable_by(|a, b| a.0.key.id.cmp(b.0.key.id));
+    let first_insert = inserts.first().map(|row| row.key);
+    let first_update = updates.first().map(|(row, old)| (row.key, *old));
+    let (insert_count, update_count) = (inserts.len() as i64, updates.len() as i64);
+    // Each session's timer rewritten from its new state: set where it has a deadline, cleared
+    // where an existing session has none.
+    let mut due: Vec<TimerRow<'_>> = sessions.iter().filter_map(|(s, _)| TimerRow::of(s)).collect();
+    due.sort_unstable_by(|a, b| a.session_id.cmp(b.session_id));
+    let mut done: Vec<&str> = sessions
+        .iter()
+        .filter(|(s, e)| *e != Expected::New && TimerRow::of(s).is_none())
+        .map(|(s, _)| s.id.as_str())
+        .collect();
+    done.sort_unstable();
+    if guarded.is_empty() && sessions.is_empty() {
+        return Ok(());
+    }
+
+    let mut sql = QueryBuilder::<Postgres>::new("WITH ");
+    let mut parts = 0;
+    let mut part = |sql: &mut QueryBuilder<Postgres>, text: &str| {
+        if parts > 0 {
+            sql.push(", ");
+        }
+        parts += 1;
+        sql.push(text);
+    };
+    if !guarded.is_empty() {
+        let (ids, companies): (Vec<&str>, Vec<&str>) = guarded.iter().copied().unzip();
+        part(&mut sql, "held AS (SELECT t.id, t.company_id, t.version FROM tests t JOIN unnest(");
+        sql.push_bind(ids).push("::text[], ").push_bind(companies);
+        sql.push(
+            "::text[]) AS g(id, company_id) ON t.id = g.id AND t.company_id = g.company_id \
+             ORDER BY t.id FOR SHARE OF t)",
+        );
+    }
+    if !inserts.is_empty() {
+        let mut c = SessionColumns::default();
+        inserts.into_iter().for_each(|row| c.push(row));
+        part(
+            &mut sql,
+            "inserted AS (INSERT INTO sessions (id, company_id, test_id, version, status, candidate_email, \
+             framework_id, create_date, finish_date, greenhouse_candidate_id, greenhouse_application_id, \
+             verification_status, doc) SELECT * FROM unnest(",
+        );
+        sql.push_bind(c.ids).push("::text[], ").push_bind(c.companies).push("::text[], ");
+        sql.push_bind(c.test_ids).push("::text[], ").push_bind(c.versions).push("::int8[], ");
+        sql.push_bind(c.statuses).push("::text[], ").push_bind(c.candidate_emails).push("::text[], ");
+        sql.push_bind(c.framework_ids).push("::text[], ").push_bind(c.create_dates).push("::int8[], ");
+        sql.push_bind(c.finishes).push("::int8[], ").push_bind(c.greenhouse_candidate_ids).push("::text[], ");
+        sql.push_bind(c.greenhouse_application_ids).push("::text[], ").push_bind(c.verifications).push("::text[], ");
+        sql.push_bind(c.docs).push("::text[]) ON CONFLICT (id) DO NOTHING RETURNING 1)");
+    }
+    if !updates.is_empty() {
+        let mut c = SessionColumns::default();
+        let mut olds = Vec::with_capacity(updates.len());
+        for (row, old) in updates {
+            c.push(row);
+            olds.push(old as i64);
+        }
+        part(
+            &mut sql,
+            "updated AS (UPDATE sessions s SET version = v.version, status = v.status, \
+             finish_date = v.finish_date, verification_status = v.verification_status, doc = v.doc FROM unnest(",
+        );
+        sql.push_bind(c.ids).push("::text[], ").push_bind(c.companies).push("::text[], ");
+        sql.push_bind(c.versions).push("::int8[], ").push_bind(c.statuses).push("::text[], ");
+        sql.push_bind(c.finishes).push("::int8[], ").push_bind(c.verifications).push("::text[], ");
+        sql.push_bind(c.docs).push("::text[], ").push_bind(olds).push("::int8[]) ");
+        sql.push(
+            "AS v(id, company_id, version, status, finish_date, verification_status, doc, old) \
+             WHERE s.id = v.id AND s.company_id = v.company_id AND s.version = v.old RETURNING 1)",
+        );
+    }
+    if !due.is_empty() {
+        part(
+            &mut sql,
+            "timers_set AS (INSERT INTO timers (session_id, company_id, kind, due_at) SELECT * FROM unnest(",
+        );
+        sql.push_bind(due.iter().map(|t| t.session_id).collect::<Vec<_>>()).push("::text[], ");
+        sql.push_bind(due.iter().map(|t| t.company_id).collect::<Vec<_>>()).push("::text[], ");
+        sql.push_bind(due.iter().map(|t| t.kind).collect::<Vec<_>>()).push("::text[], ");
+        sql.push_bind(due.iter().map(|t| t.due_at).collect::<Vec<_>>()).push("::int8[]) ");
+        sql.push("ON CONFLICT (session_id) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at)");
+    }
+    if !done.is_empty() {
+        part(&mut sql, "timers_cleared AS (DELETE FROM timers WHERE session_id = ANY(");
+        sql.push_bind(done).push("))");
+    }
+    sql.push(" SELECT ");
+    sql.push(if guarded.is_empty() {
+        "'{}'::text[], '{}'::text[], '{}'::int8[], "
+    } else {
+        "ARRAY(SELECT id FROM held), ARRAY(SELECT company_id FROM held), ARRAY(SELECT version FROM held), "
+    });
+    sql.push(if first_insert.is_some() { "(SELECT count(*) FROM inserted), " } else { "0::int8, " });
+    sql.push(if first_update.is_some() { "(SELECT count(*) FROM updated)" } else { "0::int8" });
+
+    let (held_ids, held_companies, held_versions, inserted, updated): (Vec<String>, Vec<String>, Vec<i64>, i64, i64) =
+        sql.build_query_as().fetch_one(&mut *conn).await.map_err(db)?;
     for guard in changes.iter().flat_map(|c| &c.guards) {
-        let held = rows.iter().any(|(id, company, version)| {
-            id == guard.test_id.as_str() && company == guard.company_id.as_str() && *version == guard.version as i64
+        let held = (0..held_ids.len()).any(|i| {
+            held_ids[i] == guard.test_id.as_str()
+                && held_companies[i] == guard.company_id.as_str()
+                && held_versions[i] == guard.version as i64
         });
         if !held {
             return Err(conflict("test", guard.test_id.as_str(), Expected::Version(guard.version)));
         }
     }
-    Ok(())
-}
-
-async fn insert_sessions(conn: &mut PgConnection, mut rows: Vec<SessionRow<'_>>) -> Result<(), StoreError> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    rows.sort_unstable_by(|a, b| a.key.id.cmp(b.key.id));
-    let first = rows[0].key;
-    let count = rows.len() as u64;
-    let mut columns = SessionColumns::default();
-    rows.into_iter().for_each(|row| columns.push(row));
-    let inserted = sqlx::query(
-        "INSERT INTO sessions (id, company_id, test_id, version, status, candidate_email, framework_id, \
-         create_date, finish_date, greenhouse_candidate_id, greenhouse_application_id, verification_status, doc) \
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[], $7::text[], \
-                              $8::int8[], $9::int8[], $10::text[], $11::text[], $12::text[], $13::text[]) \
-         ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(&columns.ids)
-    .bind(&columns.companies)
-    .bind(&columns.test_ids)
-    .bind(&columns.versions)
-    .bind(&columns.statuses)
-    .bind(&columns.candidate_emails)
-    .bind(&columns.framework_ids)
-    .bind(&columns.create_dates)
-    .bind(&columns.finishes)
-    .bind(&columns.greenhouse_candidate_ids)
-    .bind(&columns.greenhouse_application_ids)
-    .bind(&columns.verifications)
-    .bind(&columns.docs)
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?
-    .rows_affected();
-    if inserted != count {
+    if let Some(first) = first_insert
+        && inserted != insert_count
+    {
         return Err(first.conflict(Expected::New));
     }
-    Ok(())
-}
-
-async fn update_sessions(conn: &mut PgConnection, mut rows: Vec<(SessionRow<'_>, u64)>) -> Result<(), StoreError> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    rows.sort_unstable_by(|a, b| a.0.key.id.cmp(b.0.key.id));
-    let (first, old) = (rows[0].0.key, rows[0].1);
-    let count = rows.len() as u64;
-    let mut columns = SessionColumns::default();
-    let mut olds = Vec::with_capacity(rows.len());
-    for (row, old) in rows {
-        columns.push(row);
-        olds.push(old as i64);
-    }
-    let updated = sqlx::query(
-        "UPDATE sessions s SET version = v.version, status = v.status, finish_date = v.finish_date, \
-                verification_status = v.verification_status, doc = v.doc \
-         FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::int8[]) \
-              AS v(id, company_id, version, status, finish_date, verification_status, doc, old) \
-         WHERE s.id = v.id AND s.company_id = v.company_id AND s.version = v.old",
-    )
-    .bind(&columns.ids)
-    .bind(&columns.companies)
-    .bind(&columns.versions)
-    .bind(&columns.statuses)
-    .bind(&columns.finishes)
-    .bind(&columns.verifications)
-    .bind(&columns.docs)
-    .bind(&olds)
-    .execute(&mut *conn)
-    .await
-    .map_err(db)?
-    .rows_affected();
-    if updated != count {
+    if let Some((first, old)) = first_update
+        && updated != update_count
+    {
         return Err(first.conflict(Expected::Version(old)));
     }
     Ok(())
@@ -359,41 +380,6 @@ impl<'a> SessionColumns<'a> {
         self.greenhouse_candidate_ids.push(row.greenhouse_candidate_id);
         self.greenhouse_application_ids.push(row.greenhouse_application_id);
     }
-}
-
-/// Each session's timer rewritten from its new state: one upsert for those with a deadline,
-/// one delete for the existing ones without.
-async fn write_timers(conn: &mut PgConnection, sessions: &[(&CompanyTestSession, Expected)]) -> Result<(), StoreError> {
-    let mut due: Vec<TimerRow<'_>> = sessions.iter().filter_map(|(s, _)| TimerRow::of(s)).collect();
-    due.sort_unstable_by(|a, b| a.session_id.cmp(b.session_id));
-    if !due.is_empty() {
-        sqlx::query(
-            "INSERT INTO timers (session_id, company_id, kind, due_at) \
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[]) \
-             ON CONFLICT (session_id) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at",
-        )
-        .bind(due.iter().map(|t| t.session_id).collect::<Vec<_>>())
-        .bind(due.iter().map(|t| t.company_id).collect::<Vec<_>>())
-        .bind(due.iter().map(|t| t.kind).collect::<Vec<_>>())
-        .bind(due.iter().map(|t| t.due_at).collect::<Vec<_>>())
-        .execute(&mut *conn)
-        .await
-        .map_err(db)?;
-    }
-    let mut done: Vec<&str> = sessions
-        .iter()
-        .filter(|(s, e)| *e != Expected::New && TimerRow::of(s).is_none())
-        .map(|(s, _)| s.id.as_str())
-        .collect();
-    if !done.is_empty() {
-        done.sort_unstable();
-        sqlx::query("DELETE FROM timers WHERE session_id = ANY($1)")
-            .bind(&done)
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

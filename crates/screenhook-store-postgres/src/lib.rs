@@ -22,7 +22,7 @@
 //!   column hands out numbers at insert time, so two concurrent transactions could commit out
 //!   of order and a reader of `events_after` would skip the later-committing smaller number.
 //!   Every transaction that inserts events takes the advisory lock [`OUTBOX_LOCK`] *shared*
-//!   right before inserting them and holds it to commit; `events_after` takes it *exclusive*
+//!   in the statement that inserts them, before any draws its number, and holds it to commit; `events_after` takes it *exclusive*
 //!   before it reads, so it waits until every transaction that drew a position has committed
 //!   or rolled back, and positions drawn after it are larger than any it sees. Readers thus
 //!   never see a position before a smaller one; writers never wait for each other, so their

@@ -8,7 +8,7 @@ use screenhook_store::{
 };
 use sqlx::{PgConnection, PgPool, Row};
 
-use crate::{db, group};
+use crate::{OUTBOX_LOCK, db, group};
 
 pub(crate) async fn insert_company(pool: &PgPool, company: &Company) -> Result<(), StoreError> {
     let row = DocumentRow::company(company)?;
@@ -92,7 +92,8 @@ pub(crate) async fn revoke_api_key(
     Ok(true)
 }
 
-/// Inserts the events in firing order and returns them with their outbox positions.
+/// Inserts the events in firing order, under the outbox lock held shared to commit, and returns
+/// them with their outbox positions.
 pub(crate) async fn insert_events(
     conn: &mut PgConnection,
     events: &[DomainEvent],
@@ -112,12 +113,15 @@ pub(crate) async fn insert_events(
         payloads.push(row.payload);
         stored.push(StoredEvent::unpositioned(id, event));
     }
-    // Rows are inserted in ordinality order, so positions follow the firing order.
+    // Rows are inserted in ordinality order, so positions follow the firing order. The outbox
+    // lock is taken shared by the same statement (see the crate docs): the join yields no row,
+    // so no row draws its position, before the lock is held.
     let rows = sqlx::query(
         "INSERT INTO events (id, company_id, session_id, test_id, kind, triggered_on, payload) \
          SELECT id, company_id, session_id, test_id, kind, triggered_on, payload \
          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::text[]) \
-              WITH ORDINALITY AS v(id, company_id, session_id, test_id, kind, triggered_on, payload, n) \
+              WITH ORDINALITY AS v(id, company_id, session_id, test_id, kind, triggered_on, payload, n), \
+              (SELECT pg_advisory_xact_lock_shared($8)) AS outbox \
          ORDER BY n RETURNING seq, id",
     )
     .bind(ids)
@@ -127,6 +131,7 @@ pub(crate) async fn insert_events(
     .bind(kinds)
     .bind(times)
     .bind(payloads)
+    .bind(OUTBOX_LOCK)
     .fetch_all(&mut *conn)
     .await
     .map_err(db)?;

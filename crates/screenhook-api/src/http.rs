@@ -5,11 +5,13 @@
 //! shape (400) → rate limit, one token per operation (429) → execution. Errors the executor
 //! raises without a code get one here: depth and cost limits, and parse/validation failures.
 
+use std::collections::HashSet;
+
 use async_graphql::{
     Request, Response,
     parser::{
         parse_query,
-        types::{DocumentOperations, ExecutableDocument, OperationType, Selection},
+        types::{DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection},
     },
 };
 use axum::{
@@ -129,6 +131,7 @@ async fn execute(state: &ApiState, caller: &Caller, request: Request) -> Respons
     let parsed = state.documents.get_or_parse(&request.query);
     let introspection = parsed.as_ref().is_some_and(is_introspection);
     let operation = parsed.as_ref().and_then(|doc| root_fields(doc, request.operation_name.as_deref()));
+    let notices = may_run_deprecated(parsed.as_ref(), request.operation_name.as_deref(), &state.deprecated);
     if let Some(doc) = parsed {
         request.set_parsed_query(doc);
     }
@@ -136,8 +139,10 @@ async fn execute(state: &ApiState, caller: &Caller, request: Request) -> Respons
         let mut request = request;
         request.introspection_mode = async_graphql::IntrospectionMode::IntrospectionOnly;
         state.introspection.execute(request).await
-    } else {
+    } else if notices {
         state.schema.execute(request).await
+    } else {
+        state.without_notices.execute(request).await
     };
     for err in &mut response.errors {
         if code_of(err).is_some() {
@@ -168,18 +173,39 @@ async fn execute(state: &ApiState, caller: &Caller, request: Request) -> Respons
     response
 }
 
+/// The operation a document runs, when it picks one.
+fn selected<'d>(doc: &'d ExecutableDocument, operation_name: Option<&str>) -> Option<&'d OperationDefinition> {
+    match (&doc.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
+/// Whether the answer may need a deprecation notice: unless the document is known to run an
+/// operation whose root selections are all fields, none of them deprecated.
+fn may_run_deprecated(
+    doc: Option<&ExecutableDocument>,
+    operation_name: Option<&str>,
+    deprecated: &HashSet<String>,
+) -> bool {
+    let Some(operation) = doc.and_then(|doc| selected(doc, operation_name)) else {
+        return true;
+    };
+    operation.selection_set.node.items.iter().any(|item| match &item.node {
+        Selection::Field(field) => deprecated.contains(field.node.name.node.as_str()),
+        Selection::FragmentSpread(_) | Selection::InlineFragment(_) => true,
+    })
+}
+
 /// The type and root field names of the operation a document runs, when it picks one.
 fn root_fields(doc: &ExecutableDocument, operation_name: Option<&str>) -> Option<(OperationType, Vec<String>)> {
-    let operation = match (&doc.operations, operation_name) {
-        (DocumentOperations::Single(op), _) => op,
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name)?,
-        (DocumentOperations::Multiple(_), None) => return None,
-    };
-    let fields = operation.node.selection_set.node.items.iter().filter_map(|item| match &item.node {
+    let operation = selected(doc, operation_name)?;
+    let fields = operation.selection_set.node.items.iter().filter_map(|item| match &item.node {
         Selection::Field(field) => Some(field.node.name.node.to_string()),
         _ => None,
     });
-    Some((operation.node.ty, fields.collect()))
+    Some((operation.ty, fields.collect()))
 }
 
 /// `screenhook_graphql_operations_total{type, field, outcome}`, one per root field. Only a

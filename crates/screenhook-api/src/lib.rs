@@ -28,7 +28,7 @@ pub mod limit;
 pub mod operator;
 pub mod schema;
 
-use std::sync::Arc;
+use std::{collections::HashSet, sync::Arc};
 
 use axum::{
     Router,
@@ -84,6 +84,10 @@ pub struct ApiState {
     pub engine: Engine,
     pub config: Arc<ApiConfig>,
     schema: ApiSchema,
+    /// The same schema without deprecation notices, for documents that run no deprecated
+    /// operation (`deprecated` names them).
+    without_notices: ApiSchema,
+    deprecated: Arc<HashSet<String>>,
     /// The same schema, answering introspection only, with [`INTROSPECTION_DEPTH`].
     introspection: ApiSchema,
     limiter: Arc<limit::RateLimiter>,
@@ -95,9 +99,18 @@ impl ApiState {
     /// decides which URLs may be configured.
     pub fn new(engine: Engine, webhooks: WebhookManager, config: ApiConfig) -> ApiState {
         let schema = build_schema(engine.clone(), webhooks.clone(), config.max_depth, config.max_complexity);
+        let without_notices = schema::build_schema_without_notices(
+            engine.clone(),
+            webhooks.clone(),
+            config.max_depth,
+            config.max_complexity,
+        );
+        let deprecated = Arc::new(schema::deprecations::deprecated_operations());
         let introspection = build_schema(engine.clone(), webhooks, INTROSPECTION_DEPTH, config.max_complexity);
         let limiter = Arc::new(limit::RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst));
-        ApiState { engine, config: Arc::new(config), schema, introspection, limiter, documents: Arc::default() }
+        let config = Arc::new(config);
+        let documents = Arc::default();
+        ApiState { engine, config, schema, without_notices, deprecated, introspection, limiter, documents }
     }
 }
 

@@ -10,14 +10,34 @@
 //!   "path": ["certificationRequest"], "reason": "Certify GraphQL … Use companyTestSession(id) …"}]}
 //! ```
 
-use std::sync::{Arc, Mutex};
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+};
 
 use async_graphql::{
-    Name, Response, ServerResult, Value,
+    Name, OutputType, Response, ServerResult, Value,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest, NextResolve, ResolveInfo},
     indexmap::IndexMap,
-    registry::Deprecation,
+    registry::{Deprecation, Registry},
 };
+
+/// The names of the deprecated root fields (operations), of queries and mutations alike: a
+/// document whose operation selects none of them gets no notice.
+pub(crate) fn deprecated_operations() -> HashSet<String> {
+    let mut registry = Registry::default();
+    let roots = [
+        <super::QueryRoot as OutputType>::create_type_info(&mut registry),
+        <super::MutationRoot as OutputType>::create_type_info(&mut registry),
+    ];
+    // Each root registers as its non-null type (`Query!`).
+    let types = roots.iter().filter_map(|root| registry.types.get(root.trim_end_matches('!')));
+    let fields = types.filter_map(|ty| ty.fields()).flatten();
+    fields
+        .filter(|(_, field)| matches!(field.deprecation, Deprecation::Deprecated { .. }))
+        .map(|(name, _)| name.clone())
+        .collect()
+}
 
 /// The schema extension; one collector per request.
 pub struct Deprecations;
@@ -59,5 +79,18 @@ impl Extension for Collector {
             }
         }
         next.run(ctx, info).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_certify_operations_are_the_deprecated_ones() {
+        let deprecated = deprecated_operations();
+        assert!(deprecated.contains("certificationRequest"), "{deprecated:?}");
+        assert!(!deprecated.contains("createCompanyTestSession"), "{deprecated:?}");
+        assert!(!deprecated.contains("companyTestSession"), "{deprecated:?}");
     }
 }

@@ -618,3 +618,29 @@ async fn pre_screen_operations_carry_no_deprecation_notice() {
     assert_eq!(paths, [&json!(["old"]), &json!(["again"])]);
     assert!(notices.iter().all(|n| n["operation"] == "expiredCertificationRequests"));
 }
+
+/// Operations picked by name, spread from fragments or selected in inline fragments are
+/// noticed as if written at the root.
+#[tokio::test]
+async fn deprecated_operations_in_fragments_and_named_operations_are_noticed() {
+    let app = spawn_app().await;
+    let notice = |body: &Value| body["extensions"]["deprecations"][0]["operation"].clone();
+    let spread = "query { ...Old } fragment Old on Query { expiredCertificationRequests(first: 1) { totalCount } }";
+    let (_, body) = app.gql_as(&app.admin_key, spread, json!({})).await;
+    assert_eq!(notice(&body), "expiredCertificationRequests", "{body:#}");
+    let inline = "{ ... on Query { expiredCertificationRequests(first: 1) { totalCount } } }";
+    let (_, body) = app.gql_as(&app.admin_key, inline, json!({})).await;
+    assert_eq!(notice(&body), "expiredCertificationRequests", "{body:#}");
+    let two = "query New { company { id } } query Old { expiredCertificationRequests(first: 1) { totalCount } }";
+    let named = |name: &'static str| {
+        let request = app.http.post(format!("{}/graphql", app.base)).bearer_auth(&app.admin_key);
+        async move {
+            let body = json!({ "query": two, "operationName": name });
+            request.json(&body).send().await.expect("request").json::<Value>().await.expect("JSON body")
+        }
+    };
+    let body = named("Old").await;
+    assert_eq!(notice(&body), "expiredCertificationRequests", "{body:#}");
+    let body = named("New").await;
+    assert!(body.get("extensions").is_none(), "the operation run is the one noticed: {body:#}");
+}

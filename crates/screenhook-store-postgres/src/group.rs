@@ -1,5 +1,5 @@
 //! Group commit: concurrent [`Store::apply`](screenhook_store::Store::apply) calls share one
-//! transaction, and their rows go in with one multi-row statement per table (`unnest` arrays),
+//! transaction, and their rows go in with a few multi-row statements (`unnest` arrays),
 //! so a burst of API requests costs a handful of statements and one commit instead of about
 //! ten statements and a commit each. PostgreSQL's CPU per statement, not its disk, is what
 //! limits a small machine; see docs/PERFORMANCE.md.
@@ -157,14 +157,16 @@ async fn commit(pool: &PgPool, batch: Vec<Pending>, wake: &Wake) {
     }
 }
 
-/// Writes every change of a batch (or a lone change) in the caller's transaction, with one
-/// statement per table. Any error means the batch must not commit.
+/// Writes every change of a batch (or a lone change) in the caller's transaction, with a few
+/// multi-row statements. Any error means the batch must not commit.
 pub(crate) async fn apply_all(
     conn: &mut PgConnection,
     changes: &[&Change],
     lease_until: Option<Timestamp>,
 ) -> Result<Written, StoreError> {
-    write_sessions(conn, changes).await?;
+    // Tests are locked before sessions in every transaction (guards, then test writes), so two
+    // batches never wait for each other's rows in opposite orders.
+    check_guards(conn, changes).await?;
     for change in changes {
         // Rare (a test created or edited, an interview scheduled): one statement each.
         for (test, expected) in &change.tests {
@@ -174,6 +176,7 @@ pub(crate) async fn apply_all(
             write::write_interview(conn, interview, *expected).await?;
         }
     }
+    write_sessions(conn, changes).await?;
 
     let events: Vec<_> = changes.iter().flat_map(|c| c.events.iter().cloned()).collect();
     if events.is_empty() {
@@ -200,18 +203,47 @@ pub(crate) async fn apply_all(
     Ok(Written { applied, claimable: fanned.claimable, leased })
 }
 
-/// The guards, session rows and timers of a batch in one statement: one round trip, and one
-/// statement's work in PostgreSQL, where they were five. Its parts are CTEs on disjoint rows
-/// (the tests held, the sessions inserted, those updated, the timers set, those cleared), so
-/// they write what the five statements wrote; what they report is checked in the order those
-/// had: guards, then inserts, then updates.
-async fn write_sessions(conn: &mut PgConnection, changes: &[&Change]) -> Result<(), StoreError> {
+/// Every guard of the batch in one statement, the tests held `FOR SHARE` to commit.
+async fn check_guards(conn: &mut PgConnection, changes: &[&Change]) -> Result<(), StoreError> {
     let mut guarded: Vec<(&str, &str)> =
         changes.iter().flat_map(|c| &c.guards).map(|g| (g.test_id.as_str(), g.company_id.as_str())).collect();
+    if guarded.is_empty() {
+        return Ok(());
+    }
     guarded.sort_unstable();
     guarded.dedup();
+    let (ids, companies): (Vec<&str>, Vec<&str>) = guarded.into_iter().unzip();
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT t.id, t.company_id, t.version FROM tests t \
+         JOIN unnest($1::text[], $2::text[]) AS g(id, company_id) ON t.id = g.id AND t.company_id = g.company_id \
+         ORDER BY t.id FOR SHARE OF t",
+    )
+    .bind(&ids)
+    .bind(&companies)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db)?;
+    for guard in changes.iter().flat_map(|c| &c.guards) {
+        let held = rows.iter().any(|(id, company, version)| {
+            id == guard.test_id.as_str() && company == guard.company_id.as_str() && *version == guard.version as i64
+        });
+        if !held {
+            return Err(conflict("test", guard.test_id.as_str(), Expected::Version(guard.version)));
+        }
+    }
+    Ok(())
+}
+
+/// The session rows and timers of a batch in one statement: one round trip, and one
+/// statement's work in PostgreSQL, where they were four. Its parts are CTEs on disjoint rows
+/// (the sessions inserted, those updated, the timers set, those cleared), so they write what
+/// the four statements wrote; the counts are checked as those were: inserts, then updates.
+async fn write_sessions(conn: &mut PgConnection, changes: &[&Change]) -> Result<(), StoreError> {
     let sessions: Vec<(&CompanyTestSession, Expected)> =
         changes.iter().flat_map(|c| c.sessions.iter().map(|(s, e)| (s, *e))).collect();
+    if sessions.is_empty() {
+        return Ok(());
+    }
     let (mut inserts, mut updates) = (Vec::new(), Vec::new());
     for (session, expected) in &sessions {
         let row = SessionRow::of(session)?;
@@ -236,9 +268,6 @@ async fn write_sessions(conn: &mut PgConnection, changes: &[&Change]) -> Result<
         .map(|(s, _)| s.id.as_str())
         .collect();
     done.sort_unstable();
-    if guarded.is_empty() && sessions.is_empty() {
-        return Ok(());
-    }
 
     let mut sql = QueryBuilder::<Postgres>::new("WITH ");
     let mut parts = 0;
@@ -249,15 +278,6 @@ async fn write_sessions(conn: &mut PgConnection, changes: &[&Change]) -> Result<
         parts += 1;
         sql.push(text);
     };
-    if !guarded.is_empty() {
-        let (ids, companies): (Vec<&str>, Vec<&str>) = guarded.iter().copied().unzip();
-        part(&mut sql, "held AS (SELECT t.id, t.company_id, t.version FROM tests t JOIN unnest(");
-        sql.push_bind(ids).push("::text[], ").push_bind(companies);
-        sql.push(
-            "::text[]) AS g(id, company_id) ON t.id = g.id AND t.company_id = g.company_id \
-             ORDER BY t.id FOR SHARE OF t)",
-        );
-    }
     if !inserts.is_empty() {
         let mut c = SessionColumns::default();
         inserts.into_iter().for_each(|row| c.push(row));
@@ -312,26 +332,10 @@ async fn write_sessions(conn: &mut PgConnection, changes: &[&Change]) -> Result<
         sql.push_bind(done).push("))");
     }
     sql.push(" SELECT ");
-    sql.push(if guarded.is_empty() {
-        "'{}'::text[], '{}'::text[], '{}'::int8[], "
-    } else {
-        "ARRAY(SELECT id FROM held), ARRAY(SELECT company_id FROM held), ARRAY(SELECT version FROM held), "
-    });
     sql.push(if first_insert.is_some() { "(SELECT count(*) FROM inserted), " } else { "0::int8, " });
     sql.push(if first_update.is_some() { "(SELECT count(*) FROM updated)" } else { "0::int8" });
 
-    let (held_ids, held_companies, held_versions, inserted, updated): (Vec<String>, Vec<String>, Vec<i64>, i64, i64) =
-        sql.build_query_as().fetch_one(&mut *conn).await.map_err(db)?;
-    for guard in changes.iter().flat_map(|c| &c.guards) {
-        let held = (0..held_ids.len()).any(|i| {
-            held_ids[i] == guard.test_id.as_str()
-                && held_companies[i] == guard.company_id.as_str()
-                && held_versions[i] == guard.version as i64
-        });
-        if !held {
-            return Err(conflict("test", guard.test_id.as_str(), Expected::Version(guard.version)));
-        }
-    }
+    let (inserted, updated): (i64, i64) = sql.build_query_as().fetch_one(&mut *conn).await.map_err(db)?;
     if let Some(first) = first_insert
         && inserted != insert_count
     {

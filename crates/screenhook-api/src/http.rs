@@ -298,3 +298,26 @@ fn transport_error(err: &ApiError, retry_after: Option<u64>) -> axum::response::
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn may_notice(query: &str, operation_name: Option<&str>) -> bool {
+        let deprecated = HashSet::from(["certificationRequest".to_owned()]);
+        may_run_deprecated(parse_query(query).ok().as_ref(), operation_name, &deprecated)
+    }
+
+    #[test]
+    fn only_documents_known_to_run_no_deprecated_operation_skip_the_notices() {
+        let two = "query A { company { id } } query B { certificationRequest { id } }";
+        assert!(!may_notice("{ company { id } }", None));
+        assert!(!may_notice(two, Some("A")));
+        assert!(may_notice(two, Some("B")));
+        assert!(may_notice(two, None), "no operation picked");
+        assert!(may_notice("{ certificationRequest { id } }", None));
+        assert!(may_notice("{ ...F } fragment F on Query { company { id } }", None));
+        assert!(may_notice("{ ... on Query { company { id } } }", None));
+        assert!(may_notice("{ not valid", None), "a document that does not parse");
+    }
+}

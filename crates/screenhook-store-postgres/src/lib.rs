@@ -366,8 +366,9 @@ pub(crate) const EVENT_COLUMNS: &str = "seq, id, company_id, session_id, test_id
 #[async_trait]
 impl Store for PgStore {
     async fn read_texts(&self, read: TextRead) -> Result<Vec<String>, StoreError> {
-        let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(read.sql));
-        for param in read.params {
+        let (sql, params) = read.into_parts();
+        let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+        for param in params {
             query = match param {
                 Param::Text(text) => query.bind(text),
                 Param::Int(int) => query.bind(int),

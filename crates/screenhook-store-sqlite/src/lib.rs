@@ -323,11 +323,12 @@ pub(crate) use select_events;
 #[async_trait]
 impl screenhook_store::Store for SqliteStore {
     async fn read_texts(&self, read: TextRead) -> Result<Vec<String>, StoreError> {
-        let params = read.params.into_iter().map(|param| match param {
+        let (sql, params) = read.into_parts();
+        let params = params.into_iter().map(|param| match param {
             Param::Text(text) => Value::Text(text),
             Param::Int(int) => Value::Integer(int),
         });
-        self.read_all(read.sql, params.collect(), |row| Ok(row.get(0)?)).await
+        self.read_all(sql, params.collect(), |row| Ok(row.get(0)?)).await
     }
 
     fn open_session(&self, stored: CompanyTestSession) -> Result<CompanyTestSession, StoreError> {

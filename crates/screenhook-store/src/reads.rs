@@ -22,14 +22,20 @@ pub enum Param {
     Int(i64),
 }
 
-/// A statement that selects one text column, with its parameters in order.
+/// A statement that selects one text column, with its parameters in order. Only this
+/// module's functions make one, so a store runs no SQL but theirs.
 #[derive(Debug, Clone)]
 pub struct TextRead {
-    pub sql: Cow<'static, str>,
-    pub params: Vec<Param>,
+    sql: Cow<'static, str>,
+    params: Vec<Param>,
 }
 
 impl TextRead {
+    /// The statement and its parameters, for the store that runs it.
+    pub fn into_parts(self) -> (Cow<'static, str>, Vec<Param>) {
+        (self.sql, self.params)
+    }
+
     fn new(sql: &'static str, params: impl IntoIterator<Item = Param>) -> Self {
         Self { sql: Cow::Borrowed(sql), params: params.into_iter().collect() }
     }

@@ -643,4 +643,5 @@ async fn deprecated_operations_in_fragments_and_named_operations_are_noticed() {
     assert_eq!(notice(&body), "expiredCertificationRequests", "{body:#}");
     let body = named("New").await;
     assert!(body.get("extensions").is_none(), "the operation run is the one noticed: {body:#}");
+    assert!(body["data"]["company"]["id"].is_string() && body.get("errors").is_none(), "{body:#}");
 }

@@ -182,8 +182,9 @@ pub struct DeliveriesArgs {
     /// measure latency below saturation.
     #[arg(long)]
     rate: Option<u64>,
-    /// Measure a backlog drain: fire everything into an API-only server, then start a
-    /// worker-only server and time how fast it delivers the backlog.
+    /// Measure a backlog drain: after the same unmeasured warm-up as other runs, fire
+    /// everything into an API-only server, then start a worker-only server and time how fast
+    /// it delivers the backlog.
     #[arg(long)]
     drain: bool,
     /// Run on PostgreSQL instead of a temporary SQLite file: the URL of an EMPTY database
@@ -284,17 +285,6 @@ struct Arrivals(Arc<std::sync::Mutex<Vec<(u64, Instant)>>>, Arc<tokio::sync::Not
 impl Arrivals {
     fn count(&self) -> usize {
         self.0.lock().expect("not poisoned").len()
-    }
-
-    /// Distinct events numbered in `seqs` that arrived.
-    fn arrived_of(&self, seqs: &std::ops::Range<u64>) -> usize {
-        let arrived = self.0.lock().expect("not poisoned");
-        arrived
-            .iter()
-            .filter(|(seq, _)| seqs.contains(seq))
-            .map(|(seq, _)| *seq)
-            .collect::<std::collections::HashSet<u64>>()
-            .len()
     }
 }
 
@@ -460,11 +450,24 @@ async fn warm_up(
 async fn wait_for(arrivals: &Arrivals, seqs: &std::ops::Range<u64>, timeout: Duration) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
     let n = seqs.clone().count();
-    while arrivals.arrived_of(seqs) < n {
-        anyhow::ensure!(Instant::now() < deadline, "only {} of {n} deliveries arrived", arrivals.arrived_of(seqs));
+    // Only the arrivals since the last look are read, and the receiver's lock is held just to
+    // copy them: rescanning every arrival at each wake-up made the wait quadratic, and the
+    // receiver (which needs that lock for each request) slowed to the waiter's pace.
+    let (mut arrived, mut read) = (std::collections::HashSet::with_capacity(n), 0);
+    loop {
+        let fresh: Vec<u64> = {
+            let all = arrivals.0.lock().expect("not poisoned");
+            let fresh = all[read..].iter().map(|(seq, _)| *seq).collect();
+            read = all.len();
+            fresh
+        };
+        arrived.extend(fresh.into_iter().filter(|seq| seqs.contains(seq)));
+        if arrived.len() >= n {
+            return Ok(());
+        }
+        anyhow::ensure!(Instant::now() < deadline, "only {} of {n} deliveries arrived", arrived.len());
         let _ = tokio::time::timeout(Duration::from_millis(100), arrivals.1.notified()).await;
     }
-    Ok(())
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -490,6 +493,11 @@ pub fn deliveries(args: DeliveriesArgs) -> anyhow::Result<()> {
         let n = args.events as usize;
 
         if args.drain {
+            // The outage comes to an installation that has been running, with its plans.
+            let running = Server::start(&database, "all")?;
+            running.ready(&http).await?;
+            warm_up(&args, &database, std::slice::from_ref(&running.base), &key, &test_id, &arrivals).await?;
+            running.stop()?;
             let api = Server::start(&database, "api")?;
             api.ready(&http).await?;
             let started = Instant::now();

@@ -204,8 +204,9 @@ impl PgStore {
         let queue = Arc::new(tokio::sync::Mutex::new(queue));
         let handoff = Arc::new(Handoff::default());
         let wake = group::Wake { work: work.clone(), announce: announce.clone(), handoff: handoff.clone() };
+        let commits = Arc::new(group::Commits::default());
         for _ in 0..group::WRITERS {
-            tasks.push(tokio::spawn(group::writer(pool.clone(), queue.clone(), wake.clone())));
+            tasks.push(tokio::spawn(group::writer(pool.clone(), queue.clone(), commits.clone(), wake.clone())));
         }
         Ok(PgStore {
             pool,

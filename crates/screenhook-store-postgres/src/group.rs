@@ -5,8 +5,9 @@
 //! limits a small machine; see docs/PERFORMANCE.md.
 //!
 //! A few writer tasks take whatever changes are waiting (up to [`MAX_BATCH`]) and commit them
-//! together; their commits overlap only while changes come one at a time ([`Commits`]). A batch never holds two changes to the same aggregate, so every version check is
-//! against the committed state, exactly as for a change on its own. When anything in a batch
+//! together; their commits overlap only while changes come one at a time ([`Commits`]). A
+//! batch never holds two changes to the same aggregate, so every version check is against the
+//! committed state, exactly as for a change on its own. When anything in a batch
 //! fails — a version check, a guard, a deadlock past its retries, a constraint — the batch
 //! rolls back, having written nothing, and each of its changes runs again in a transaction of
 //! its own, so only the change at fault fails, with the error it would have had alone. A lone
@@ -102,6 +103,11 @@ impl Commits {
         let slots = if self.last_batch.load(Ordering::Relaxed) < OVERLAP_BELOW { 1 } else { WRITERS };
         self.slots.acquire_many(slots as u32).await.expect("the commit slots are never closed")
     }
+
+    /// The commit just given a slot takes `changes`: whether the next one may overlap it.
+    fn took(&self, changes: usize) {
+        self.last_batch.store(changes, Ordering::Relaxed);
+    }
 }
 
 /// One writer: takes the waiting changes, splits them into batches and commits each.
@@ -128,7 +134,7 @@ pub(crate) async fn writer(
                 }
             }
         }
-        commits.last_batch.store(waiting.len(), Ordering::Relaxed);
+        commits.took(waiting.len());
         for batch in batches(waiting) {
             commit(&pool, batch, &wake).await;
         }
@@ -449,12 +455,12 @@ mod tests {
 
         let commits = Commits::default();
         let in_flight = commits.slot().await;
-        commits.last_batch.store(1, Ordering::Relaxed);
+        commits.took(1);
         let overlapping = tokio::time::timeout(std::time::Duration::from_secs(5), commits.slot()).await;
         assert!(overlapping.is_ok(), "after a lone change the next commit starts beside the one in flight");
         drop(overlapping);
 
-        commits.last_batch.store(OVERLAP_BELOW, Ordering::Relaxed);
+        commits.took(OVERLAP_BELOW);
         let next = commits.slot();
         tokio::pin!(next);
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
